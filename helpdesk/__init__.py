@@ -1,0 +1,93 @@
+"""The helpdesk web application: create_app(config) builds it and registers every feature."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from helpdesk.config import PROJECT_ROOT, Config
+from helpdesk.db import database
+
+csrf = CSRFProtect()
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=str(config.instance_path),
+    )
+    app.config.update(
+        HELPDESK=config,
+        SECRET_KEY=config.secret_key,
+        TESTING=config.testing,
+        WTF_CSRF_ENABLED=config.csrf_enabled,
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.session_cookie_secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=config.import_max_bytes,
+    )
+    database.configure(config.database_url)
+    csrf.init_app(app)
+    _init_login(app)
+    _register_features(app)
+    _register_error_pages(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from helpdesk.auth.models import User
+    from helpdesk.web import db_session
+
+    login_manager = LoginManager(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db_session().get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.is_active else None
+
+
+def _register_features(app: Flask) -> None:
+    from helpdesk import i18n, nav, web
+    from helpdesk.admin.views import bp as admin_bp
+    from helpdesk.auth.views import bp as auth_bp
+    from helpdesk.customers.views import bp as customers_bp
+
+    web.init_app(app)
+    nav.init_app(app)
+    i18n.init_app(app, str(PROJECT_ROOT / "translations"))
+    for blueprint in (auth_bp, admin_bp, customers_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_error_pages(app: Flask) -> None:
+    from flask_babel import gettext
+
+    messages = {
+        400: lambda: gettext("The request could not be understood."),
+        403: lambda: gettext("You do not have access to this page."),
+        404: lambda: gettext("This page does not exist."),
+        413: lambda: gettext("The upload is too large."),
+    }
+
+    def render_error(code: int):
+        def handler(_error):
+            return render_template("error.html", code=code, message=messages[code]()), code
+
+        return handler
+
+    for code in messages:
+        app.register_error_handler(code, render_error(code))
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        message = gettext("The form expired or was not sent from this site. Please try again.")
+        return render_template("error.html", code=400, message=message), 400

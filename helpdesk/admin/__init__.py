@@ -1,0 +1,1 @@
+"""The home redirect and the admin's settings index."""

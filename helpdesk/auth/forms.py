@@ -1,0 +1,53 @@
+"""Forms for login, preferences and user management (WTForms adds the CSRF token)."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from helpdesk.auth.models import Role
+from helpdesk.i18n import LANGUAGES
+
+ROLE_CHOICES = [
+    (Role.admin.value, _l("Admin")),
+    (Role.agent.value, _l("Agent")),
+    (Role.marketer.value, _l("Marketer")),
+]
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(zone, zone) for zone in sorted(available_timezones())]
+
+
+class LoginForm(FlaskForm):
+    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
+
+
+class PreferencesForm(FlaskForm):
+    language = SelectField(
+        _l("Language"), choices=[("", _l("Browser default"))] + list(LANGUAGES.items())
+    )
+    timezone = SelectField(_l("Time zone"), choices=timezone_choices())
+
+
+class NewUserForm(FlaskForm):
+    email = StringField(_l("Email"), validators=[DataRequired(), Email(), Length(max=320)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=10, max=1000)])
+    is_manager = BooleanField(_l("Manager (sees the dashboard)"))
+
+
+class EditUserForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    is_active = BooleanField(_l("Active"))
+    is_manager = BooleanField(_l("Manager (sees the dashboard)"))
+    password = PasswordField(
+        _l("New password (leave empty to keep)"), validators=[Optional(), Length(min=10, max=1000)]
+    )

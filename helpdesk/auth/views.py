@@ -1,0 +1,135 @@
+"""Login, logout, personal preferences and the admin's user management pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from helpdesk.auth import service
+from helpdesk.auth.forms import EditUserForm, LoginForm, NewUserForm, PreferencesForm
+from helpdesk.auth.models import Role, User
+from helpdesk.auth.permissions import ALL_STAFF, client_ip, public, roles_required
+from helpdesk.web import db_session, safe_redirect_target
+
+bp = Blueprint("auth", __name__)
+
+
+def _throttle_policy() -> service.ThrottlePolicy:
+    config = current_app.config["HELPDESK"]
+    return service.ThrottlePolicy(
+        max_failures=config.login_max_failures,
+        window=timedelta(minutes=config.login_lockout_minutes),
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("admin.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        session = db_session()
+        try:
+            user = service.authenticate(
+                session, form.email.data, form.password.data, client_ip(), _throttle_policy()
+            )
+        except service.LoginThrottled as exc:
+            minutes = max(1, int(exc.retry_after.total_seconds() // 60) + 1)
+            form.form_errors.append(
+                _("Too many failed attempts. Try again in %(minutes)d minutes.", minutes=minutes)
+            )
+            return render_template("auth/login.html", form=form), 429
+        session.commit()
+        if user is None:
+            form.form_errors.append(_("Wrong email or password."))
+            return render_template("auth/login.html", form=form), 401
+        login_user(user)
+        return redirect(safe_redirect_target(request.args.get("next"), url_for("admin.home")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@roles_required(*ALL_STAFF)
+def logout():
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@roles_required(*ALL_STAFF)
+def preferences():
+    form = PreferencesForm(obj=current_user)
+    if form.validate_on_submit():
+        session = db_session()
+        user = session.get(User, current_user.id)
+        service.update_preferences(
+            session, user, language=form.language.data, timezone=form.timezone.data
+        )
+        session.commit()
+        flash(_("Preferences saved."), "success")
+        return redirect(url_for("auth.preferences"))
+    return render_template("auth/preferences.html", form=form)
+
+
+@bp.get("/admin/users")
+@roles_required(Role.admin)
+def users():
+    return render_template("auth/users.html", users=service.list_users(db_session()))
+
+
+@bp.route("/admin/users/new", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def new_user():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        session = db_session()
+        try:
+            user = service.create_user(
+                session,
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data,
+                role=form.role.data,
+                is_manager=form.is_manager.data,
+            )
+        except service.UserError as exc:
+            session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            session.commit()
+            flash(_("User %(email)s created.", email=user.email), "success")
+            return redirect(url_for("auth.users"))
+    return render_template("auth/user_form.html", form=form, user=None), 400 if form.errors else 200
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.admin)
+def edit_user(user_id: int):
+    session = db_session()
+    user = session.get(User, user_id) or abort(404)
+    form = EditUserForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            service.update_user(
+                session,
+                user,
+                name=form.name.data,
+                role=form.role.data,
+                is_active=form.is_active.data,
+                is_manager=form.is_manager.data,
+                password=form.password.data or None,
+            )
+        except service.UserError as exc:
+            session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            session.commit()
+            flash(_("User %(email)s saved.", email=user.email), "success")
+            return redirect(url_for("auth.users"))
+    status = 400 if form.errors else 200
+    return render_template("auth/user_form.html", form=form, user=user), status

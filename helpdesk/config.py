@@ -1,0 +1,131 @@
+"""Settings: working defaults for one machine, overridden by environment variables.
+
+This is the only module that reads ``os.environ``; everything else receives a ``Config``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value that cannot be used."""
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Keep a generated key in instance/ so sessions and signed links survive restarts."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Config:
+    instance_path: Path
+    database_url: str
+    secret_key: str
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    public_url: str = "http://127.0.0.1:5000"
+    host: str = "127.0.0.1"
+    port: int = 5000
+    sink_host: str = "127.0.0.1"
+    sink_port: int = 1025
+    default_language: str = "en"
+    default_timezone: str = "UTC"
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    import_max_bytes: int = 50 * 1024 * 1024
+    testing: bool = False
+    csrf_enabled: bool = True
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def embedded_redis_socket(self) -> Path:
+        return self.instance_path / "redis.sock"
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"unix://{self.embedded_redis_socket}"
+
+    @property
+    def effective_smtp_url(self) -> str:
+        """Outgoing mail goes to the built-in sink unless a relay is configured."""
+        return self.smtp_url or f"smtp://{self.sink_host}:{self.sink_port}"
+
+    @property
+    def maildir_path(self) -> Path:
+        return self.instance_path / "maildir"
+
+    @property
+    def session_cookie_secure(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    def with_overrides(self, **changes) -> Config:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Config:
+        env = dict(os.environ if env is None else env)
+        instance_path = Path(env.get("HELPDESK_INSTANCE", PROJECT_ROOT / "instance")).resolve()
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'helpdesk.db'}"
+        return cls(
+            instance_path=instance_path,
+            database_url=normalize_database_url(database_url),
+            secret_key=env.get("SECRET_KEY") or _secret_key(instance_path),
+            redis_url=env.get("REDIS_URL") or None,
+            smtp_url=env.get("SMTP_URL") or None,
+            public_url=(env.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            host=env.get("HOST", "127.0.0.1"),
+            port=_int(env, "PORT", 5000),
+            sink_host=env.get("SINK_HOST", "127.0.0.1"),
+            sink_port=_int(env, "SINK_PORT", 1025),
+            default_language=env.get("DEFAULT_LANGUAGE", "en"),
+            default_timezone=env.get("DEFAULT_TIMEZONE", "UTC"),
+            login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
+            login_lockout_minutes=_int(env, "LOGIN_LOCKOUT_MINUTES", 15),
+            import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024),
+            csrf_enabled=_bool(env, "CSRF_ENABLED", True),
+        )
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for plain postgres URLs, as hosting providers hand them out."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

@@ -1,0 +1,1 @@
+"""Customer records: the centre every other feature writes to and reads from."""

@@ -1,0 +1,63 @@
+"""Language and time zone for each request: the user's setting, then a cookie, then the browser.
+
+Times are stored in UTC; `local_datetime` shows them in the viewer's zone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Flask, current_app, redirect, request
+from flask_babel import Babel, format_datetime, get_locale
+from flask_login import current_user
+
+from helpdesk.auth.permissions import public
+from helpdesk.web import safe_redirect_target
+
+LANGUAGES = {"en": "English", "ko": "한국어"}
+LANGUAGE_COOKIE = "lang"
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_locale() -> str:
+    if current_user.is_authenticated and current_user.language in LANGUAGES:
+        return current_user.language
+    cookie = request.cookies.get(LANGUAGE_COOKIE)
+    if cookie in LANGUAGES:
+        return cookie
+    return request.accept_languages.best_match(
+        list(LANGUAGES), default=current_app.config["HELPDESK"].default_language
+    )
+
+
+def select_timezone() -> str:
+    if current_user.is_authenticated and current_user.timezone:
+        return current_user.timezone
+    return current_app.config["HELPDESK"].default_timezone
+
+
+def local_datetime(value: datetime | None, format: str = "medium") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, format)
+
+
+@bp.get("/language/<code>")
+@public
+def switch_language(code: str):
+    """Remembers the choice in a cookie; it changes no server state, so GET is fine."""
+    response = redirect(safe_redirect_target(request.args.get("next")))
+    if code in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, httponly=True, samesite="Lax"
+        )
+    return response
+
+
+def init_app(app: Flask, translations_dir: str) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = translations_dir
+    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters["localtime"] = local_datetime
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
+    app.register_blueprint(bp)

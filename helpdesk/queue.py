@@ -1,0 +1,32 @@
+"""Redis and the RQ queues: views and services enqueue here, worker.py consumes."""
+
+from __future__ import annotations
+
+from redis import Redis
+from rq import Queue
+
+from helpdesk.config import Config
+
+# Separate queues so a 100,000-row import never delays a ticket reply.
+MAIL_QUEUE = "mail"
+DEFAULT_QUEUE = "default"
+CAMPAIGN_QUEUE = "campaigns"
+IMPORT_QUEUE = "imports"
+QUEUE_NAMES = (MAIL_QUEUE, DEFAULT_QUEUE, CAMPAIGN_QUEUE, IMPORT_QUEUE)
+
+_connections: dict[str, Redis] = {}
+
+
+def redis_connection(config: Config) -> Redis:
+    url = config.effective_redis_url
+    if url not in _connections:
+        _connections[url] = Redis.from_url(url)
+    return _connections[url]
+
+
+def get_queue(config: Config, name: str = DEFAULT_QUEUE) -> Queue:
+    return Queue(name, connection=redis_connection(config))
+
+
+def enqueue(config: Config, queue_name: str, func, *args, **kwargs):
+    return get_queue(config, queue_name).enqueue(func, *args, **kwargs)

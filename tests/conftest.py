@@ -1,0 +1,216 @@
+"""Shared fixtures: the app on SQLite and PostgreSQL, a real Redis, a browser.
+
+Every test that uses the database runs twice, once per database. In CI (CI=true) a
+missing service fails the run with a clear message; elsewhere its tests are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from helpdesk import create_app
+from helpdesk.config import Config
+from helpdesk.db import database, make_engine
+from helpdesk.migrate import upgrade
+from helpdesk.models import metadata
+from tests.factories import make_user
+from tests.helpers import login
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def require_service(name: str, problem: str):
+    message = f"{name} is needed for this test: {problem}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true, so this is a failure, not a skip)", pytrace=False)
+    pytest.skip(message)
+
+
+def _create_postgres_database() -> str:
+    """A fresh database per test run, so the suite never touches data it did not make."""
+    admin_url = make_url(POSTGRES_URL)
+    name = f"helpdesk_test_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    except Exception as exc:  # any connection problem means the service is not usable
+        require_service("PostgreSQL", f"cannot reach {admin_url.render_as_string()}: {exc}")
+    return admin_url.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_postgres_database(url: str) -> None:
+    database.engine and database.engine.dispose()
+    admin = create_engine(make_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    """The schema is built by the Alembic revisions, so every run also tests them."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        upgrade(url)
+        yield url
+        return
+    url = _create_postgres_database()
+    upgrade(url)
+    yield url
+    _drop_postgres_database(url)
+
+
+def _empty_all_tables(url: str) -> None:
+    engine = database.engine if database.engine is not None else make_engine(url)
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def config(database_url, tmp_path) -> Config:
+    return Config(
+        instance_path=tmp_path / "instance",
+        database_url=database_url,
+        secret_key="test-secret-key",
+        redis_url=REDIS_URL,
+        smtp_url="smtp://127.0.0.1:1",
+        public_url="http://helpdesk.test",
+        testing=True,
+    )
+
+
+@pytest.fixture
+def app(config):
+    app = create_app(config)
+    yield app
+    _empty_all_tables(config.database_url)
+
+
+@pytest.fixture
+def session(app):
+    from helpdesk.db import database
+
+    session = database.session()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def admin(session):
+    return make_user(session, role="admin", email="admin@example.com", name="Ada Admin")
+
+
+@pytest.fixture
+def agent(session):
+    return make_user(session, role="agent", email="agent@example.com", name="Alex Agent")
+
+
+@pytest.fixture
+def marketer(session):
+    return make_user(session, role="marketer", email="marketer@example.com", name="Mia Marketer")
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    login(client, admin.email)
+    return client
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    login(client, agent.email)
+    return client
+
+
+@pytest.fixture
+def marketer_client(client, marketer):
+    login(client, marketer.email)
+    return client
+
+
+@pytest.fixture
+def redis_conn():
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    conn = Redis.from_url(REDIS_URL)
+    try:
+        conn.ping()
+    except RedisError as exc:
+        require_service("Redis", f"cannot reach {REDIS_URL}: {exc}")
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served by a real HTTP server in a thread, for the browser."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", free_port(), app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
+        require_service("Chromium", f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
