@@ -21,9 +21,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from helpdesk.auth.models import User
 from helpdesk.db import Base, UTCDateTime, utcnow
 
 
@@ -101,6 +103,10 @@ class Customer(Base):
         back_populates="customer", cascade="all, delete-orphan"
     )
 
+    # Mail clients and people vary the case of the local part; one person must still map
+    # to one record, and ingest looks customers up by lower(email) on every message.
+    __table_args__ = (Index("uq_customers_email_lower", func.lower(email), unique=True),)
+
 
 class CustomField(Base):
     __tablename__ = "custom_fields"
@@ -170,6 +176,8 @@ class ContactNote(Base):
     happened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User | None] = relationship()
 
 
 class ImportJob(Base):

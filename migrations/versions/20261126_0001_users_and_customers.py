@@ -49,6 +49,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_customers_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_customers_name'), ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_customers_subscription_status'), ['subscription_status'], unique=False)
+        batch_op.create_index('uq_customers_email_lower', [sa.text('lower(email)')], unique=True)
 
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -198,6 +199,7 @@ def downgrade() -> None:
 
     op.drop_table('login_attempts')
     with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_index('uq_customers_email_lower')
         batch_op.drop_index(batch_op.f('ix_customers_subscription_status'))
         batch_op.drop_index(batch_op.f('ix_customers_name'))
         batch_op.drop_index(batch_op.f('ix_customers_created_at'))

@@ -1,0 +1,1 @@
+"""Tickets: conversations with customers, built from inbound mail and answered by agents."""

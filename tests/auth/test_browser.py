@@ -1,0 +1,44 @@
+"""Logging in and switching the UI to Korean, in a real Chromium."""
+
+import pytest
+
+from tests.factories import DEFAULT_PASSWORD
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+
+
+def log_in(page, email: str, password: str = DEFAULT_PASSWORD) -> None:
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+
+
+def test_login_page_logs_an_agent_in_and_shows_the_navigation(page, agent):
+    log_in(page, agent.email)
+    page.wait_for_url("**/customers**")
+    assert page.locator(".usermenu").inner_text().startswith(agent.name)
+
+
+def test_wrong_password_shows_an_error_on_the_login_page(page, agent):
+    log_in(page, agent.email, "not the password")
+    assert "Wrong email or password" in page.locator(".form-errors").inner_text()
+
+
+def test_language_switch_shows_the_login_page_in_korean(page):
+    page.goto("/login")
+    page.click("a[lang=ko]")
+    assert page.locator("h1").inner_text() == "로그인"
+    assert page.locator("html").get_attribute("lang") == "ko"
+
+
+def test_user_setting_switches_the_whole_ui_to_korean(page, agent):
+    log_in(page, agent.email)
+    page.goto("/preferences")
+    page.select_option("select[name=language]", "ko")
+    page.click("button[type=submit]")
+    assert page.locator(".flash").inner_text() == "설정을 저장했습니다."
+    assert page.locator("h1").inner_text() == "환경 설정"
