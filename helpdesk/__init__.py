@@ -59,12 +59,14 @@ def _register_features(app: Flask) -> None:
     from helpdesk import i18n, nav, web
     from helpdesk.admin.views import bp as admin_bp
     from helpdesk.auth.views import bp as auth_bp
+    from helpdesk.customers.import_views import bp as imports_bp
     from helpdesk.customers.views import bp as customers_bp
+    from helpdesk.mail.views import bp as mail_bp
 
     web.init_app(app)
     nav.init_app(app)
     i18n.init_app(app, str(PROJECT_ROOT / "translations"))
-    for blueprint in (auth_bp, admin_bp, customers_bp):
+    for blueprint in (auth_bp, admin_bp, customers_bp, mail_bp, imports_bp):
         app.register_blueprint(blueprint)
 
 

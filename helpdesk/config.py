@@ -67,6 +67,12 @@ class Config:
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     import_max_bytes: int = 50 * 1024 * 1024
+    mailbox_poll_batch: int = 50
+    poll_time_budget_seconds: int = 300
+    poll_size_budget_bytes: int = 200 * 1024 * 1024
+    smtpd_host: str = "127.0.0.1"
+    smtpd_port: int = 2525
+    smtpd_max_bytes: int = 30 * 1024 * 1024
     testing: bool = False
     csrf_enabled: bool = True
 
@@ -119,8 +125,34 @@ class Config:
             login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
             login_lockout_minutes=_int(env, "LOGIN_LOCKOUT_MINUTES", 15),
             import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024),
+            mailbox_poll_batch=_int(env, "MAILBOX_POLL_BATCH", 50),
+            poll_time_budget_seconds=_int(env, "POLL_TIME_BUDGET_SECONDS", 300),
+            poll_size_budget_bytes=_int(env, "POLL_SIZE_BUDGET_BYTES", 200 * 1024 * 1024),
+            smtpd_host=env.get("SMTPD_HOST", "127.0.0.1"),
+            smtpd_port=_int(env, "SMTPD_PORT", 2525),
+            smtpd_max_bytes=_int(env, "SMTPD_MAX_BYTES", 30 * 1024 * 1024),
             csrf_enabled=_bool(env, "CSRF_ENABLED", True),
         )
+
+
+def read_secret(ref: str) -> str:
+    """Resolve a secret reference (``env:NAME`` or ``file:/path``) without ever echoing it.
+
+    Mailbox passwords are stored as references so the database and its backups never
+    hold them; errors name the reference, never the value.
+    """
+    kind, _, target = ref.partition(":")
+    if kind == "env" and target:
+        value = os.environ.get(target)
+        if value is None:
+            raise ConfigError(f"environment variable {target} (from {ref!r}) is not set")
+        return value
+    if kind == "file" and target.startswith("/"):
+        try:
+            return Path(target).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(f"cannot read secret file {target}: {exc.strerror}") from None
+    raise ConfigError(f"secret reference {ref!r} must look like env:NAME or file:/path")
 
 
 def normalize_database_url(url: str) -> str:

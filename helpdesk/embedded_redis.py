@@ -38,6 +38,9 @@ def start(instance_path: Path, socket_path: Path, timeout: float = 10.0) -> subp
             "warning",
         ],
         stdout=subprocess.DEVNULL,
+        # Out of the terminal's process group: Ctrl-C goes to `helpdesk run`, which stops
+        # the workers first and Redis last, instead of Redis vanishing under them.
+        start_new_session=True,
     )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

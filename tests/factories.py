@@ -17,3 +17,70 @@ def make_user(session, **overrides):
     user = auth_service.create_user(session, **values)
     session.commit()
     return user
+
+
+def make_mailbox(session, **overrides):
+    from helpdesk.mail.models import Mailbox
+
+    values = {"name": "Support", "address": "support@helpdesk.test"} | overrides
+    mailbox = Mailbox(**values)
+    session.add(mailbox)
+    session.commit()
+    return mailbox
+
+
+def make_ticket(session, *, customer_email="customer@example.com", **overrides):
+    """A ticket of the customer with that address (created when missing)."""
+    from sqlalchemy import select
+
+    from helpdesk.customers.models import Customer
+    from helpdesk.tickets.models import Ticket
+
+    customer = session.scalars(select(Customer).where(Customer.email == customer_email)).first()
+    if customer is None:
+        customer = Customer(email=customer_email, name="")
+        session.add(customer)
+        session.flush()
+    values = {"subject": "Question", "customer_id": customer.id} | overrides
+    ticket = Ticket(**values)
+    session.add(ticket)
+    session.commit()
+    return ticket
+
+
+def make_customer(session, **overrides):
+    """A customer through the service, so the row holds normalized values."""
+    from helpdesk.customers import service
+
+    now = overrides.pop("now", None)
+    values = {"email": "kim@example.com", "name": "Kim Minji"} | overrides
+    customer = service.create_customer(session, service.CustomerData(**values), now=now)
+    session.commit()
+    return customer
+
+
+def make_custom_field(session, **overrides):
+    from helpdesk.customers import service
+
+    values = {"key": "plan", "label": "Plan", "field_type": "text"} | overrides
+    custom_field = service.create_custom_field(session, service.CustomFieldData(**values))
+    session.commit()
+    return custom_field
+
+
+def make_purchase(session, customer, **overrides):
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from helpdesk.customers import service
+
+    values = {
+        "product": "Starter plan",
+        "quantity": 1,
+        "amount": Decimal("10000"),
+        "currency": "KRW",
+        "purchased_at": datetime(2024, 3, 1, 9, 0, tzinfo=UTC),
+    } | overrides
+    purchase = service.add_purchase(session, customer, **values)
+    session.commit()
+    return purchase

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Enum, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.db import Base, UTCDateTime, utcnow
@@ -50,6 +50,13 @@ class Mailbox(Base):
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    auto_assign: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_assigned_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # Response targets count only business hours when set: {"timezone": "Asia/Seoul",
+    # "days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"}.
+    business_hours: Mapped[dict | None] = mapped_column(JSON)
 
     # Poll state: fetch only UIDs above last_uid while UIDVALIDITY is unchanged (RFC 3501 2.3.1.1).
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)

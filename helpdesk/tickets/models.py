@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    DDL,
     JSON,
     Boolean,
     Column,
@@ -18,6 +19,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -93,13 +96,28 @@ class Ticket(Base):
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When our next answer is due (first or next response target); None while the
+    # customer owes us nothing. The Overdue view is `response_due_at < now`.
+    response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    customer_replied_last: Mapped[bool] = mapped_column(Boolean, default=True)
 
     tags: Mapped[list[Tag]] = relationship(secondary=ticket_tags, order_by=Tag.name)
     messages: Mapped[list[Message]] = relationship(
         back_populates="ticket", order_by="Message.created_at, Message.id"
     )
 
-    __table_args__ = (Index("ix_tickets_status_assignee", "status", "assignee_id"),)
+    __table_args__ = (
+        Index("ix_tickets_status_assignee", "status", "assignee_id"),
+        # The queue views filter on status (and assignee) and sort by the last change.
+        Index("ix_tickets_status_updated", "status", "updated_at"),
+        Index("ix_tickets_assignee_status_updated", "assignee_id", "status", "updated_at"),
+        Index(
+            "ix_tickets_subject_trgm",
+            func.lower(subject).label("subject_lower"),
+            postgresql_using="gin",
+            postgresql_ops={"subject_lower": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     @property
     def reference(self) -> str:
@@ -134,6 +152,17 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
+
+    # Substring search over message text (Korean included): a trigram GIN index on
+    # PostgreSQL; SQLite gets the FTS5 trigram table below instead.
+    __table_args__ = (
+        Index(
+            "ix_messages_body_text_trgm",
+            func.lower(body_text).label("body_text_lower"),
+            postgresql_using="gin",
+            postgresql_ops={"body_text_lower": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", cascade="all, delete-orphan"
     )
@@ -178,3 +207,65 @@ class Participant(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
 
     __table_args__ = (UniqueConstraint("ticket_id", "email"),)
+
+
+class SLAPolicy(Base):
+    """Response targets per mailbox and priority; mailbox_id None is the default policy."""
+
+    __tablename__ = "sla_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int | None] = mapped_column(ForeignKey("mailboxes.id", ondelete="CASCADE"))
+    priority: Mapped[Priority] = mapped_column(_enum(Priority))
+    first_response_minutes: Mapped[int] = mapped_column(Integer)
+    next_response_minutes: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("mailbox_id", "priority"),)
+
+
+class Mention(Base):
+    """An @mention of an agent in an internal note, listed in that agent's Mentions view."""
+
+    __tablename__ = "mentions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# Search DDL the models cannot express. The migration must run the same statements
+# (see helpdesk.tickets.models.SEARCH_DDL), since autogenerate does not see them.
+SEARCH_DDL = {
+    "postgresql": ["CREATE EXTENSION IF NOT EXISTS pg_trgm"],
+    "sqlite": [
+        # External-content FTS5 table: it indexes messages.body_text without a copy.
+        "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5("
+        "body_text, content='messages', content_rowid='id', tokenize='trigram')",
+        "CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN "
+        "INSERT INTO messages_fts(rowid, body_text) VALUES (new.id, new.body_text); END",
+        "CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN "
+        "INSERT INTO messages_fts(messages_fts, rowid, body_text) "
+        "VALUES ('delete', old.id, old.body_text); END",
+        "CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF body_text ON messages "
+        "BEGIN INSERT INTO messages_fts(messages_fts, rowid, body_text) "
+        "VALUES ('delete', old.id, old.body_text); "
+        "INSERT INTO messages_fts(rowid, body_text) VALUES (new.id, new.body_text); END",
+    ],
+}
+
+# pg_trgm must exist before the GIN indexes that use its operator class.
+event.listen(
+    Base.metadata,
+    "before_create",
+    DDL(SEARCH_DDL["postgresql"][0]).execute_if(dialect="postgresql"),
+)
+for _statement in SEARCH_DDL["sqlite"]:
+    event.listen(Message.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+event.listen(
+    Message.__table__,
+    "before_drop",
+    DDL("DROP TABLE IF EXISTS messages_fts").execute_if(dialect="sqlite"),
+)

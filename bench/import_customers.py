@@ -1,0 +1,126 @@
+"""Benchmark: import a generated 100,000-row customer CSV on SQLite and on PostgreSQL.
+
+Run with `.venv/bin/python bench/import_customers.py [ROWS]`. Each database is fresh
+(a temporary SQLite file, a temporary PostgreSQL database that is dropped at the end) and
+built by the Alembic revisions. The last line is machine-readable.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from helpdesk.customers import importer  # noqa: E402
+from helpdesk.customers.models import Customer, CustomField, FieldType  # noqa: E402
+from helpdesk.db import make_engine  # noqa: E402
+from helpdesk.migrate import upgrade  # noqa: E402
+
+POSTGRES_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+FAMILY = ["김", "이", "박", "최", "정", "강", "조", "윤"]
+GIVEN = ["민준", "서연", "도윤", "지우", "하준", "서윤", "예준", "하은"]
+ENGLISH = ["Alice Smith", "Bob Jones", "Carol White", "David Brown", "Eve Miller"]
+DOMAINS = ["example.com", "example.co.kr", "mail.example.org", "shop.example.net"]
+TAGS = ["vip", "서울", "newsletter", "b2b", "부산", "trial"]
+STATUSES = ["subscribed", "unsubscribed", "not_subscribed", ""]
+
+
+def generate_csv(rows: int, seed: int = 7) -> bytes:
+    rng = random.Random(seed)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["email", "name", "phone", "company", "tags", "subscription_status", "tier"])
+    for i in range(rows):
+        korean = i % 2 == 0
+        name = rng.choice(FAMILY) + rng.choice(GIVEN) if korean else rng.choice(ENGLISH)
+        writer.writerow(
+            [
+                f"customer{i}@{rng.choice(DOMAINS)}",
+                name,
+                f"010-{rng.randrange(1000, 9999)}-{rng.randrange(1000, 9999)}",
+                "주식회사 예시" if korean else "Example Ltd",
+                ", ".join(rng.sample(TAGS, rng.randrange(0, 3))),
+                rng.choice(STATUSES),
+                rng.choice(["gold", "silver", "bronze"]),
+            ]
+        )
+    return out.getvalue().encode("utf-8-sig")
+
+
+def run_import(url: str, content: bytes) -> float:
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            session.add(
+                CustomField(
+                    key="tier",
+                    label="Tier",
+                    field_type=FieldType.choice,
+                    choices=["gold", "silver", "bronze"],
+                )
+            )
+            session.commit()
+        with Session(engine) as session:
+            started = time.perf_counter()
+            plan = importer.plan_import(session, "customers", content)
+            importer.apply_plan(session, plan, after_batch=lambda _batch: session.commit())
+            session.commit()
+            elapsed = time.perf_counter() - started
+            imported = session.scalar(select(func.count()).select_from(Customer))
+        if imported != plan.total_rows or plan.errors:
+            raise SystemExit(f"expected {plan.total_rows} customers, found {imported}")
+        return elapsed
+    finally:
+        engine.dispose()
+
+
+def bench_sqlite(content: bytes, rows: int) -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        elapsed = run_import(f"sqlite:///{folder}/bench.db", content)
+    print(f"sqlite: {rows} rows in {elapsed:.2f} s = {rows / elapsed:,.0f} rows/s")
+    return rows / elapsed
+
+
+def bench_postgres(content: bytes, rows: int) -> float:
+    admin_url = make_url(POSTGRES_URL)
+    name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = admin_url.set(database=name).render_as_string(hide_password=False)
+        elapsed = run_import(url, content)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    print(f"postgres: {rows} rows in {elapsed:.2f} s = {rows / elapsed:,.0f} rows/s")
+    return rows / elapsed
+
+
+def main() -> None:
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    content = generate_csv(rows)
+    print(f"generated {rows} rows, {len(content) / 1024 / 1024:.1f} MB")
+    sqlite_rate = bench_sqlite(content, rows)
+    postgres_rate = bench_postgres(content, rows)
+    print(f"sqlite_rows_per_s={sqlite_rate:.0f} postgres_rows_per_s={postgres_rate:.0f}")
+
+
+if __name__ == "__main__":
+    main()

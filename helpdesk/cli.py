@@ -1,0 +1,331 @@
+"""The `helpdesk` command: run the whole service, migrate, create users, load demo data."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+
+import click
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from helpdesk import embedded_redis
+from helpdesk.auth.models import Role, User
+from helpdesk.auth.service import UserError, create_user
+from helpdesk.config import PROJECT_ROOT, Config, ConfigError
+from helpdesk.db import database, make_engine, session_scope
+from helpdesk.demo import load_demo
+from helpdesk.migrate import alembic_config, upgrade
+
+# How long a child gets to finish its current request or job after SIGTERM.
+STOP_TIMEOUT = 20.0
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _config() -> Config:
+    try:
+        config = Config.from_env()
+    except ConfigError as exc:
+        _fail(str(exc))
+    config.instance_path.mkdir(parents=True, exist_ok=True)
+    return config
+
+
+def _fail(message: str, code: int = 2):
+    click.echo(f"Error: {message}", err=True)
+    raise click.exceptions.Exit(code)
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@contextmanager
+def _session(config: Config) -> Iterator[Session]:
+    engine = database.configure(config.database_url)
+    if not inspect(engine).has_table(User.__tablename__):
+        _fail("the database has no tables yet; run `helpdesk migrate` first")
+    with session_scope() as session:
+        yield session
+
+
+@click.group()
+def main() -> None:
+    """Self-hosted helpdesk and email campaigns."""
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to the latest revision."""
+    _migrate(_config())
+
+
+def _migrate(config: Config) -> None:
+    url = config.database_url
+    before = _current_revision(url)
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    if before == head:
+        click.echo(f"Database {_safe_url(url)} is up to date (revision {head}).")
+        return
+    upgrade(url)
+    click.echo(f"Database {_safe_url(url)} upgraded from revision {before or 'none'} to {head}.")
+
+
+def _current_revision(url: str) -> str | None:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+@main.command("create-user")
+@click.option("--email", required=True, help="Login address.")
+@click.option("--name", required=True, help="Name shown to colleagues.")
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
+@click.option("--manager", is_flag=True, help="Sees the team's queue and reports.")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Asked for when not given, so it stays out of the shell history.",
+)
+def create_user_command(email: str, name: str, role: str, manager: bool, password: str) -> None:
+    """Add a staff account."""
+    config = _config()
+    try:
+        with _session(config) as session:
+            user = create_user(
+                session,
+                email=email,
+                name=name,
+                password=password,
+                role=role,
+                is_manager=manager,
+            )
+            click.echo(f"Created {user.role.value} {user.email}.")
+    except UserError as exc:
+        _fail(str(exc))
+
+
+@main.command()
+def demo() -> None:
+    """Fill an empty database with demo staff and customers."""
+    config = _config()
+    with _session(config) as session:
+        if _has_users(session):
+            _fail("the database already has users; demo data only goes into an empty database")
+        result = load_demo(session)
+    click.echo(f"Demo data loaded: {result.customer_count} customers.")
+    click.echo(f"Admin login: {result.admin_email} / {result.admin_password}")
+
+
+def _has_users(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(User)))
+
+
+@main.command()
+def sink() -> None:
+    """Run the development SMTP sink in the foreground."""
+    from helpdesk.mail.sink import run_sink
+
+    run_sink(_config())
+
+
+@main.command()
+def run() -> None:
+    """Run web, worker and SMTP sink together until Ctrl-C."""
+    raise click.exceptions.Exit(run_service(_config()))
+
+
+@dataclass(frozen=True)
+class ChildCommand:
+    name: str
+    argv: list[str]
+
+
+def child_commands(config: Config) -> list[ChildCommand]:
+    """Every process `helpdesk run` starts and watches; new kinds of process go here."""
+    commands = [
+        ChildCommand(
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"{config.host}:{config.port}",
+                "--workers",
+                "2",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+                "--graceful-timeout",
+                str(int(STOP_TIMEOUT / 2)),
+                # The default control socket is one path in $HOME shared by every
+                # gunicorn on the machine; `helpdesk run` has no use for it.
+                "--no-control-socket",
+                "helpdesk:create_app()",
+            ],
+        ),
+        ChildCommand("worker", [sys.executable, str(PROJECT_ROOT / "worker.py")]),
+    ]
+    if config.smtp_url is None:
+        commands.append(ChildCommand("sink", [sys.executable, "-m", "helpdesk.cli", "sink"]))
+    return commands
+
+
+@dataclass
+class Supervisor:
+    """Starts child processes and stops them all together."""
+
+    children: dict[str, subprocess.Popen] = field(default_factory=dict)
+    redis: subprocess.Popen | None = None
+    stop_signals: int = 0
+
+    def request_stop(self, signum, _frame) -> None:
+        self.stop_signals += 1
+
+    def start(self, command: ChildCommand) -> None:
+        # Own process group: Ctrl-C reaches only this supervisor, so each child gets
+        # exactly one SIGTERM from it (a second signal makes RQ abandon a running job).
+        self.children[command.name] = subprocess.Popen(
+            command.argv,
+            process_group=0,
+            preexec_fn=_stop_with_parent if sys.platform == "linux" else None,
+        )
+
+    def wait_for_web(self, host: str, port: int, timeout: float = 60.0) -> None:
+        """Returns once the web server accepts connections, so the URLs come after the
+        children's start-up logs instead of scrolling away under them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self.stop_signals:
+            if any(process.poll() is not None for process in self.children.values()):
+                return
+            try:
+                socket.create_connection((host, port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+
+    def wait(self) -> int:
+        """Block until a stop signal (exit 0) or a child's death (exit 1)."""
+        while not self.stop_signals:
+            for name, process in self.children.items():
+                if process.poll() is not None:
+                    click.echo(
+                        f"{name} exited unexpectedly with code {process.returncode}; "
+                        "stopping the others.",
+                        err=True,
+                    )
+                    return 1
+            time.sleep(0.2)
+        return 0
+
+    def stop_all(self) -> None:
+        processes = list(self.children.values())
+        _terminate(processes, self)
+        if self.redis is not None:
+            # Redis goes last: workers write their final state to it while stopping.
+            _terminate([self.redis], self)
+
+
+def _stop_with_parent() -> None:
+    """Runs in the child before exec: if `helpdesk run` itself is killed (kill -9, the OOM
+    killer) the child gets SIGTERM instead of living on unsupervised."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _terminate(processes: list[subprocess.Popen], supervisor: Supervisor) -> None:
+    signals_seen = supervisor.stop_signals
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT
+    for process in processes:
+        # Another Ctrl-C while stopping means "now": skip the grace period.
+        while process.poll() is None and time.monotonic() < deadline:
+            if supervisor.stop_signals > signals_seen:
+                break
+            time.sleep(0.1)
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        _kill_leftovers(process.pid)
+
+
+def _kill_leftovers(group_id: int) -> None:
+    """Kill what a child left in its process group (say, the RQ scheduler of a killed
+    worker), so no process outlives `helpdesk run`."""
+    deadline = time.monotonic() + 5
+    with suppress(ProcessLookupError):
+        os.killpg(group_id, signal.SIGKILL)
+        while time.monotonic() < deadline:
+            os.killpg(group_id, 0)  # raises once the last of them is gone
+            time.sleep(0.05)
+
+
+def run_service(config: Config) -> int:
+    supervisor = Supervisor()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, supervisor.request_stop)
+    try:
+        if config.uses_embedded_redis:
+            try:
+                supervisor.redis = embedded_redis.start(
+                    config.instance_path, config.embedded_redis_socket
+                )
+            except RuntimeError as exc:
+                _fail(str(exc), code=1)
+        _migrate(config)
+        _load_demo_on_first_start(config)
+        for command in child_commands(config):
+            if supervisor.stop_signals:
+                return 0
+            supervisor.start(command)
+        supervisor.wait_for_web(_local_host(config), config.port)
+        click.echo(_urls_line(config))
+        return supervisor.wait()
+    finally:
+        supervisor.stop_all()
+        click.echo("Helpdesk stopped.")
+
+
+def _load_demo_on_first_start(config: Config) -> None:
+    with _session(config) as session:
+        if _has_users(session):
+            return
+        result = load_demo(session)
+    # The only place this password ever appears: it is not logged or stored in clear.
+    click.echo(
+        f"First start: demo data loaded ({result.customer_count} customers).\n"
+        f"Admin login (shown only this once): {result.admin_email} / {result.admin_password}"
+    )
+
+
+def _local_host(config: Config) -> str:
+    return "127.0.0.1" if config.host in ("", "0.0.0.0", "::") else config.host
+
+
+def _urls_line(config: Config) -> str:
+    base = f"http://{_local_host(config)}:{config.port}"
+    outbox = f", outbox {base}/admin/outbox" if config.smtp_url is None else ""
+    return f"Helpdesk is running: web UI {base}/{outbox} (Ctrl-C stops it)"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,340 @@
+"""The IMAP poller: fetches new mail from each mailbox and hands the raw bytes to ingest.
+
+Order of events per batch, so that nothing is lost and nothing is done twice:
+FETCH with BODY.PEEK[] (the server sets no flag), ingest each message (stored raw and
+committed first), then flag \\Seen or move to the archive folder, then record the batch's
+highest UID. A crash anywhere before that last commit means the batch is fetched again
+and the Message-ID dedupe in ingest recognizes what was already taken in. Mail is never
+deleted or expunged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+from redis.exceptions import LockError, RedisError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from helpdesk.config import Config, ConfigError, read_secret
+from helpdesk.db import database, utcnow
+from helpdesk.mail.models import Mailbox, RawSource, RawStatus, TLSMode
+from helpdesk.queue import redis_connection
+from helpdesk.tickets.ingest import IngestSettings, ingest_message
+
+log = logging.getLogger(__name__)
+
+SEEN = b"\\Seen"
+CONNECT_TIMEOUT = 60
+# RFC 2177 lets servers drop an IDLE after 30 minutes; re-issue it well before that.
+MAX_IDLE_SECONDS = 25 * 60
+MAX_BACKOFF_SECONDS = 300
+MAILBOX_REFRESH_SECONDS = 30
+
+# Everything that means "the server or the network failed", as opposed to a bug here.
+POLL_ERRORS = (IMAPClientError, OSError, ssl.SSLError, socket.timeout, ConfigError)
+
+
+@dataclass
+class PollResult:
+    mailbox_id: int
+    fetched: int = 0
+    ingested: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    # False when a budget ran out with mail still waiting; the next poll continues.
+    complete: bool = True
+    skipped: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and not self.skipped
+
+
+def active_imap_mailbox_ids(session: Session) -> list[int]:
+    mailboxes = session.scalars(select(Mailbox).where(Mailbox.is_active.is_(True)))
+    return [mailbox.id for mailbox in mailboxes if mailbox.has_imap]
+
+
+def connect(mailbox: Mailbox, timeout: float = CONNECT_TIMEOUT) -> IMAPClient:
+    """An authenticated connection; the password is read here and kept nowhere else."""
+    context = ssl.create_default_context()
+    use_ssl = mailbox.imap_tls is TLSMode.ssl
+    client = IMAPClient(
+        mailbox.imap_host,
+        port=mailbox.imap_port,
+        ssl=use_ssl,
+        ssl_context=context if use_ssl else None,
+        timeout=timeout,
+    )
+    try:
+        if mailbox.imap_tls is TLSMode.starttls:
+            client.starttls(context)
+        client.login(mailbox.imap_user, read_secret(mailbox.password_ref))
+    except BaseException:
+        _close(client)
+        raise
+    return client
+
+
+def _close(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # the connection is being thrown away; a failed goodbye changes nothing
+        with contextlib.suppress(Exception):
+            client.shutdown()
+
+
+def _describe(exc: BaseException, mailbox: Mailbox) -> str:
+    message = f"{type(exc).__name__}: {exc}"
+    try:
+        secret = read_secret(mailbox.password_ref)
+    except ConfigError:
+        secret = ""
+    # Some servers echo the failed command; the error is shown on an admin page and logged.
+    return message.replace(secret, "***") if secret else message
+
+
+def poll_mailbox(
+    mailbox_id: int,
+    config: Config,
+    *,
+    batch_size: int | None = None,
+    time_budget: float | None = None,
+    size_budget: int | None = None,
+    after_commit: Callable[[int], None] | None = None,
+) -> PollResult:
+    """Fetch what arrived since the last poll. `after_commit(uid)` runs after each message
+    is committed and before it is flagged; tests use it to simulate a crash there."""
+    batch_size = batch_size or config.mailbox_poll_batch
+    time_budget = config.poll_time_budget_seconds if time_budget is None else time_budget
+    size_budget = config.poll_size_budget_bytes if size_budget is None else size_budget
+    result = PollResult(mailbox_id)
+    lock = redis_connection(config).lock(
+        f"poll-lock:{mailbox_id}", timeout=time_budget + CONNECT_TIMEOUT * 2
+    )
+    try:
+        acquired = lock.acquire(blocking=False)
+    except RedisError as exc:
+        result.error = f"cannot take the poll lock: {exc}"
+        log.warning("mailbox %s: %s", mailbox_id, result.error)
+        return result
+    if not acquired:
+        result.skipped = "already running"
+        return result
+    try:
+        database.configure(config.database_url)
+        with database.session() as session:
+            _poll(
+                session,
+                mailbox_id,
+                config,
+                result,
+                batch_size,
+                time_budget,
+                size_budget,
+                after_commit,
+            )
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            log.warning("mailbox %s: poll lock expired before the poll ended", mailbox_id)
+    return result
+
+
+def _poll(
+    session: Session,
+    mailbox_id: int,
+    config: Config,
+    result: PollResult,
+    batch_size: int,
+    time_budget: float,
+    size_budget: int,
+    after_commit: Callable[[int], None] | None,
+) -> None:
+    mailbox = session.get(Mailbox, mailbox_id)
+    if mailbox is None or not mailbox.is_active or not mailbox.has_imap:
+        result.skipped = "mailbox is inactive or has no IMAP settings"
+        return
+    settings = IngestSettings.from_config(config)
+    started = time.monotonic()
+    client = None
+    try:
+        client = connect(mailbox)
+        selected = client.select_folder(mailbox.imap_folder)
+        uidvalidity = int(selected[b"UIDVALIDITY"])
+        if uidvalidity != mailbox.uidvalidity:
+            # UIDs from the old UIDVALIDITY mean nothing now (RFC 3501 2.3.1.1): rescan
+            # from the start and let the Message-ID dedupe skip what we already have.
+            if mailbox.uidvalidity is not None:
+                log.warning("mailbox %s: UIDVALIDITY changed, rescanning", mailbox_id)
+            mailbox.uidvalidity = uidvalidity
+            mailbox.last_uid = 0
+            session.commit()
+        # "n:*" always includes the highest UID, even when it is below n (RFC 3501 6.4.8).
+        uids = sorted(
+            u for u in client.search(["UID", f"{mailbox.last_uid + 1}:*"]) if u > mailbox.last_uid
+        )
+        archive = mailbox.archive_folder or None
+        if uids and archive and not client.folder_exists(archive):
+            client.create_folder(archive)
+        fetched_bytes = 0
+        for start in range(0, len(uids), batch_size):
+            if time.monotonic() - started > time_budget or fetched_bytes > size_budget:
+                result.complete = False
+                break
+            batch = uids[start : start + batch_size]
+            fetched = client.fetch(batch, ["BODY.PEEK[]"])
+            for uid in batch:
+                raw = fetched.get(uid, {}).get(b"BODY[]")
+                if raw is None:
+                    continue  # expunged by someone else between SEARCH and FETCH
+                fetched_bytes += len(raw)
+                result.fetched += 1
+                outcome = ingest_message(
+                    session,
+                    raw,
+                    source=RawSource.imap,
+                    settings=settings,
+                    mailbox_id=mailbox_id,
+                    imap_uid=uid,
+                )
+                if outcome.status is RawStatus.duplicate:
+                    result.duplicates += 1
+                elif outcome.status is RawStatus.quarantined:
+                    result.quarantined += 1
+                else:
+                    result.ingested += 1
+                if after_commit is not None:
+                    after_commit(uid)
+            _mark_taken(client, batch, archive)
+            mailbox = session.get(Mailbox, mailbox_id)
+            mailbox.last_uid = batch[-1]
+            mailbox.total_fetched += len(batch)
+            session.commit()
+        mailbox.last_error = ""
+    except POLL_ERRORS as exc:
+        session.rollback()
+        mailbox = session.get(Mailbox, mailbox_id)
+        result.error = _describe(exc, mailbox)
+        mailbox.last_error = result.error
+        mailbox.last_error_at = utcnow()
+        log.warning("mailbox %s: poll failed: %s", mailbox_id, result.error)
+    finally:
+        if client is not None:
+            _close(client)
+    mailbox.last_poll_at = utcnow()
+    mailbox.last_poll_fetched = result.fetched
+    session.commit()
+
+
+def _mark_taken(client: IMAPClient, uids: list[int], archive: str | None) -> None:
+    client.add_flags(uids, [SEEN], silent=True)
+    if archive is None:
+        return
+    if client.has_capability("MOVE"):
+        client.move(uids, archive)
+    else:
+        # Without MOVE, moving means EXPUNGE, and we never delete: the copy is the archive.
+        client.copy(uids, archive)
+
+
+def watch_mailboxes(config: Config, stop: threading.Event) -> None:
+    """Poll every active IMAP mailbox until `stop` is set, one thread per mailbox.
+
+    New or deactivated mailboxes are noticed within MAILBOX_REFRESH_SECONDS.
+    """
+    database.configure(config.database_url)
+    watchers: dict[int, tuple[threading.Thread, threading.Event]] = {}
+    while not stop.is_set():
+        try:
+            with database.session() as session:
+                wanted = set(active_imap_mailbox_ids(session))
+        except Exception:
+            log.exception("cannot read the mailbox list; retrying")
+            wanted = set(watchers)
+        for mailbox_id in wanted - watchers.keys():
+            own_stop = threading.Event()
+            thread = threading.Thread(
+                target=watch_mailbox,
+                args=(mailbox_id, config, own_stop),
+                name=f"poll-{mailbox_id}",
+                daemon=True,
+            )
+            thread.start()
+            watchers[mailbox_id] = (thread, own_stop)
+        for mailbox_id in watchers.keys() - wanted:
+            watchers.pop(mailbox_id)[1].set()
+        stop.wait(MAILBOX_REFRESH_SECONDS)
+    for _thread, own_stop in watchers.values():
+        own_stop.set()
+    for thread, _ in watchers.values():
+        thread.join(timeout=10)
+
+
+def watch_mailbox(mailbox_id: int, config: Config, stop: threading.Event) -> None:
+    """Poll, then wait for new mail (IDLE where offered, else the poll interval);
+    after a failure wait with exponential back-off so a down server is not hammered."""
+    backoff = 1.0
+    while not stop.is_set():
+        try:
+            result = poll_mailbox(mailbox_id, config)
+        except Exception:
+            # A database outage or a bug must not end the watch; it is retried later.
+            log.exception("mailbox %s: poll crashed", mailbox_id)
+            result = PollResult(mailbox_id, error="crashed")
+        if result.skipped and result.skipped != "already running":
+            return
+        if not result.ok:
+            stop.wait(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            continue
+        if not result.complete:
+            continue
+        try:
+            _wait_for_mail(mailbox_id, stop)
+        except POLL_ERRORS as exc:
+            log.warning("mailbox %s: waiting for mail failed: %s", mailbox_id, exc)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            continue
+        backoff = 1.0
+
+
+def _wait_for_mail(mailbox_id: int, stop: threading.Event) -> None:
+    with database.session() as session:
+        mailbox = session.get(Mailbox, mailbox_id)
+        if mailbox is None:
+            return
+        session.expunge(mailbox)
+    interval = max(1, mailbox.poll_interval_seconds)
+    client = connect(mailbox)
+    try:
+        if not client.has_capability("IDLE"):
+            _close(client)
+            client = None
+            stop.wait(interval)
+            return
+        client.select_folder(mailbox.imap_folder, readonly=True)
+        client.idle()
+        deadline = time.monotonic() + min(interval, MAX_IDLE_SECONDS)
+        while not stop.is_set() and time.monotonic() < deadline:
+            # Short checks keep the thread responsive to `stop`.
+            responses = client.idle_check(timeout=1)
+            if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                break
+        client.idle_done()
+    finally:
+        if client is not None:
+            _close(client)

@@ -1,0 +1,79 @@
+"""Forms of the ticket page. They render fields and carry the CSRF token; the rules
+(what a valid status, agent or address is) live in helpdesk.tickets.service."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
+
+from helpdesk.tickets.models import Priority, TicketStatus
+
+STATUS_LABELS = {
+    TicketStatus.new: _l("New"),
+    TicketStatus.open: _l("Open"),
+    TicketStatus.waiting: _l("Waiting on customer"),
+    TicketStatus.resolved: _l("Resolved"),
+    TicketStatus.closed: _l("Closed"),
+}
+PRIORITY_LABELS = {
+    Priority.low: _l("Low"),
+    Priority.normal: _l("Normal"),
+    Priority.high: _l("High"),
+    Priority.urgent: _l("Urgent"),
+}
+
+
+def _status_choices():
+    return [(status.value, label) for status, label in STATUS_LABELS.items()]
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Reply to the customer"), render_kw={"rows": 8})
+    cc = StringField(_l("Cc"), description=_l("Addresses separated by commas"))
+    attachments = MultipleFileField(_l("Attachments"))
+    # Checked by the service, so a tampered value gets the service's clear message.
+    status = SelectField(
+        _l("Then set the status to"),
+        choices=_status_choices,
+        default=TicketStatus.waiting.value,
+        validate_choice=False,
+    )
+    seen_message_id = HiddenField()
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(
+        _l("Internal note"),
+        description=_l("Only agents see notes. Mention someone with @name."),
+        render_kw={"rows": 4},
+    )
+
+
+class AssignForm(FlaskForm):
+    agent_id = SelectField(_l("Assignee"), validate_choice=False)
+    expected_assignee_id = HiddenField()
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=_status_choices, validate_choice=False)
+
+
+class PriorityForm(FlaskForm):
+    priority = SelectField(
+        _l("Priority"),
+        choices=lambda: [(p.value, label) for p, label in PRIORITY_LABELS.items()],
+        validate_choice=False,
+    )
+
+
+class TagsForm(FlaskForm):
+    tags = StringField(_l("Tags"), description=_l("Separated by commas"))
+
+
+class MergeForm(FlaskForm):
+    target_id = StringField(_l("Merge into ticket number"))
+
+
+class ActionForm(FlaskForm):
+    """A button that needs nothing but the CSRF token (retry, mark read)."""

@@ -1,0 +1,137 @@
+"""RQ jobs that mail ticket messages (acknowledgements, agent replies) out.
+
+A message row moves `queued -> sending -> sent | failed`. The claim is a conditional
+UPDATE, so two runs of the job for one row never both send it, and a sent row is never
+sent again. A row left in `sending` by a killed worker stays there for a person to look
+at: the relay may or may not have accepted it, and a second copy is worse than a delay.
+"""
+
+from __future__ import annotations
+
+import logging
+from email.headerregistry import Address
+from email.message import EmailMessage
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from helpdesk.config import Config
+from helpdesk.db import session_scope, utcnow
+from helpdesk.mail import outbound
+from helpdesk.queue import MAIL_QUEUE, enqueue
+from helpdesk.tickets.ingest import LOOP_HEADER
+from helpdesk.tickets.models import Attachment, AttachmentBlob, Message, MessageKind, SendStatus
+
+log = logging.getLogger(__name__)
+
+MAILED_KINDS = (MessageKind.reply, MessageKind.acknowledgement)
+
+
+class NotSendable(ValueError):
+    """The message does not exist or is not something we mail (a note, customer mail...)."""
+
+
+def enqueue_ticket_message(config: Config, message_id: int):
+    """Queue the send after the row is committed (the worker must be able to load it)."""
+    return enqueue(config, MAIL_QUEUE, send_ticket_message, message_id)
+
+
+def send_ticket_message(message_id: int, smtp_url: str | None = None) -> SendStatus | None:
+    """Send one queued ticket message and record the outcome; returns the final status."""
+    with session_scope() as session:
+        status = claim_for_sending(session, message_id)
+    if status is not SendStatus.sending:
+        return status
+    try:
+        with session_scope() as session:
+            email = build_ticket_email(session, message_id)
+        url = smtp_url or Config.from_env().effective_smtp_url
+        with outbound.SMTPSender(url) as sender:
+            sender.send(email)
+    except Exception as exc:
+        # Whatever went wrong (relay refused, unreachable, bad address), the row must
+        # not stay in `sending`: the agent sees the error and can send it again.
+        log.warning("sending ticket message %s failed: %s", message_id, exc)
+        with session_scope() as session:
+            mark_failed(session, message_id, f"{type(exc).__name__}: {exc}")
+        return SendStatus.failed
+    with session_scope() as session:
+        mark_sent(session, message_id)
+    return SendStatus.sent
+
+
+def claim_for_sending(session: Session, message_id: int) -> SendStatus | None:
+    """queued/failed -> sending; returns `sending` only to the one caller that won, else
+    the row's current status (None for a reply that was never queued)."""
+    message = session.get(Message, message_id)
+    if message is None or message.kind not in MAILED_KINDS:
+        raise NotSendable(f"message {message_id} is not an outgoing ticket message")
+    claimed = session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.send_status.in_((SendStatus.queued, SendStatus.failed)),
+        )
+        .values(send_status=SendStatus.sending, send_error="")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed:
+        return SendStatus.sending
+    session.refresh(message)
+    return message.send_status
+
+
+def mark_sent(session: Session, message_id: int) -> None:
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.send_status == SendStatus.sending)
+        .values(send_status=SendStatus.sent, sent_at=utcnow(), send_error="")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_failed(session: Session, message_id: int, error: str) -> None:
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.send_status == SendStatus.sending)
+        .values(send_status=SendStatus.failed, send_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def build_ticket_email(session: Session, message_id: int) -> EmailMessage:
+    message = session.get(Message, message_id)
+    if not message.message_id:
+        raise NotSendable(f"message {message_id} has no Message-ID to thread replies by")
+    headers = {LOOP_HEADER: message.from_email}
+    if message.kind == MessageKind.acknowledgement:
+        # RFC 3834: marks it automatic, so well-behaved autoresponders do not answer it.
+        headers["Auto-Submitted"] = "auto-replied"
+    if message.in_reply_to:
+        headers["In-Reply-To"] = f"<{message.in_reply_to}>"
+    references = [*message.references]
+    if message.in_reply_to and message.in_reply_to not in references:
+        references.append(message.in_reply_to)
+    if references:
+        headers["References"] = " ".join(f"<{ref}>" for ref in references)
+    if message.cc:
+        headers["Cc"] = ", ".join(message.cc)
+    attachments = [
+        outbound.Attachment(filename=a.filename, content=blob, content_type=a.content_type)
+        for a, blob in session.execute(
+            select(Attachment, AttachmentBlob.content)
+            .join(AttachmentBlob, AttachmentBlob.sha256 == Attachment.blob_sha256)
+            .where(Attachment.message_id == message.id)
+            .order_by(Attachment.id)
+        )
+    ]
+    return outbound.build_message(
+        Address(display_name=message.from_name, addr_spec=message.from_email),
+        message.to,
+        message.subject,
+        message.body_text,
+        html=message.body_html_safe,
+        headers=headers,
+        message_id=f"<{message.message_id}>",
+        attachments=attachments,
+    )

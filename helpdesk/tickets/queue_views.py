@@ -1,0 +1,266 @@
+"""The agents' ticket lists: views with live counts, filters, search, bulk actions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from helpdesk import nav
+from helpdesk.auth.models import Role
+from helpdesk.auth.permissions import SUPPORT, roles_required
+from helpdesk.db import utcnow
+from helpdesk.tickets import assignment, queues
+from helpdesk.tickets.models import Priority, TicketStatus
+from helpdesk.web import Page, db_session, page_number, safe_redirect_target
+
+bp = Blueprint("queues", __name__)
+nav.add_main("queues.index", _l("Tickets"), [Role.admin, Role.agent], order=10)
+
+PAGE_SIZE = 25
+# A poll asks again for a little before the last change it saw: a transaction that
+# committed late with an earlier timestamp is still picked up (the page dedupes by id).
+POLL_OVERLAP = timedelta(seconds=30)
+FILTER_ARGS = ("view", "mailbox", "assignee", "status", "priority", "tag", "customer", "q", "sort")
+
+VIEW_LABELS = {
+    queues.View.unassigned: _l("Unassigned"),
+    queues.View.mine: _l("Mine"),
+    queues.View.open: _l("All open"),
+    queues.View.waiting: _l("Waiting on customer"),
+    queues.View.overdue: _l("Overdue"),
+    queues.View.done: _l("Resolved/Closed"),
+    queues.View.all: _l("All tickets"),
+}
+STATUS_LABELS = {
+    TicketStatus.new: _l("New"),
+    TicketStatus.open: _l("Open"),
+    TicketStatus.waiting: _l("Waiting on customer"),
+    TicketStatus.resolved: _l("Resolved"),
+    TicketStatus.closed: _l("Closed"),
+}
+PRIORITY_LABELS = {
+    Priority.low: _l("Low"),
+    Priority.normal: _l("Normal"),
+    Priority.high: _l("High"),
+    Priority.urgent: _l("Urgent"),
+}
+SORT_LABELS = {
+    "-updated": _l("Recently updated"),
+    "updated": _l("Least recently updated"),
+    "-created": _l("Newest first"),
+    "created": _l("Oldest first"),
+    "due": _l("Due soonest"),
+    "priority": _l("Highest priority"),
+}
+
+
+@bp.app_context_processor
+def queue_helpers():
+    def ticket_url(ticket_id: int) -> str | None:
+        # The ticket page is its own feature; lists link to it when it is installed.
+        if "tickets.show" in current_app.view_functions:
+            return url_for("tickets.show", ticket_id=ticket_id)
+        return None
+
+    return {
+        "ticket_url": ticket_url,
+        "status_labels": STATUS_LABELS,
+        "priority_labels": PRIORITY_LABELS,
+    }
+
+
+def _int_arg(name: str, errors: dict[str, str]) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        errors[name] = _("Choose a value from the list.")
+        return None
+    return int(raw)
+
+
+def _enum_arg(name: str, enum_cls, errors: dict[str, str], default=None):
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return enum_cls(raw)
+    except ValueError:
+        errors[name] = _("Choose a value from the list.")
+        return default
+
+
+def _filter_from_request() -> tuple[queues.QueueFilter, dict[str, str]]:
+    errors: dict[str, str] = {}
+    view = _enum_arg("view", queues.View, errors, queues.View.unassigned)
+    raw_sort = request.args.get("sort", "-updated")
+    if raw_sort not in SORT_LABELS:
+        errors["sort"] = _("Choose a value from the list.")
+        raw_sort = "-updated"
+    sort_key = raw_sort.lstrip("-")
+    # Due and priority read naturally as "most urgent first" without a minus.
+    descending = raw_sort.startswith("-")
+    q = request.args.get("q", "")
+    if len(q) > queues.MAX_SEARCH_LENGTH:
+        errors["q"] = _("Search for at most %(n)d characters.", n=queues.MAX_SEARCH_LENGTH)
+        q = q[: queues.MAX_SEARCH_LENGTH]
+    flt = queues.QueueFilter(
+        view=view,
+        mailbox_id=_int_arg("mailbox", errors),
+        assignee_id=_int_arg("assignee", errors),
+        status=_enum_arg("status", TicketStatus, errors),
+        priority=_enum_arg("priority", Priority, errors),
+        tag=request.args.get("tag", "").strip()[:64],
+        customer_id=_int_arg("customer", errors),
+        text=q,
+        sort=queues.Sort(sort_key),
+        descending=descending,
+    )
+    return flt, errors
+
+
+def _filter_args() -> dict[str, str]:
+    return {k: request.args[k] for k in FILTER_ARGS if request.args.get(k)}
+
+
+@bp.get("/tickets")
+@roles_required(*SUPPORT)
+def index():
+    return _render_queue()
+
+
+def _render_queue(bulk_error: str | None = None):
+    session = db_session()
+    flt, errors = _filter_from_request()
+    now = utcnow()
+    number = page_number()
+    result = queues.list_tickets(
+        session, flt, user_id=current_user.id, now=now, page=number, size=PAGE_SIZE
+    )
+    context = dict(
+        flt=flt,
+        result=result,
+        page=Page(number=number, size=PAGE_SIZE, total=result.total),
+        counts=queues.count_views(session, current_user.id, now),
+        latest=queues.latest_change(session),
+        choices=queues.filter_choices(session),
+        customer_label=queues.customer_label(session, flt.customer_id) if flt.customer_id else None,
+        filter_args=_filter_args(),
+        filter_errors=errors,
+        bulk_error=bulk_error,
+        raw_sort=request.args.get("sort", "-updated"),
+        view_labels=VIEW_LABELS,
+        sort_labels=SORT_LABELS,
+        now=now,
+        live=number == 1 and flt.sort == queues.Sort.updated and flt.descending,
+    )
+    status = 400 if errors or bulk_error else 200
+    return render_template("tickets/queue.html", **context), status
+
+
+def _parse_since(raw: str) -> datetime | None:
+    try:
+        since = datetime.fromisoformat(raw)
+    except (TypeError, ValueError):
+        return None
+    return since if since.tzinfo is not None else None
+
+
+@bp.get("/tickets/updates")
+@roles_required(*SUPPORT)
+def updates():
+    """JSON for static/queues.js: new or changed rows of the view and fresh counts."""
+    flt, errors = _filter_from_request()
+    since = _parse_since(request.args.get("since", ""))
+    if since is None:
+        errors["since"] = _("since must be a time with a zone, like 2024-05-01T09:00:00+00:00.")
+    if errors:
+        return jsonify(error=_("Bad request."), fields=errors), 400
+    session = db_session()
+    now = utcnow()
+    found = queues.updates_since(
+        session, flt, user_id=current_user.id, since=since - POLL_OVERLAP, now=now
+    )
+    return jsonify(
+        rows=[
+            {
+                "id": row.ticket.id,
+                "version": row.ticket.updated_at.isoformat(),
+                "html": render_template("tickets/queue_row.html", row=row, now=now),
+            }
+            for row in found.rows
+        ],
+        changed=found.changed_ids,
+        counts={view.value: n for view, n in found.counts.items()},
+        latest=found.latest.isoformat() if found.latest else since.isoformat(),
+    )
+
+
+@bp.post("/tickets/bulk")
+@roles_required(*SUPPORT)
+def bulk():
+    """The list's filters travel in the query string, so a refusal re-renders that list."""
+    session = db_session()
+    try:
+        result = queues.bulk_update(
+            session,
+            current_user.id,
+            request.form.getlist("ticket_ids"),
+            request.form.get("action", ""),
+            assignee_id=request.form.get("assignee_id"),
+            tag=request.form.get("tag", ""),
+            now=utcnow(),
+        )
+    except queues.QueueError as exc:
+        session.rollback()
+        return _render_queue(bulk_error=str(exc))
+    session.commit()
+    flash(_bulk_message(result), "success" if result.changed else "info")
+    args = {k: v for k, v in _filter_args().items()}
+    if request.args.get("page"):
+        args["page"] = request.args["page"]
+    return redirect(url_for("queues.index", **args))
+
+
+def _bulk_message(result: queues.BulkResult) -> str:
+    match result.action:
+        case queues.BulkAction.assign:
+            message = _(
+                "%(n)d tickets assigned to %(agent)s.", n=result.changed, agent=result.detail
+            )
+        case queues.BulkAction.close:
+            message = _("%(n)d tickets closed.", n=result.changed)
+        case _:
+            message = _(
+                "Tag “%(tag)s” added to %(n)d tickets.", tag=result.detail, n=result.changed
+            )
+    if result.skipped:
+        message += " " + _("%(n)d already were, and were left as they are.", n=result.skipped)
+    return message
+
+
+@bp.post("/tickets/availability")
+@roles_required(*SUPPORT)
+def availability():
+    session = db_session()
+    available = request.form.get("available") == "1"
+    assignment.set_availability(session, current_user.id, available)
+    session.commit()
+    if available:
+        flash(_("You are available: new tickets can be assigned to you."), "success")
+    else:
+        flash(_("You are away: automatic assignment skips you."), "info")
+    return redirect(safe_redirect_target(request.form.get("next"), url_for("queues.index")))
