@@ -61,13 +61,21 @@ def _register_features(app: Flask) -> None:
     from helpdesk.auth.views import bp as auth_bp
     from helpdesk.customers.import_views import bp as imports_bp
     from helpdesk.customers.views import bp as customers_bp
+    from helpdesk.mail.mailbox_views import bp as mailboxes_bp
     from helpdesk.mail.views import bp as mail_bp
+    from helpdesk.tickets.queue_views import bp as queues_bp
+    from helpdesk.tickets.settings_views import bp as ticket_settings_bp
+    from helpdesk.tickets.views import bp as tickets_bp
 
     web.init_app(app)
     nav.init_app(app)
     i18n.init_app(app, str(PROJECT_ROOT / "translations"))
     for blueprint in (auth_bp, admin_bp, customers_bp, mail_bp, imports_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(queues_bp)
+    app.register_blueprint(ticket_settings_bp)
+    app.register_blueprint(tickets_bp)
+    app.register_blueprint(mailboxes_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

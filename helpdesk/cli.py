@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -146,6 +148,51 @@ def sink() -> None:
 
 
 @main.command()
+@click.option("--mailbox", "mailbox_id", type=int, help="Only this mailbox (by id).")
+@click.option("--watch", is_flag=True, help="Keep running and take in new mail as it arrives.")
+def poll(mailbox_id: int | None, watch: bool) -> None:
+    """Fetch new mail from the IMAP mailboxes into tickets."""
+    from helpdesk.mail import imap
+
+    config = _config()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with _session(config) as session:
+        ids = [mailbox_id] if mailbox_id else imap.active_imap_mailbox_ids(session)
+    if watch:
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        if mailbox_id:
+            imap.watch_mailbox(mailbox_id, config, stop)
+        else:
+            imap.watch_mailboxes(config, stop)
+        return
+    failed = False
+    for each in ids:
+        result = imap.poll_mailbox(each, config)
+        click.echo(
+            f"mailbox {each}: fetched {result.fetched}, ingested {result.ingested}, "
+            f"duplicates {result.duplicates}, quarantined {result.quarantined}"
+            + (f", skipped: {result.skipped}" if result.skipped else "")
+            + (f", error: {result.error}" if result.error else "")
+        )
+        failed = failed or bool(result.error)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@main.command()
+def smtpd() -> None:
+    """Run the inbound SMTP gateway in the foreground (mail to our mailboxes becomes tickets)."""
+    from helpdesk.mail.gateway import run_gateway
+
+    config = _config()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    database.configure(config.database_url)
+    run_gateway(config)
+
+
+@main.command()
 def run() -> None:
     """Run web, worker and SMTP sink together until Ctrl-C."""
     raise click.exceptions.Exit(run_service(_config()))
@@ -186,7 +233,18 @@ def child_commands(config: Config) -> list[ChildCommand]:
     ]
     if config.smtp_url is None:
         commands.append(ChildCommand("sink", [sys.executable, "-m", "helpdesk.cli", "sink"]))
+    if _has_imap_mailboxes(config):
+        commands.append(
+            ChildCommand("poller", [sys.executable, "-m", "helpdesk.cli", "poll", "--watch"])
+        )
     return commands
+
+
+def _has_imap_mailboxes(config: Config) -> bool:
+    from helpdesk.mail.imap import active_imap_mailbox_ids
+
+    with _session(config) as session:
+        return bool(active_imap_mailbox_ids(session))
 
 
 @dataclass

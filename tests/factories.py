@@ -84,3 +84,14 @@ def make_purchase(session, customer, **overrides):
     purchase = service.add_purchase(session, customer, **values)
     session.commit()
     return purchase
+
+
+def make_message(session, ticket, **overrides):
+    """A message on the ticket (a customer's mail unless `kind` says otherwise)."""
+    from helpdesk.tickets.models import Message, MessageKind
+
+    values = {"kind": MessageKind.customer, "body_text": "Hello", "from_email": ""} | overrides
+    message = Message(ticket_id=ticket.id, **values)
+    session.add(message)
+    session.commit()
+    return message

@@ -16,8 +16,8 @@ nav.add_setting("auth.users", _l("Users"), _l("Staff accounts and roles"), order
 
 # Later features add their own start pages here (tickets for agents, campaigns for marketers).
 HOME_ENDPOINTS: dict[Role, str] = {
-    Role.admin: "customers.index",
-    Role.agent: "customers.index",
+    Role.admin: "queues.index",
+    Role.agent: "queues.index",
     Role.marketer: "customers.index",
 }
 

@@ -17,17 +17,18 @@ from helpdesk.customers.models import Customer, CustomField
 from helpdesk.customers.service import (
     BUILTIN_COLUMNS,
     CustomerFilter,
-    customer_statement,
+    customers_by_ids,
     format_field_value,
-    iter_customers,
     list_custom_fields,
+    matching_ids,
     typed_value,
 )
+from helpdesk.db import session_scope
 
 # Excel reads a UTF-8 file as the legacy code page (CP949 on Korean Windows) unless the
 # file starts with a byte order mark.
 BOM = "\ufeff"
-ROWS_PER_CHUNK = 200
+BATCH_SIZE = 500
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection,
 # OWASP); a leading apostrophe makes it text. Plain numbers such as -5 are left alone.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -62,21 +63,31 @@ def row(customer: Customer, custom_fields: list[CustomField]) -> list[str]:
 
 
 def export_csv(session: Session, flt: CustomerFilter) -> Iterator[str]:
-    """The BOM and header, then the rows in chunks; raises FilterInvalid before yielding."""
-    customer_statement(session, flt)  # validate the filter while an error can still be shown
-    return _chunks(session, flt)
+    """The BOM and header, then the rows in chunks.
+
+    The filter is checked and the matching ids are read here, so a bad filter raises
+    FilterInvalid before anything is sent. The rows are then read in batches, each in its
+    own short transaction: a slow download must not hold the database (on SQLite every
+    transaction takes the write lock) for its whole length.
+    """
+    ids = matching_ids(session, flt)
+    field_ids = [f.id for f in list_custom_fields(session)]
+    return _chunks(ids, field_ids)
 
 
-def _chunks(session: Session, flt: CustomerFilter) -> Iterator[str]:
-    custom_fields = list_custom_fields(session)
+def _chunks(ids: list[int], field_ids: list[int]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write(BOM)
-    writer.writerow(header(custom_fields))
-    for count, customer in enumerate(iter_customers(session, flt), start=1):
-        writer.writerow(row(customer, custom_fields))
-        if count % ROWS_PER_CHUNK == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    custom_fields: list[CustomField] | None = None
+    for start in range(0, max(len(ids), 1), BATCH_SIZE):
+        with session_scope() as session:
+            if custom_fields is None:
+                by_id = {f.id: f for f in list_custom_fields(session)}
+                custom_fields = [by_id[i] for i in field_ids if i in by_id]
+                writer.writerow(header(custom_fields))
+            for customer in customers_by_ids(session, ids[start : start + BATCH_SIZE]):
+                writer.writerow(row(customer, custom_fields))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()

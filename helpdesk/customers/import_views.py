@@ -45,7 +45,9 @@ ERROR_MESSAGES = {
     "missing_columns": _l(
         "The header row (the first line) is missing the required column(s): %(columns)s."
     ),
-    "unknown_columns": _l("Unknown column(s) in the header row: %(columns)s. Allowed: %(allowed)s."),
+    "unknown_columns": _l(
+        "Unknown column(s) in the header row: %(columns)s. Allowed: %(allowed)s."
+    ),
     "too_many_values": _l("The row has %(count)d values but the header has %(expected)d columns."),
     "required": _l("A value is required."),
     "invalid_email": _l("“%(value)s” is not a valid email address: %(detail)s"),

@@ -18,11 +18,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Table, bindparam, func, select
+from babel.numbers import list_currencies
+from sqlalchemy import String, Table, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
 
@@ -46,6 +47,12 @@ from helpdesk.customers.normalize import (
     normalize_phone,
     normalize_tags,
     normalize_text,
+)
+from helpdesk.customers.service import (
+    MAX_TEXT_VALUE,
+    FieldValueError,
+    parse_decimal,
+    parse_field_value,
 )
 from helpdesk.db import utcnow
 
@@ -74,13 +81,10 @@ PURCHASE_REQUIRED = ("email", "product", "amount", "currency", "date")
 MAX_LENGTHS = {"name": 200, "company": 200, "product": 200, "order_ref": 100}
 # Numeric(12, 2) for amounts and Numeric(18, 4) for custom numbers.
 MAX_AMOUNT = Decimal("1e10")
-MAX_FIELD_NUMBER = Decimal("1e14")
 MAX_QUANTITY = 2**31 - 1
 
-TRUE_WORDS = frozenset({"true", "yes", "y", "1", "on", "예", "네", "o"})
-FALSE_WORDS = frozenset({"false", "no", "n", "0", "off", "아니오", "아니요", "x"})
+CURRENCIES = frozenset(list_currencies())
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_CURRENCY = re.compile(r"[A-Za-z]{3}")
 _PLAIN_PHONE = re.compile(r"\+?[0-9][0-9-]*")
 # RFC 5322 dot-atom: what email_validator accepts for an ASCII local part.
 _ASCII_LOCAL_PART = re.compile(
@@ -113,6 +117,7 @@ class RowError:
 class CsvFile:
     encoding: str
     delimiter: str
+    header_line: int
     columns: list[str]
     records: list[tuple[int, list[str]]]
 
@@ -228,7 +233,7 @@ def read_csv(content: bytes) -> CsvFile:
     if b"\x00" in content:
         raise ImportFileError("binary")
     text, encoding = _decode(content)
-    if len(_CONTROL.findall(text[:65536])) > 0:
+    if _CONTROL.search(text[:65536]):
         raise ImportFileError("binary")
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = max(DELIMITERS, key=first_line.count) if first_line else ","
@@ -258,7 +263,7 @@ def read_csv(content: bytes) -> CsvFile:
         raise ImportFileError("duplicate_columns", line=header_line, columns=", ".join(duplicates))
     if not records:
         raise ImportFileError("no_rows", line=header_line)
-    return CsvFile(encoding, delimiter, columns, records)
+    return CsvFile(encoding, delimiter, header_line, columns, records)
 
 
 def _decode(content: bytes) -> tuple[str, str]:
@@ -310,11 +315,16 @@ def _check_columns(csv_file: CsvFile, allowed: Iterable[str], required: Iterable
     allowed = list(allowed)
     missing = [name for name in required if name not in csv_file.columns]
     if missing:
-        raise ImportFileError("missing_columns", columns=", ".join(missing))
+        raise ImportFileError(
+            "missing_columns", line=csv_file.header_line, columns=", ".join(missing)
+        )
     unknown = [name for name in csv_file.columns if name not in allowed]
     if unknown:
         raise ImportFileError(
-            "unknown_columns", columns=", ".join(unknown), allowed=", ".join(allowed)
+            "unknown_columns",
+            line=csv_file.header_line,
+            columns=", ".join(unknown),
+            allowed=", ".join(allowed),
         )
 
 
@@ -513,42 +523,44 @@ class CustomValueError(ValueError):
         self.params = params
 
 
+_VALUE_COLUMNS = {
+    FieldType.text: "text_value",
+    FieldType.choice: "text_value",
+    FieldType.number: "number_value",
+    FieldType.date: "date_value",
+    FieldType.boolean: "bool_value",
+}
+_FIELD_ERRORS = {
+    FieldType.text: "too_long",
+    FieldType.choice: "invalid_choice",
+    FieldType.number: "invalid_number",
+    FieldType.date: "invalid_date",
+    FieldType.boolean: "invalid_boolean",
+}
+
+
 def parse_custom_value(custom: CustomField, raw: str) -> dict[str, Any]:
-    """The typed columns of a CustomFieldValue for one cell."""
-    values: dict[str, Any] = {
-        "text_value": None,
-        "number_value": None,
-        "date_value": None,
-        "bool_value": None,
-    }
-    if custom.field_type is FieldType.number:
-        values["number_value"] = _decimal(raw, MAX_FIELD_NUMBER, places=4, code="invalid_number")
-    elif custom.field_type is FieldType.date:
-        try:
-            values["date_value"] = date.fromisoformat(raw)
-        except ValueError:
-            raise CustomValueError("invalid_date") from None
-    elif custom.field_type is FieldType.boolean:
-        word = raw.lower()
-        if word not in TRUE_WORDS and word not in FALSE_WORDS:
-            raise CustomValueError("invalid_boolean")
-        values["bool_value"] = word in TRUE_WORDS
-    elif custom.field_type is FieldType.choice:
-        choices = {choice.lower(): choice for choice in custom.choices or []}
-        if raw.lower() not in choices:
-            raise CustomValueError("invalid_choice", allowed=", ".join(custom.choices or []))
-        values["text_value"] = choices[raw.lower()]
-    else:
-        values["text_value"] = normalize_text(raw)
+    """The typed columns of a CustomFieldValue for one cell, by the same rules as the form."""
+    try:
+        value = parse_field_value(custom, raw)
+    except FieldValueError:
+        params: dict[str, Any] = {}
+        if custom.field_type is FieldType.choice:
+            params["allowed"] = ", ".join(custom.choices or [])
+        elif custom.field_type is FieldType.text:
+            params["max"] = MAX_TEXT_VALUE
+        raise CustomValueError(_FIELD_ERRORS[custom.field_type], **params) from None
+    values: dict[str, Any] = dict.fromkeys(_VALUE_COLUMNS.values())
+    values[_VALUE_COLUMNS[custom.field_type]] = value
     return values
 
 
 def _decimal(raw: str, limit: Decimal, places: int, code: str) -> Decimal:
     try:
-        value = Decimal(raw.replace(",", "").replace(" ", ""))
-    except InvalidOperation:
+        value = parse_decimal(raw)
+    except ValueError:
         raise CustomValueError(code) from None
-    if not value.is_finite() or abs(value) >= limit or -value.as_tuple().exponent > places:
+    if abs(value) >= limit or -value.as_tuple().exponent > places:
         raise CustomValueError(code)
     return value
 
@@ -569,7 +581,9 @@ def _existing_customers(session: Session, emails: Sequence[str]) -> dict[str, Ex
     ]
     for chunk in _chunks(keys, LOOKUP_CHUNK):
         for record in session.execute(
-            select(*columns).where(func.lower(Customer.email).in_(chunk))
+            select(*columns).where(
+                _one_of(session, func.lower(Customer.email, type_=String()), chunk)
+            )
         ):
             found[record.email.lower()] = ExistingCustomer(*record)
     return found
@@ -647,7 +661,9 @@ def _ensure_tags(session: Session, names: set[str], tag_ids: dict[str, int]) -> 
     for chunk in _chunks(sorted(names), LOOKUP_CHUNK):
         tag_ids.update(
             (name, id_)
-            for id_, name in session.execute(select(Tag.id, Tag.name).where(Tag.name.in_(chunk)))
+            for id_, name in session.execute(
+                select(Tag.id, Tag.name).where(_one_of(session, Tag.name, chunk))
+            )
         )
 
 
@@ -779,7 +795,7 @@ def _amount(raw: str, line: int, errors: list[RowError]) -> Decimal:
 def _currency(raw: str, line: int, errors: list[RowError]) -> str:
     if not raw:
         errors.append(RowError(line, "currency", "required"))
-    elif not _CURRENCY.fullmatch(raw):
+    elif raw.upper() not in CURRENCIES:
         errors.append(RowError(line, "currency", "invalid_currency", {"value": raw}))
     return raw.upper()
 
@@ -804,7 +820,9 @@ def _purchased_at(raw: str, zone: ZoneInfo, line: int, errors: list[RowError]) -
 def _customer_ids(session: Session, emails: Sequence[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
     for chunk in _chunks(sorted({email.lower() for email in emails}), LOOKUP_CHUNK):
-        query = select(Customer.id, Customer.email).where(func.lower(Customer.email).in_(chunk))
+        query = select(Customer.id, Customer.email).where(
+            _one_of(session, func.lower(Customer.email, type_=String()), chunk)
+        )
         ids.update((email.lower(), id_) for id_, email in session.execute(query))
     return ids
 
@@ -813,7 +831,7 @@ def _existing_purchases(session: Session, customer_ids: set[int]) -> set[tuple[i
     stored: set[tuple[int, str, str]] = set()
     for chunk in _chunks(sorted(customer_ids), LOOKUP_CHUNK):
         query = select(Purchase.customer_id, Purchase.order_ref, Purchase.product).where(
-            Purchase.customer_id.in_(chunk), Purchase.order_ref.is_not(None)
+            _one_of(session, Purchase.customer_id, chunk), Purchase.order_ref.is_not(None)
         )
         stored.update(tuple(record) for record in session.execute(query))
     return stored
@@ -940,6 +958,16 @@ def _upsert(
             ]
         columns.append(values)
     session.connection().exec_driver_sql(str(compiled), list(zip(*columns, strict=True)))
+
+
+def _one_of(session: Session, expression, values: Sequence):
+    """`expression IN values`; on PostgreSQL as `= ANY(array)`, one parameter instead of
+    thousands that SQLAlchemy would render and cast one by one on every execution."""
+    if session.get_bind().dialect.name == "postgresql":
+        return expression == any_(
+            bindparam(None, list(values), type_=postgresql.ARRAY(expression.type))
+        )
+    return expression.in_(values)
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:

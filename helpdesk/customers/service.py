@@ -7,7 +7,7 @@ on a page and in English in jobs and logs.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -892,13 +892,26 @@ def search_customers(
     return list(customers), total or 0
 
 
-def iter_customers(session: Session, flt: CustomerFilter, batch: int = 500) -> Iterator[Customer]:
-    """Every match with tags and field values, fetched in batches to bound memory."""
-    query = customer_statement(session, flt).options(
-        selectinload(Customer.tags),
-        selectinload(Customer.field_values).selectinload(CustomFieldValue.field),
-    )
-    yield from session.scalars(query.execution_options(yield_per=batch))
+def matching_ids(session: Session, flt: CustomerFilter) -> list[int]:
+    """Ids of every match in list order; cheap to hold even for a large customer base."""
+    query = customer_statement(session, flt).with_only_columns(Customer.id)
+    return list(session.scalars(query))
+
+
+def customers_by_ids(session: Session, ids: Sequence[int]) -> list[Customer]:
+    """Those customers with tags and field values loaded, in the order of ``ids``."""
+    found = {
+        c.id: c
+        for c in session.scalars(
+            select(Customer)
+            .where(Customer.id.in_(ids))
+            .options(
+                selectinload(Customer.tags),
+                selectinload(Customer.field_values).selectinload(CustomFieldValue.field),
+            )
+        )
+    }
+    return [found[i] for i in ids if i in found]
 
 
 def all_tags(session: Session) -> list[str]:

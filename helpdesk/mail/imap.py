@@ -144,6 +144,8 @@ def poll_mailbox(
                 time_budget,
                 size_budget,
                 after_commit,
+                # A long first import must not outlive the lock and let a second poller in.
+                keep_lock=lock.reacquire,
             )
     finally:
         try:
@@ -162,6 +164,7 @@ def _poll(
     time_budget: float,
     size_budget: int,
     after_commit: Callable[[int], None] | None,
+    keep_lock: Callable[[], object],
 ) -> None:
     mailbox = session.get(Mailbox, mailbox_id)
     if mailbox is None or not mailbox.is_active or not mailbox.has_imap:
@@ -191,16 +194,19 @@ def _poll(
             client.create_folder(archive)
         fetched_bytes = 0
         for start in range(0, len(uids), batch_size):
-            if time.monotonic() - started > time_budget or fetched_bytes > size_budget:
+            # Budgets are checked after the first batch, so every poll makes progress.
+            if start and (time.monotonic() - started > time_budget or fetched_bytes > size_budget):
                 result.complete = False
                 break
             batch = uids[start : start + batch_size]
             fetched = client.fetch(batch, ["BODY.PEEK[]"])
+            taken = 0
             for uid in batch:
                 raw = fetched.get(uid, {}).get(b"BODY[]")
                 if raw is None:
                     continue  # expunged by someone else between SEARCH and FETCH
                 fetched_bytes += len(raw)
+                taken += 1
                 result.fetched += 1
                 outcome = ingest_message(
                     session,
@@ -221,8 +227,9 @@ def _poll(
             _mark_taken(client, batch, archive)
             mailbox = session.get(Mailbox, mailbox_id)
             mailbox.last_uid = batch[-1]
-            mailbox.total_fetched += len(batch)
+            mailbox.total_fetched += taken
             session.commit()
+            keep_lock()
         mailbox.last_error = ""
     except POLL_ERRORS as exc:
         session.rollback()

@@ -280,7 +280,9 @@ def _parse(
     )
     headers: dict[str, str] = {}
     for name, value in raw_headers:
-        headers.setdefault(name.lower(), _decode_header(value, ctx))
+        key = name.lower()
+        if key not in headers:
+            headers[key] = _decode_header(value, ctx)
 
     def all_values(name: str) -> list[str]:
         return [value for key, value in raw_headers if key.lower() == name]
@@ -399,7 +401,7 @@ def _codec(label: str | None) -> str | None:
     name = _CHARSET_ALIASES.get(name, name)
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):
         return None
 
 

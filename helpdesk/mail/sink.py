@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import mailbox
 import os
+import re
 import signal
 import threading
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ import nh3
 from aiosmtpd.controller import Controller
 
 from helpdesk.config import Config
+
+_MAILDIR_KEY = re.compile(r"^(\d+)\.M(\d+)P")
 
 
 class MaildirHandler:
@@ -155,9 +158,17 @@ def _keys_newest_first(maildir_path: Path) -> list[tuple[str, datetime]]:
                 mtime = entry.stat().st_mtime
             except FileNotFoundError:
                 continue
-            found.append((entry.name.split(":")[0], mtime))
-    found.sort(key=lambda item: (item[1], item[0]), reverse=True)
-    return [(key, datetime.fromtimestamp(mtime, UTC)) for key, mtime in found]
+            key = entry.name.split(":")[0]
+            found.append((mtime, _delivery_order(key), key))
+    found.sort(reverse=True)
+    return [(key, datetime.fromtimestamp(mtime, UTC)) for mtime, _order, key in found]
+
+
+def _delivery_order(key: str) -> tuple[int, int]:
+    """Seconds and microseconds from a key made by mailbox.Maildir ("1700000000.M123P..."),
+    which order messages delivered within one tick of a coarse file-system clock."""
+    match = _MAILDIR_KEY.match(key)
+    return (int(match[1]), int(match[2])) if match else (0, 0)
 
 
 def _entry(key: str, received_at: datetime, headers) -> OutboxEntry:

@@ -85,6 +85,13 @@ def set_availability(session: Session, user_id: int, available: bool) -> User:
     return user
 
 
+def set_auto_assign(session: Session, mailbox_id: int, enabled: bool) -> Mailbox | None:
+    mailbox = session.get(Mailbox, mailbox_id)
+    if mailbox is not None:
+        mailbox.auto_assign = enabled
+    return mailbox
+
+
 def staff_availability(session: Session) -> list[User]:
     """Agents and admins with their availability, for the admin's overview."""
     return list(

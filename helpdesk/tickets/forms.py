@@ -43,7 +43,8 @@ class ReplyForm(FlaskForm):
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField(
+    # Not "body": the reply composer on the same page has that field id.
+    note = TextAreaField(
         _l("Internal note"),
         description=_l("Only agents see notes. Mention someone with @name."),
         render_kw={"rows": 4},

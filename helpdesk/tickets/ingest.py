@@ -34,6 +34,7 @@ from helpdesk.mail.models import (
 )
 from helpdesk.mail.outbound import mail_domain
 from helpdesk.mail.parse import Kind, ParsedMail, parse_message
+from helpdesk.tickets.assignment import auto_assign
 from helpdesk.tickets.models import (
     Attachment,
     AttachmentBlob,
@@ -520,6 +521,7 @@ class _Context:
         )
         self.session.add(ticket)
         self.session.flush()
+        auto_assign(self.session, ticket)
         return ticket
 
     def take_customer_reply(self, ticket: Ticket) -> None:

@@ -62,7 +62,9 @@ DUPLICATE_WINDOW = timedelta(days=14)
 SIMILAR_SUBJECT = 0.85
 SIMILAR_TEXT = 0.9
 _COMPARED_TEXT = 2000
-_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
+CONTENT_TYPE_PATTERN = re.compile(
+    r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$"
+)
 _FILENAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 _SUBJECT_PREFIX = re.compile(
     r"^\s*(re|fw|fwd|aw|wg|sv|vs|tr|답장|회신|전달)\s*(\[\d+\])?\s*[:：]\s*", re.IGNORECASE
@@ -231,7 +233,8 @@ def support_agents(session: Session) -> list[User]:
 def user_names(session: Session, user_ids: Sequence[int]) -> dict[int, str]:
     if not user_ids:
         return {}
-    return dict(session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).tuples())
+    rows = session.execute(select(User.id, User.name).where(User.id.in_(user_ids)))
+    return {user_id: name for user_id, name in rows}
 
 
 def parse_status(value: str | None) -> TicketStatus:
@@ -453,7 +456,7 @@ def mentions_of(session: Session, user_id: int, limit: int = 100) -> list[Mentio
         .where(Mention.user_id == user_id)
         .order_by(Mention.read_at.is_not(None), Mention.created_at.desc(), Mention.id.desc())
         .limit(limit)
-    ).tuples()
+    )
     return [
         MentionEntry(
             mention=mention,
@@ -523,7 +526,7 @@ def _clean_uploads(uploads: Sequence[Upload]) -> list[Upload]:
         if not upload.content:
             raise InvalidInput(_l("%(name)s is empty.", name=name), field="attachments")
         ctype = (upload.content_type or "").split(";")[0].strip().lower()
-        if not _CONTENT_TYPE.match(ctype) or ctype == "application/octet-stream":
+        if not CONTENT_TYPE_PATTERN.match(ctype) or ctype == "application/octet-stream":
             ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
         cleaned.append(Upload(name, ctype, upload.content))
     return cleaned
@@ -700,6 +703,16 @@ def requeue_failed_reply(session: Session, ticket_id: int, message_id: int) -> M
     return message
 
 
+def mark_not_queued(session: Session, message_id: int, error: str) -> None:
+    """A stored reply whose send job could not be queued shows as failed, with Retry."""
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.send_status == SendStatus.queued)
+        .values(send_status=SendStatus.failed, send_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
 # --- attachments and mail HTML -------------------------------------------------------
 
 
@@ -791,7 +804,7 @@ def _first_customer_texts(session: Session, ticket_ids: Sequence[int]) -> dict[i
         select(Message.ticket_id, Message.body_text)
         .where(Message.ticket_id.in_(ticket_ids), Message.kind == MessageKind.customer)
         .order_by(Message.created_at, Message.id)
-    ).tuples()
+    )
     for ticket_id, body in rows:
         texts.setdefault(ticket_id, []).append(body or "")
     return texts

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask_babel import lazy_gettext as _l
@@ -109,12 +109,14 @@ def business_hours_of(mailbox: Mailbox | None) -> BusinessHours | None:
 
 
 def add_working_minutes(start: datetime, minutes: int, hours: BusinessHours | None) -> datetime:
-    """`start` plus `minutes` of working time; nights, weekends and DST gaps do not count."""
+    """`start` plus `minutes` of working time (in UTC); nights, weekends and DST gaps do not count."""
     if hours is None:
         return start + timedelta(minutes=minutes)
     zone = hours.zone
     remaining = timedelta(minutes=minutes)
-    cursor = start
+    # Python subtracts two datetimes of the same zone in wall-clock time, so all the
+    # arithmetic happens in UTC.
+    cursor = start.astimezone(UTC)
     day = start.astimezone(zone).date() - timedelta(days=1)
     # Each window is built from local wall-clock times and compared in absolute time,
     # so a day with a DST change is exactly as long as it really is.
@@ -135,8 +137,8 @@ def add_working_minutes(start: datetime, minutes: int, hours: BusinessHours | No
 
 
 def _window(day: date, hours: BusinessHours, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    opens = datetime.combine(day, hours.start, tzinfo=zone)
-    closes = datetime.combine(day, hours.end, tzinfo=zone)
+    opens = datetime.combine(day, hours.start, tzinfo=zone).astimezone(UTC)
+    closes = datetime.combine(day, hours.end, tzinfo=zone).astimezone(UTC)
     return opens, closes
 
 

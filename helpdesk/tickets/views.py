@@ -3,6 +3,7 @@ notes with @mentions, replies by mail, merging, attachments, presence and Mentio
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 from flask import (
@@ -47,8 +48,6 @@ from helpdesk.web import db_session
 
 bp = Blueprint("tickets", __name__)
 nav.add_main("tickets.mentions", _l("Mentions"), SUPPORT, order=15)
-
-_SAFE_CONTENT_TYPE = service._CONTENT_TYPE
 
 
 def _config():
@@ -188,7 +187,10 @@ _STATUS_FOR = (
 
 
 def _refused(ticket_id: int, exc: service.TicketActionError, **render_args):
-    """Nothing was written: roll back and show the page again with the reason."""
+    """Nothing was written: roll back and show the page again with the reason.
+
+    404 when the ticket in the URL does not exist; another ticket named in the form
+    that does not exist is bad input (400)."""
     session = db_session()
     session.rollback()
     page = _load_page(ticket_id)
@@ -223,7 +225,7 @@ def attachment(ticket_id: int, attachment_id: int):
     ctype = found.content_type.lower()
     response = send_file(
         io.BytesIO(content),
-        mimetype=ctype if _SAFE_CONTENT_TYPE.match(ctype) else "application/octet-stream",
+        mimetype=ctype if service.CONTENT_TYPE_PATTERN.match(ctype) else "application/octet-stream",
         as_attachment=True,
         download_name=found.filename,
         max_age=0,
@@ -253,8 +255,6 @@ def assign(ticket_id: int):
             actor_id=current_user.id,
             expected_assignee_id=expected,
         )
-    except service.TicketNotFound:
-        abort(404)
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc)
     if ticket.assignee_id == current_user.id:
@@ -274,8 +274,6 @@ def status(ticket_id: int):
         ticket = service.set_status(
             db_session(), ticket_id, form.status.data, actor_id=current_user.id
         )
-    except service.TicketNotFound:
-        abort(404)
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc)
     return _done(ticket_id, _("Status set to %(status)s.", status=STATUS_LABELS[ticket.status]))
@@ -289,8 +287,6 @@ def priority(ticket_id: int):
         ticket = service.set_priority(
             db_session(), ticket_id, form.priority.data, actor_id=current_user.id
         )
-    except service.TicketNotFound:
-        abort(404)
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc)
     return _done(
@@ -304,8 +300,6 @@ def tags(ticket_id: int):
     form = TagsForm()
     try:
         service.set_tags(db_session(), ticket_id, form.tags.data or "", actor_id=current_user.id)
-    except service.TicketNotFound:
-        abort(404)
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc)
     return _done(ticket_id, _("Tags saved."))
@@ -317,10 +311,8 @@ def note(ticket_id: int):
     form = NoteForm()
     try:
         created = service.add_note(
-            db_session(), ticket_id, author_id=current_user.id, body=form.body.data
+            db_session(), ticket_id, author_id=current_user.id, body=form.note.data
         )
-    except service.TicketNotFound:
-        abort(404)
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc, note_form=form)
     return _done(ticket_id, _("Note added."), f"#message-{created.id}")
@@ -364,8 +356,6 @@ def reply(ticket_id: int):
             form.status.data,
             mail=_mail_settings(),
         )
-    except service.TicketNotFound:
-        abort(404)
     except service.ReplyConflict as exc:
         # The agent now has seen these: sending again as it is means "send anyway".
         form.seen_message_id.data = str(exc.latest_message_id)
@@ -409,12 +399,6 @@ def merge(ticket_id: int):
             raise service.InvalidInput(_l("Enter the number of the ticket to merge into."))
         target = service.merge_tickets(db_session(), ticket_id, target_id, current_user.id)
     except service.TicketActionError as exc:
-        if (
-            isinstance(exc, service.TicketNotFound)
-            and service.TicketNotFound
-            and (db_session().get(service.Ticket, ticket_id) is None)
-        ):
-            abort(404)
         return _refused(ticket_id, exc)
     return _done(target.id, _("Ticket #%(source)d merged into this one.", source=ticket_id))
 
@@ -470,10 +454,9 @@ def presence_heartbeat(ticket_id: int):
 @bp.post("/tickets/<int:ticket_id>/presence/leave")
 @roles_required(*SUPPORT)
 def presence_leave(ticket_id: int):
-    try:
+    # Should Redis be away, the heartbeat lapses by itself within a few seconds.
+    with contextlib.suppress(RedisError):
         presence.leave(redis_connection(_config()), ticket_id, current_user.id)
-    except RedisError:
-        pass  # the heartbeat lapses by itself within a few seconds
     return "", 204
 
 

@@ -15,9 +15,16 @@ FIELD_FORM = {
 }
 
 
+def done_reading(session) -> None:
+    """SQLite lets one transaction hold the write lock; end ours before the app needs it."""
+    session.commit()
+
+
 def count(session, model) -> int:
-    session.rollback()
-    return session.scalar(select(func.count()).select_from(model))
+    session.commit()
+    result = session.scalar(select(func.count()).select_from(model))
+    done_reading(session)
+    return result
 
 
 def test_admin_creates_a_choice_field(admin_client, session):
@@ -25,7 +32,7 @@ def test_admin_creates_a_choice_field(admin_client, session):
     assert response.status_code == 302
     field = session.scalars(select(CustomField)).one()
     assert (field.key, field.choices, field.position) == ("plan", ["Gold", "Silver"], 1)
-    session.rollback()
+    done_reading(session)
     assert "Plan" in admin_client.get("/admin/custom-fields").text
 
 

@@ -5,7 +5,6 @@ from sqlalchemy import func, select
 from helpdesk.customers.models import (
     ContactNote,
     Customer,
-    CustomField,
     CustomFieldValue,
     Purchase,
 )
@@ -24,13 +23,19 @@ CUSTOMER_FORM = {
 
 
 def count(session, model) -> int:
-    session.rollback()
-    return session.scalar(select(func.count()).select_from(model))
+    session.commit()
+    result = session.scalar(select(func.count()).select_from(model))
+    done_reading(session)
+    return result
 
 
 def done_reading(session) -> None:
-    """SQLite lets one transaction hold the write lock; end ours before the app needs it."""
-    session.rollback()
+    """SQLite lets one transaction hold the write lock; end ours before the app needs it.
+
+    Committing (the sessions do not expire on commit) keeps loaded objects readable
+    without starting a new transaction.
+    """
+    session.commit()
 
 
 def test_list_page_shows_customers_for_every_staff_role(client, session, admin, agent, marketer):

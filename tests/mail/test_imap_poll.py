@@ -277,3 +277,12 @@ def test_first_poll_imports_old_mail_without_acknowledging_it(
         .where(Message.kind == MessageKind.acknowledgement)
     ).all()
     assert acknowledged == ["New"]
+
+
+def test_poll_out_of_time_still_takes_one_batch(session, config, imap_mailbox, imap_account):
+    imap_account.append(numbered(1), numbered(2), numbered(3))
+
+    result = poll_mailbox(imap_mailbox.id, config, batch_size=2, time_budget=0)
+
+    assert (result.fetched, result.complete) == (2, False)
+    assert reload(session, imap_mailbox).last_uid == 2

@@ -69,7 +69,8 @@ def test_mail_from_one_of_our_own_addresses_is_an_auto_reply():
 
 
 @pytest.mark.parametrize(
-    "subject", ["Automatic reply: Your order", "[자동응답] 휴가 중입니다", "Out of Office: back Monday"]
+    "subject",
+    ["Automatic reply: Your order", "[자동응답] 휴가 중입니다", "Out of Office: back Monday"],
 )
 def test_auto_responder_subject_prefix_is_an_auto_reply(subject):
     raw = f"From: a@example.com\nSubject: {subject}\n\nAway.\n".encode()
@@ -96,7 +97,11 @@ def test_postfix_hard_bounce_has_recipient_status_diagnostic_and_original_id():
 
 def test_postfix_delay_notice_is_a_soft_bounce():
     bounce = corpus("dsn_postfix_delayed.eml").bounce
-    assert (bounce.recipient, bounce.status, bounce.hard) == ("full.box@customer.example", "4.2.2", False)
+    assert (bounce.recipient, bounce.status, bounce.hard) == (
+        "full.box@customer.example",
+        "4.2.2",
+        False,
+    )
     assert bounce.original_message_id == "ticket-121.reply-1@help.example"
 
 

@@ -23,7 +23,9 @@ def test_attribution_line_starts_the_quoted_history(attribution):
 
 
 def test_attribution_wrapped_over_two_lines_is_found():
-    text = "Thanks!\n\nOn Mon, Jan 1, 2024 at 3:00 PM Help Desk <\nsupport@help.example> wrote:\n> q\n"
+    text = (
+        "Thanks!\n\nOn Mon, Jan 1, 2024 at 3:00 PM Help Desk <\nsupport@help.example> wrote:\n> q\n"
+    )
     assert split_reply(text) == "Thanks!"
 
 
@@ -46,7 +48,10 @@ def test_outlook_header_block_starts_the_quoted_history():
 
 
 def test_korean_outlook_header_block_starts_the_quoted_history():
-    text = "확인했습니다.\n\n보낸 사람: 고객센터 <support@help.example>\n보낸 날짜: 2024년 1월 1일 월요일 오후 3:00\n받는 사람: 나\n\n이전 내용\n"
+    text = (
+        "확인했습니다.\n\n보낸 사람: 고객센터 <support@help.example>\n"
+        "보낸 날짜: 2024년 1월 1일 월요일 오후 3:00\n받는 사람: 나\n\n이전 내용\n"
+    )
     assert split_reply(text) == "확인했습니다."
 
 

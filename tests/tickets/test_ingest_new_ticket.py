@@ -20,7 +20,7 @@ from helpdesk.tickets.models import (
     Ticket,
     TicketStatus,
 )
-from tests.factories import make_mailbox
+from tests.factories import make_mailbox, make_user
 from tests.tickets.mails import SETTINGS, ingest, mail
 
 
@@ -181,3 +181,19 @@ def test_new_ticket_gets_its_first_response_target(session):
     ticket = session.get(Ticket, result.ticket_id)
     assert ticket.customer_replied_last
     assert ticket.response_due_at == ticket.last_customer_message_at + timedelta(hours=4)
+
+
+def test_new_ticket_is_assigned_round_robin_when_the_mailbox_says_so(session):
+    first_agent = make_user(session, email="a1@example.com")
+    second_agent = make_user(session, email="a2@example.com")
+    mailbox = make_mailbox(session, auto_assign=True)
+    one = ingest(session, mail(), mailbox=mailbox)
+    two = ingest(session, mail(message_id="<m2@example.com>"), mailbox=mailbox)
+    reply = ingest(
+        session,
+        mail(message_id="<m3@example.com>", headers={"In-Reply-To": "<m1@example.com>"}),
+        mailbox=mailbox,
+    )
+    assert reply.ticket_id == one.ticket_id
+    assignees = [session.get(Ticket, r.ticket_id).assignee_id for r in (one, two)]
+    assert assignees == [first_agent.id, second_agent.id]
