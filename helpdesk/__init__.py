@@ -61,6 +61,8 @@ def _register_features(app: Flask) -> None:
     from helpdesk.auth.views import bp as auth_bp
     from helpdesk.customers.import_views import bp as imports_bp
     from helpdesk.customers.views import bp as customers_bp
+    from helpdesk.faq.public_views import bp as faq_bp
+    from helpdesk.faq.views import bp as faq_admin_bp
     from helpdesk.mail.mailbox_views import bp as mailboxes_bp
     from helpdesk.mail.views import bp as mail_bp
     from helpdesk.tickets.queue_views import bp as queues_bp
@@ -76,6 +78,8 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(ticket_settings_bp)
     app.register_blueprint(tickets_bp)
     app.register_blueprint(mailboxes_bp)
+    app.register_blueprint(faq_bp)
+    app.register_blueprint(faq_admin_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -54,17 +54,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, sqlite_begin: str = "IMMEDIATE", **kwargs) -> Engine:
+    """`sqlite_begin="DEFERRED"` is for read-mostly connections that must not take the
+    write lock up front (the test suite's own session, which would otherwise block the
+    requests it makes)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(f"BEGIN {sqlite_begin}"))
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):
-    # Let SQLAlchemy issue BEGIN itself so that writers take the lock up front.
+    # Let SQLAlchemy issue BEGIN itself: BEGIN IMMEDIATE serializes writers, which is what
+    # makes check-then-insert rules (one reply per message, one claimer per delivery batch)
+    # hold on SQLite, and spares a read-then-write transaction from SQLITE_BUSY_SNAPSHOT.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -72,12 +77,6 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-
-
-def _sqlite_begin_immediate(connection):
-    # BEGIN IMMEDIATE serializes writers, which is what makes check-then-insert rules
-    # (one reply per message, one claimer per delivery batch) hold on SQLite.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class _Database:

@@ -32,6 +32,20 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing():
+    """Argon2's production cost (~64 MiB, several rounds) per login would dominate the
+    suite's run time; the cheapest profile exercises the same code paths."""
+    from argon2 import PasswordHasher, profiles
+
+    from helpdesk.auth import service
+
+    production = service._hasher
+    service._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    yield
+    service._hasher = production
+
+
 def require_service(name: str, problem: str):
     message = f"{name} is needed for this test: {problem}"
     if IN_CI:
@@ -121,12 +135,16 @@ def app(config):
 
 
 @pytest.fixture
-def session(app):
-    from helpdesk.db import database
+def session(app, database_url):
+    """The test's own session. On SQLite it begins DEFERRED so that reading in a test does
+    not hold the write lock while the test drives requests that write."""
+    from sqlalchemy.orm import Session
 
-    session = database.session()
+    engine = make_engine(database_url, sqlite_begin="DEFERRED")
+    session = Session(engine, expire_on_commit=False)
     yield session
     session.close()
+    engine.dispose()
 
 
 @pytest.fixture

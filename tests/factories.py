@@ -95,3 +95,29 @@ def make_message(session, ticket, **overrides):
     session.add(message)
     session.commit()
     return message
+
+
+def make_faq_category(session, **overrides):
+    from helpdesk.faq import service
+
+    values = {"name": "Orders", "position": 0} | overrides
+    category = service.save_category(session, **values)
+    session.commit()
+    return category
+
+
+def make_article(session, *, author=None, **overrides):
+    """A published FAQ article through the service, so it is rendered and indexed."""
+    from helpdesk.faq import service
+
+    values = {
+        "title": "How to request a refund",
+        "body": "You can get your money back within 30 days.",
+        "language": "en",
+        "status": "published",
+    } | overrides
+    article = service.create_article(
+        session, service.ArticleData(**values), author.id if author else None
+    )
+    session.commit()
+    return article

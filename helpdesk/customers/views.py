@@ -34,7 +34,7 @@ from helpdesk.customers.forms import (
     PurchaseForm,
     customer_form_class,
 )
-from helpdesk.customers.models import Customer, CustomField, SubscriptionStatus
+from helpdesk.customers.models import Customer, CustomField
 from helpdesk.db import utcnow
 from helpdesk.i18n import select_timezone
 from helpdesk.web import Page, db_session, page_number
@@ -126,7 +126,6 @@ def index():
         ltv=service.lifetime_values(session, [c.id for c in customers]),
         custom_fields=service.list_custom_fields(session),
         tags=service.all_tags(session),
-        statuses=SubscriptionStatus,
     )
     return render_template("customers/index.html", **context), 400 if error else 200
 

@@ -127,6 +127,8 @@ class ReplyConflict(TicketActionError):
 
     def __init__(self, new_messages: list[Message], latest_message_id: int):
         self.new_messages = new_messages
+        # Plain ids stay usable after the rollback that follows a refusal.
+        self.new_message_ids = [m.id for m in new_messages]
         self.latest_message_id = latest_message_id
         super().__init__(
             _l(

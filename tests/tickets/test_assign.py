@@ -112,6 +112,9 @@ def test_assigning_to_someone_who_is_not_an_active_agent_is_refused(session, age
 def test_two_agents_taking_the_same_ticket_at_once_one_wins(session, agent, admin):
     rounds = 5
     tickets = [make_ticket(session, subject=f"race {n}").id for n in range(rounds)]
+    # Plain values: touching an expired ORM attribute would open a transaction here,
+    # and on SQLite that holds the very lock the two threads race for.
+    names = {agent.id: agent.name, admin.id: admin.name}
     for ticket_id in tickets:
         barrier = threading.Barrier(2)
         outcomes: dict[int, object] = {}
@@ -131,7 +134,7 @@ def test_two_agents_taking_the_same_ticket_at_once_one_wins(session, agent, admi
             finally:
                 own.close()
 
-        threads = [threading.Thread(target=take, args=(uid,)) for uid in (agent.id, admin.id)]
+        threads = [threading.Thread(target=take, args=(uid,)) for uid in names]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -139,8 +142,7 @@ def test_two_agents_taking_the_same_ticket_at_once_one_wins(session, agent, admi
         winners = [uid for uid, outcome in outcomes.items() if outcome == "won"]
         losers = [outcome for outcome in outcomes.values() if outcome != "won"]
         assert len(winners) == 1 and len(losers) == 1, outcomes
-        winner_name = agent.name if winners[0] == agent.id else admin.name
-        assert str(losers[0]) == f"This ticket was already taken by {winner_name}."
+        assert str(losers[0]) == f"This ticket was already taken by {names[winners[0]]}."
         assert reload(session, ticket_id).assignee_id == winners[0]
         events = session.scalar(
             select(func.count()).where(

@@ -12,7 +12,7 @@ import pytest
 
 from helpdesk.mail.models import RawSource
 from helpdesk.tickets.ingest import ingest_message
-from helpdesk.tickets.models import Message, MessageKind, SendStatus, Ticket
+from helpdesk.tickets.models import MessageKind, SendStatus, Ticket
 from tests.factories import (
     make_custom_field,
     make_customer,

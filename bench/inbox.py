@@ -1,0 +1,317 @@
+"""Benchmark: the agents' queues and a ticket page with 100,000 tickets and 500,000 messages.
+
+Run with `.venv/bin/python bench/inbox.py [TICKETS]`. Each database is fresh (a
+temporary SQLite file; a temporary PostgreSQL database dropped at the end), built with
+`metadata.create_all`, filled with bulk inserts of mixed Korean/English mail. Server
+time is measured around Flask test-client requests of a logged-in agent. The last line
+is machine-readable: the worst view's p95 on each database.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from helpdesk import create_app  # noqa: E402
+from helpdesk.auth import service as auth_service  # noqa: E402
+from helpdesk.auth.models import User  # noqa: E402
+from helpdesk.config import Config  # noqa: E402
+from helpdesk.customers.models import Customer  # noqa: E402
+from helpdesk.db import database, make_engine  # noqa: E402
+from helpdesk.mail.models import Mailbox  # noqa: E402
+from helpdesk.models import metadata  # noqa: E402
+from helpdesk.tickets.models import Message, Ticket  # noqa: E402
+
+POSTGRES_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TICKETS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+MESSAGES_PER_TICKET = 5
+AGENTS = 20
+CUSTOMERS = 20_000
+SAMPLES = 40
+WARMUP = 3
+BATCH = 10_000
+PASSWORD = "bench password 1"
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+FAMILY = ["김", "이", "박", "최", "정", "강", "조", "윤", "장", "임"]
+GIVEN = ["민준", "서연", "도윤", "지우", "하준", "서윤", "예준", "하은", "시우", "지아"]
+ENGLISH_NAMES = ["Alice Smith", "Bob Jones", "Carol White", "David Brown", "Eve Miller"]
+PRODUCTS_KO = ["무선 이어폰", "블루투스 스피커", "노트북 거치대", "기계식 키보드", "보조배터리"]
+PRODUCTS_EN = ["wireless earbuds", "bluetooth speaker", "laptop stand", "keyboard", "power bank"]
+KOREAN = [
+    "안녕하세요, 주문한 {p} 관련해서 문의드립니다.",
+    "배송이 아직 도착하지 않았습니다. 언제쯤 받을 수 있을까요?",
+    "제품에 하자가 있어서 교환을 요청합니다.",
+    "결제가 두 번 된 것 같아요. 확인 부탁드립니다.",
+    "영수증을 다시 보내주실 수 있나요?",
+    "답변 감사합니다. 좋은 하루 되세요.",
+    "주문번호는 {o} 입니다.",
+    "포장이 파손된 상태로 도착했습니다. 사진 첨부합니다.",
+]
+ENGLISH = [
+    "Hello, I have a question about the {p} I ordered.",
+    "My parcel has not arrived yet. When can I expect it?",
+    "The item is damaged, I would like an exchange.",
+    "I think I was charged twice, could you check?",
+    "Could you resend the invoice please?",
+    "Thanks for the quick answer, have a nice day.",
+    "My order number is {o}.",
+    "The box arrived crushed, photos attached.",
+]
+# Searched terms: a short Korean word, a longer Korean phrase, an English word, a
+# customer address fragment, a name, and one order number (rare).
+RARE_WORDS = {"환불": "환불 가능할까요?", "refund": "Can I get a refund?"}
+
+
+def body(rng: random.Random, product: int, order: str) -> str:
+    korean = rng.random() < 0.6
+    lines = KOREAN if korean else ENGLISH
+    names = PRODUCTS_KO if korean else PRODUCTS_EN
+    sentences = [s.format(p=names[product % len(names)], o=order) for s in rng.sample(lines, 3)]
+    # About 2% of messages ask for a refund, so those searches match thousands of tickets.
+    if rng.random() < 0.02:
+        sentences.append(RARE_WORDS["환불" if korean else "refund"])
+    return " ".join(sentences)
+
+
+def fill(url: str, seed: int = 11) -> dict:
+    rng = random.Random(seed)
+    engine = make_engine(url)
+    password_hash = auth_service.hash_password(PASSWORD)
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(
+            User.__table__.insert(),
+            [
+                {
+                    "email": f"agent{i}@helpdesk.test",
+                    "name": f"Agent {i}",
+                    "password_hash": password_hash,
+                    "role": "agent",
+                    "is_active": True,
+                    "is_manager": False,
+                    "is_available": True,
+                    "timezone": "Asia/Seoul",
+                    "created_at": NOW,
+                }
+                for i in range(AGENTS)
+            ],
+        )
+        agent_ids = [row[0] for row in conn.execute(text("SELECT id FROM users ORDER BY id"))]
+        conn.execute(
+            Mailbox.__table__.insert(),
+            [
+                {"name": name, "address": f"{name.lower()}@helpdesk.test", "created_at": NOW}
+                for name in ("Support", "Sales", "Billing")
+            ],
+        )
+        mailbox_ids = [row[0] for row in conn.execute(text("SELECT id FROM mailboxes"))]
+        customers = []
+        for i in range(CUSTOMERS):
+            korean = i % 2 == 0
+            name = rng.choice(FAMILY) + rng.choice(GIVEN) if korean else rng.choice(ENGLISH_NAMES)
+            customers.append({"email": f"customer{i}@example.com", "name": name, "created_at": NOW})
+        for start in range(0, len(customers), BATCH):
+            conn.execute(Customer.__table__.insert(), customers[start : start + BATCH])
+
+    message_id = 0
+    for start in range(0, TICKETS, BATCH):
+        tickets, messages = [], []
+        for ticket_id in range(start + 1, min(start + BATCH, TICKETS) + 1):
+            age = timedelta(minutes=rng.randrange(0, 365 * 24 * 60))
+            created = NOW - age
+            updated = created + (NOW - created) * rng.random() * 0.2
+            roll = rng.random()
+            status = (
+                "new"
+                if roll < 0.05
+                else "open"
+                if roll < 0.12
+                else "waiting"
+                if roll < 0.17
+                else "resolved"
+                if roll < 0.4
+                else "closed"
+            )
+            active = status in ("new", "open", "waiting")
+            if active:
+                # Live work is recent.
+                created = NOW - timedelta(minutes=rng.randrange(0, 14 * 24 * 60))
+                updated = created + (NOW - created) * rng.random()
+            assignee = None if active and rng.random() < 0.3 else rng.choice(agent_ids)
+            customer_last = status in ("new", "open")
+            order = f"ORD-{ticket_id:06d}"
+            product = rng.randrange(0, 1000)
+            tickets.append(
+                {
+                    "id": ticket_id,
+                    "subject": f"[{order}] "
+                    + rng.choice(
+                        ["배송 문의", "환불 요청", "교환 문의", "Where is my order?", "Invoice"]
+                    ),
+                    "status": status,
+                    "priority": rng.choice(["low", "normal", "normal", "normal", "high", "urgent"]),
+                    "mailbox_id": rng.choice(mailbox_ids),
+                    "customer_id": rng.randrange(1, CUSTOMERS + 1),
+                    "assignee_id": assignee,
+                    "version": 1,
+                    "created_at": created,
+                    "updated_at": updated,
+                    "last_customer_message_at": created,
+                    "customer_replied_last": customer_last,
+                    "response_due_at": created + timedelta(hours=4) if customer_last else None,
+                }
+            )
+            step = (updated - created) / MESSAGES_PER_TICKET
+            for n in range(MESSAGES_PER_TICKET):
+                message_id += 1
+                from_customer = n % 2 == 0
+                messages.append(
+                    {
+                        "id": message_id,
+                        "ticket_id": ticket_id,
+                        "kind": "customer" if from_customer else "reply",
+                        "from_email": "" if not from_customer else "customer@example.com",
+                        "subject": "",
+                        "body_text": body(rng, product, order),
+                        "created_at": created + step * n,
+                    }
+                )
+        with engine.begin() as conn:
+            conn.execute(Ticket.__table__.insert(), tickets)
+            conn.execute(Message.__table__.insert(), messages)
+    engine.dispose()
+    return {"seconds": time.perf_counter() - started, "agents": len(agent_ids)}
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def measure(url: str, label: str) -> float:
+    config = Config(
+        instance_path=Path(tempfile.mkdtemp(prefix="bench-inbox-")),
+        database_url=url,
+        secret_key="bench",
+        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"),
+        smtp_url="smtp://127.0.0.1:1",
+        testing=True,
+        csrf_enabled=False,
+    )
+    app = create_app(config)
+    client = app.test_client()
+    response = client.post("/login", data={"email": "agent3@helpdesk.test", "password": PASSWORD})
+    assert response.status_code == 302, response.status_code
+    rng = random.Random(3)
+    views = {
+        "unassigned": lambda: "/tickets?view=unassigned",
+        "mine": lambda: "/tickets?view=mine",
+        "search 환불 (2 chars)": lambda: "/tickets?view=all&q=환불",
+        "search 블루투스 스피커": lambda: "/tickets?view=all&q=블루투스 스피커",
+        "search refund": lambda: "/tickets?view=all&q=refund",
+        "search customer1234@": lambda: "/tickets?view=all&q=customer1234@",
+        "search order number": lambda: f"/tickets?view=all&q=ORD-{rng.randrange(1, TICKETS):06d}",
+    }
+    if "tickets.show" in app.view_functions:
+        views["ticket page"] = lambda: f"/tickets/{rng.randrange(1, TICKETS + 1)}"
+    else:
+        print("  (no ticket page installed; its timing is left out)")
+    worst = 0.0
+    for name, make_path in views.items():
+        samples = []
+        for i in range(WARMUP + SAMPLES):
+            path = make_path()
+            started = time.perf_counter()
+            response = client.get(path)
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code != 200:
+                raise SystemExit(f"{label} {path}: HTTP {response.status_code}")
+            if i >= WARMUP:
+                samples.append(elapsed)
+        p50, p95 = statistics.median(samples), percentile(samples, 95)
+        worst = max(worst, p95)
+        print(f"  {label:10} {name:28} p50={p50:7.1f} ms  p95={p95:7.1f} ms  (n={len(samples)})")
+    database.engine.dispose()
+    return worst
+
+
+def run_sqlite() -> float:
+    with tempfile.TemporaryDirectory(prefix="bench-inbox-") as tmp:
+        url = f"sqlite:///{tmp}/inbox.db"
+        engine = make_engine(url)
+        metadata.create_all(engine)
+        engine.dispose()
+        filled = fill(url)
+        print(f"SQLite: filled in {filled['seconds']:.0f} s")
+        return measure(url, "sqlite")
+
+
+def run_postgres() -> float:
+    admin_url = make_url(POSTGRES_URL)
+    name = f"bench_inbox_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = make_engine(url)
+        metadata.create_all(engine)
+        # GIN indexes build much faster once than row by row during the load.
+        trigram = [
+            index
+            for table in (Ticket.__table__, Message.__table__)
+            for index in table.indexes
+            if index.name.endswith("_trgm")
+        ]
+        for index in trigram:
+            index.drop(engine)
+        engine.dispose()
+        filled = fill(url)
+        engine = make_engine(url)
+        started = time.perf_counter()
+        for index in trigram:
+            index.create(engine)
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+        engine.dispose()
+        print(
+            f"PostgreSQL: filled in {filled['seconds']:.0f} s, "
+            f"trigram indexes and VACUUM ANALYZE in {time.perf_counter() - started:.0f} s"
+        )
+        return measure(url, "postgres")
+    finally:
+        if database.engine is not None:
+            database.engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    print(
+        f"{TICKETS:,} tickets, {TICKETS * MESSAGES_PER_TICKET:,} messages, {AGENTS} agents, "
+        f"{CUSTOMERS:,} customers; {SAMPLES} samples per view after {WARMUP} warm-up requests"
+    )
+    sqlite_p95 = run_sqlite()
+    postgres_p95 = run_postgres()
+    print(f"sqlite_p95_ms={sqlite_p95:.1f} postgres_p95_ms={postgres_p95:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The FAQ: articles, public help pages, search and suggestions for agents."""

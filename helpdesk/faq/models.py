@@ -1,0 +1,142 @@
+"""FAQ articles, their categories and edit history, visitor votes, and the search index."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpdesk.db import Base, UTCDateTime, utcnow
+
+
+class ArticleStatus(enum.StrEnum):
+    draft = "draft"
+    published = "published"
+
+
+class ArticleLanguage(enum.StrEnum):
+    ko = "ko"
+    en = "en"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, native_enum=False, length=20, validate_strings=True)
+
+
+class Category(Base):
+    __tablename__ = "faq_categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Article(Base):
+    __tablename__ = "faq_articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(120))
+    language: Mapped[ArticleLanguage] = mapped_column(_enum(ArticleLanguage))
+    status: Mapped[ArticleStatus] = mapped_column(_enum(ArticleStatus), default=ArticleStatus.draft)
+    body: Mapped[str] = mapped_column(Text, default="")  # Markdown as the author wrote it
+    # Derived on every save: the sanitized page HTML and the plain text that snippets,
+    # meta descriptions and inserted answers are cut from.
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    body_plain: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("faq_categories.id", ondelete="SET NULL"), index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    helpful_yes: Mapped[int] = mapped_column(Integer, default=0)
+    helpful_no: Mapped[int] = mapped_column(Integer, default=0)
+    used_in_replies: Mapped[int] = mapped_column(Integer, default=0)
+    resolved_tickets: Mapped[int] = mapped_column(Integer, default=0)
+    # Sum of the article's index weights: the document length in BM25.
+    search_length: Mapped[float] = mapped_column(Float, default=0.0)
+
+    category: Mapped[Category | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("language", "slug"),
+        Index("ix_faq_articles_status_language", "status", "language"),
+    )
+
+
+class ArticleRevision(Base):
+    """One saved version of an article: every save adds one, so no edit loses the last."""
+
+    __tablename__ = "faq_article_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("faq_articles.id", ondelete="CASCADE"), index=True
+    )
+    editor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class ArticleVote(Base):
+    """A visitor's answer to "Was this helpful?"; the unique key makes it one per visitor."""
+
+    __tablename__ = "faq_article_votes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("faq_articles.id", ondelete="CASCADE"))
+    visitor_id: Mapped[str] = mapped_column(String(64))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("article_id", "visitor_id"),)
+
+
+class ArticleUse(Base):
+    """An agent inserted the article into a reply on a ticket; resolution is counted once."""
+
+    __tablename__ = "faq_article_uses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("faq_articles.id", ondelete="CASCADE"), index=True
+    )
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolution_counted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SearchTerm(Base):
+    """The inverted index: how much a term weighs in an article (title terms weigh more).
+
+    Terms carry a kind prefix: ``w:`` stemmed Latin word, ``k:`` Hangul bigram (or a
+    one-syllable word), ``t:`` Latin character trigram.
+    """
+
+    __tablename__ = "faq_search_terms"
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("faq_articles.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    weight: Mapped[float] = mapped_column(Float)
