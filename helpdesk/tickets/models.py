@@ -107,7 +107,8 @@ class Ticket(Base):
     )
 
     __table_args__ = (
-        Index("ix_tickets_status_assignee", "status", "assignee_id"),
+        # Covers the grouped count behind the views' numbers (an index-only scan).
+        Index("ix_tickets_status_assignee_due", "status", "assignee_id", "response_due_at"),
         # The queue views filter on status (and assignee) and sort by the last change.
         Index("ix_tickets_status_updated", "status", "updated_at"),
         Index("ix_tickets_assignee_status_updated", "assignee_id", "status", "updated_at"),
@@ -241,18 +242,23 @@ class Mention(Base):
 SEARCH_DDL = {
     "postgresql": ["CREATE EXTENSION IF NOT EXISTS pg_trgm"],
     "sqlite": [
-        # External-content FTS5 table: it indexes messages.body_text without a copy.
+        # Contentless FTS5 trigram index of message text. Each text is indexed with a
+        # trailing newline so that every two-character substring starts some trigram:
+        # two-character searches (most Korean words) then use the index too.
         "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5("
-        "body_text, content='messages', content_rowid='id', tokenize='trigram')",
+        "body_text, content='', tokenize='trigram')",
+        "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts_vocab USING fts5vocab(messages_fts, row)",
         "CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN "
-        "INSERT INTO messages_fts(rowid, body_text) VALUES (new.id, new.body_text); END",
+        "INSERT INTO messages_fts(rowid, body_text) VALUES (new.id, new.body_text || char(10)); "
+        "END",
         "CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN "
         "INSERT INTO messages_fts(messages_fts, rowid, body_text) "
-        "VALUES ('delete', old.id, old.body_text); END",
+        "VALUES ('delete', old.id, old.body_text || char(10)); END",
         "CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF body_text ON messages "
         "BEGIN INSERT INTO messages_fts(messages_fts, rowid, body_text) "
-        "VALUES ('delete', old.id, old.body_text); "
-        "INSERT INTO messages_fts(rowid, body_text) VALUES (new.id, new.body_text); END",
+        "VALUES ('delete', old.id, old.body_text || char(10)); "
+        "INSERT INTO messages_fts(rowid, body_text) VALUES (new.id, new.body_text || char(10)); "
+        "END",
     ],
 }
 
@@ -264,8 +270,5 @@ event.listen(
 )
 for _statement in SEARCH_DDL["sqlite"]:
     event.listen(Message.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-event.listen(
-    Message.__table__,
-    "before_drop",
-    DDL("DROP TABLE IF EXISTS messages_fts").execute_if(dialect="sqlite"),
-)
+for _statement in ("DROP TABLE IF EXISTS messages_fts_vocab", "DROP TABLE IF EXISTS messages_fts"):
+    event.listen(Message.__table__, "before_drop", DDL(_statement).execute_if(dialect="sqlite"))

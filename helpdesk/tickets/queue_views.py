@@ -75,10 +75,11 @@ def queue_helpers():
             return url_for("tickets.show", ticket_id=ticket_id)
         return None
 
+    # Translated once per page rather than once per row.
     return {
         "ticket_url": ticket_url,
-        "status_labels": STATUS_LABELS,
-        "priority_labels": PRIORITY_LABELS,
+        "status_labels": {k: str(v) for k, v in STATUS_LABELS.items()},
+        "priority_labels": {k: str(v) for k, v in PRIORITY_LABELS.items()},
     }
 
 
@@ -204,7 +205,7 @@ def updates():
             for row in found.rows
         ],
         changed=found.changed_ids,
-        counts={view.value: n for view, n in found.counts.items()},
+        counts={view.value: n for view, n in found.counts.items() if n is not None},
         latest=found.latest.isoformat() if found.latest else since.isoformat(),
     )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, Select, case, column, func, literal, or_, select, text, update
+from sqlalchemy import Integer, Select, case, column, func, literal, select, text, union, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -45,6 +45,9 @@ class View(enum.StrEnum):
     overdue = "overdue"
     done = "done"
     all = "all"
+
+
+COUNTED_VIEWS = (View.unassigned, View.mine, View.open, View.waiting, View.overdue)
 
 
 class Sort(enum.StrEnum):
@@ -113,21 +116,26 @@ def view_condition(view: View, user_id: int, now: datetime) -> ColumnElement[boo
     raise QueueError(_l("Unknown view %(view)s.", view=view))
 
 
-def count_views(session: Session, user_id: int, now: datetime) -> dict[View, int]:
-    """Every view's size in one grouped query over the tickets table."""
-    buckets = select(
-        Ticket.status,
-        Ticket.assignee_id.is_(None).label("unassigned"),
-        (func.coalesce(Ticket.assignee_id, 0) == user_id).label("mine"),
-        (func.coalesce(Ticket.response_due_at < now, False)).label("overdue"),
-        func.count().label("n"),
-    ).group_by(text("1"), text("2"), text("3"), text("4"))
-    counts = dict.fromkeys(View, 0)
+def count_views(session: Session, user_id: int, now: datetime) -> dict[View, int | None]:
+    """The size of every active view, from one grouped query over live tickets.
+
+    Only live tickets are counted (an index-only scan of a few thousand rows), so the
+    archive views (Resolved/Closed, All tickets) show no count.
+    """
+    buckets = (
+        select(
+            Ticket.status,
+            Ticket.assignee_id.is_(None).label("unassigned"),
+            (func.coalesce(Ticket.assignee_id, 0) == user_id).label("mine"),
+            func.coalesce(Ticket.response_due_at < now, False).label("overdue"),
+            func.count().label("n"),
+        )
+        .where(Ticket.status.in_(ACTIVE))
+        .group_by(text("1"), text("2"), text("3"), text("4"))
+    )
+    counts: dict[View, int | None] = dict.fromkeys(COUNTED_VIEWS, 0)
+    counts |= {View.done: None, View.all: None}
     for status, unassigned, mine, overdue, n in session.execute(buckets):
-        counts[View.all] += n
-        if status in DONE:
-            counts[View.done] += n
-            continue
         counts[View.open] += n
         if status == TicketStatus.waiting:
             counts[View.waiting] += n
@@ -148,20 +156,38 @@ def _like(term: str) -> str:
 def _message_matches(session: Session, term: str) -> Select:
     """Ticket ids whose message text contains `term` (case-insensitive substring).
 
-    SQLite answers from the FTS5 trigram table when the term has three characters or
-    more (shorter terms have no trigram); PostgreSQL's trigram GIN index serves LIKE.
+    PostgreSQL's trigram GIN index serves LIKE for three characters or more. SQLite asks
+    its FTS5 trigram table; a two-character term becomes the trigrams that start with it
+    (listed by the fts5vocab table), which works because every text ends in a newline.
     """
-    if session.get_bind().dialect.name == "sqlite" and len(term) >= 3:
-        phrase = '"' + term.replace('"', '""') + '"'
-        fts = (
-            text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :phrase")
-            .bindparams(phrase=phrase)
-            .columns(column("rowid", Integer))
-        )
-        return select(Message.ticket_id).where(Message.id.in_(fts))
+    if session.get_bind().dialect.name == "sqlite" and len(term) >= 2:
+        phrases = [term] if len(term) >= 3 else _trigrams_starting_with(session, term)
+        if phrases is not None:
+            if not phrases:
+                return select(Message.ticket_id).where(literal(False))
+            query = " OR ".join('"' + p.replace('"', '""') + '"' for p in phrases)
+            fts = (
+                text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :query")
+                .bindparams(query=query)
+                .columns(column("rowid", Integer))
+            )
+            return select(Message.ticket_id).where(Message.id.in_(fts))
     return select(Message.ticket_id).where(
         func.lower(Message.body_text).like(_like(term), escape="\\")
     )
+
+
+_MAX_TRIGRAMS = 2000
+
+
+def _trigrams_starting_with(session: Session, prefix: str) -> list[str] | None:
+    """Indexed trigrams that begin with `prefix`; None when too many to OR together."""
+    terms = session.scalars(
+        text(
+            "SELECT term FROM messages_fts_vocab WHERE term >= :low AND term < :high LIMIT :n"
+        ).bindparams(low=prefix, high=prefix + "\U0010ffff", n=_MAX_TRIGRAMS + 1)
+    ).all()
+    return None if len(terms) > _MAX_TRIGRAMS else list(terms)
 
 
 def search_condition(session: Session, raw: str) -> ColumnElement[bool] | None:
@@ -174,11 +200,14 @@ def search_condition(session: Session, raw: str) -> ColumnElement[bool] | None:
         func.lower(Customer.email).like(pattern, escape="\\")
         | func.lower(Customer.name).like(pattern, escape="\\")
     )
-    return or_(
-        func.lower(Ticket.subject).like(pattern, escape="\\"),
-        Ticket.customer_id.in_(customers),
-        Ticket.id.in_(_message_matches(session, term)),
+    # One id set from three index-friendly lookups, rather than an OR the planner would
+    # answer by testing every ticket.
+    matching = union(
+        select(Ticket.id).where(func.lower(Ticket.subject).like(pattern, escape="\\")),
+        select(Ticket.id).where(Ticket.customer_id.in_(customers)),
+        _message_matches(session, term),
     )
+    return Ticket.id.in_(matching)
 
 
 def _conditions(session: Session, flt: QueueFilter, user_id: int, now: datetime) -> list:

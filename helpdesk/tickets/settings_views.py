@@ -82,7 +82,10 @@ def sla_edit(scope: str):
             else:
                 session.commit()
                 flash(
-                    _("Response targets saved; %(n)d waiting tickets got a new due time.", n=changed),
+                    _(
+                        "Response targets saved; %(n)d waiting tickets got a new due time.",
+                        n=changed,
+                    ),
                     "success",
                 )
                 return redirect(url_for("ticket_settings.sla"))
@@ -134,7 +137,9 @@ def _parse_form(form, for_mailbox: bool, errors: dict[str, object]):
     if for_mailbox and form.get("business_hours"):
         try:
             hours = sla.parse_business_hours(
-                form.get("timezone", ""), form.getlist("days"), form.get("start", ""),
+                form.get("timezone", ""),
+                form.getlist("days"),
+                form.get("start", ""),
                 form.get("end", ""),
             )
         except sla.SLAInvalid as exc:
@@ -175,7 +180,9 @@ def set_availability(user_id: int):
 @roles_required(Role.admin)
 def set_auto_assign(mailbox_id: int):
     session = db_session()
-    mailbox = assignment.set_auto_assign(session, mailbox_id, request.form.get("auto_assign") == "1")
+    mailbox = assignment.set_auto_assign(
+        session, mailbox_id, request.form.get("auto_assign") == "1"
+    )
     if mailbox is None:
         abort(404)
     session.commit()

@@ -109,7 +109,7 @@ def business_hours_of(mailbox: Mailbox | None) -> BusinessHours | None:
 
 
 def add_working_minutes(start: datetime, minutes: int, hours: BusinessHours | None) -> datetime:
-    """`start` plus `minutes` of working time (in UTC); nights, weekends and DST gaps do not count."""
+    """`start` plus `minutes` of working time, in UTC; nights, days off, DST gaps do not count."""
     if hours is None:
         return start + timedelta(minutes=minutes)
     zone = hours.zone

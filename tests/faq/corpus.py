@@ -83,8 +83,7 @@ ENGLISH = {
     ),
     "address-change": (
         "Update the shipping address of an order",
-        "Before an order ships you can change its delivery address under Orders > Edit "
-        "address.",
+        "Before an order ships you can change its delivery address under Orders > Edit address.",
     ),
     "international": (
         "International shipping",
@@ -103,8 +102,7 @@ ENGLISH = {
     ),
     "support-hours": (
         "Customer support opening hours",
-        "Our support team answers by email and phone Monday to Friday, 9am to 6pm Korean "
-        "time.",
+        "Our support team answers by email and phone Monday to Friday, 9am to 6pm Korean time.",
     ),
     "newsletter": (
         "Unsubscribe from the newsletter",
@@ -131,8 +129,7 @@ ENGLISH = {
     ),
     "data-export": (
         "Export your personal data",
-        "Download a copy of your personal data as a ZIP archive from Account settings > "
-        "Privacy.",
+        "Download a copy of your personal data as a ZIP archive from Account settings > Privacy.",
     ),
     "app-login": (
         "Cannot sign in on the mobile app",

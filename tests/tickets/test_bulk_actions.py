@@ -71,7 +71,9 @@ def test_bulk_close_closes_and_clears_due_time(agent_client, session):
 
 def test_bulk_tag_adds_the_tag_and_reports_tickets_already_tagged(agent_client, session):
     a, b = make_ticket(session), make_ticket(session)
-    post_form(agent_client, "/tickets/bulk", {"action": "tag", "tag": "VIP", "ticket_ids": [str(a.id)]})
+    post_form(
+        agent_client, "/tickets/bulk", {"action": "tag", "tag": "VIP", "ticket_ids": [str(a.id)]}
+    )
     response = post_form(
         agent_client,
         "/tickets/bulk",

@@ -32,7 +32,9 @@ def test_new_ticket_appears_in_the_open_list_and_the_count_updates(page, session
     new_row = page.locator("table.queue tbody tr", has_text="배송이 아직 안 왔어요")
     new_row.wait_for(timeout=15_000)
     assert count.inner_text() == "2"
-    assert page.locator("table.queue tbody tr").first.inner_text().find("배송이 아직 안 왔어요") >= 0
+    assert (
+        page.locator("table.queue tbody tr").first.inner_text().find("배송이 아직 안 왔어요") >= 0
+    )
     assert "Customer replied last" in new_row.inner_text()
     # The page was never reloaded: the value set before is still there.
     assert page.evaluate("() => window.loadedOnce") == marker

@@ -158,12 +158,38 @@ def test_sort_by_priority_puts_urgent_first(session, agent):
 
 
 def test_pages_split_the_list_without_overlap(session, agent):
-    made = [
-        make_ticket(session, updated_at=NOW - timedelta(minutes=i)).id for i in range(7)
-    ]
+    made = [make_ticket(session, updated_at=NOW - timedelta(minutes=i)).id for i in range(7)]
     pages = [
         list_tickets(session, QueueFilter(view=View.all), user_id=agent.id, now=NOW, page=n, size=3)
         for n in (1, 2, 3)
     ]
     assert [p.total for p in pages] == [7, 7, 7]
     assert [r.ticket.id for p in pages for r in p.rows] == made
+
+
+def test_search_finds_a_two_character_term_at_the_very_end_of_a_message(session, agent):
+    wanted = make_ticket(session, subject="Question")
+    make_message(session, wanted, body_text="상품 교환 문의")
+    other = make_ticket(session, subject="Question")
+    make_message(session, other, body_text="문 의")
+    assert ids(session, agent.id, text="문의") == [wanted.id]
+
+
+def test_search_two_ascii_characters_case_insensitively(session, agent):
+    wanted = make_ticket(session, subject="Question")
+    make_message(session, wanted, body_text="Order XQ")
+    other = make_ticket(session, subject="Question")
+    make_message(session, other, body_text="Order xz")
+    assert ids(session, agent.id, text="xq") == [wanted.id]
+
+
+def test_search_forgets_deleted_and_edited_message_text(session, agent):
+    ticket = make_ticket(session, subject="Question")
+    message = make_message(session, ticket, body_text="secret word pineapple")
+    message.body_text = "now about mangoes"
+    session.commit()
+    assert ids(session, agent.id, text="pineapple") == []
+    assert ids(session, agent.id, text="mango") == [ticket.id]
+    session.delete(message)
+    session.commit()
+    assert ids(session, agent.id, text="mango") == []

@@ -18,7 +18,9 @@ def test_agent_lands_on_the_unassigned_queue(agent_client):
 
 def test_marketer_cannot_see_the_queues(marketer_client):
     assert marketer_client.get("/tickets").status_code == 403
-    assert marketer_client.get("/tickets/updates?since=2024-01-01T00:00:00%2B00:00").status_code == 403
+    assert (
+        marketer_client.get("/tickets/updates?since=2024-01-01T00:00:00%2B00:00").status_code == 403
+    )
 
 
 def test_logged_out_visitor_is_sent_to_login(client):
@@ -48,7 +50,7 @@ def test_view_navigation_shows_counts(agent_client, session, agent):
     assert '<span class="count" data-count="unassigned">1</span>' in page
     assert '<span class="count" data-count="mine">1</span>' in page
     assert '<span class="count" data-count="open">2</span>' in page
-    assert '<span class="count" data-count="done">1</span>' in page
+    assert 'data-count="done"' not in page
 
 
 def test_overdue_ticket_is_marked_in_red(agent_client, session):

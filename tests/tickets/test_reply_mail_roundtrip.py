@@ -9,6 +9,7 @@ from email.parser import BytesParser
 import pytest
 from aiosmtpd.controller import Controller
 from rq import Queue, SimpleWorker
+from sqlalchemy import select
 
 from helpdesk.queue import MAIL_QUEUE
 from helpdesk.tickets.models import Message, MessageKind, SendStatus, Ticket, TicketStatus
@@ -66,13 +67,12 @@ def test_reply_arrives_threaded_and_the_answer_comes_back_to_the_ticket(
     worker = SimpleWorker([Queue(MAIL_QUEUE, connection=redis_conn)], connection=redis_conn)
     assert worker.work(burst=True)
 
-    reply = session.scalars(
-        Message.__table__.select()
-        .where(Message.ticket_id == ticket_id, Message.kind == MessageKind.reply)
-        .with_only_columns(Message.id, Message.message_id, Message.send_status)
-    ).all()
+    reply_message_id, status = session.execute(
+        select(Message.message_id, Message.send_status).where(
+            Message.ticket_id == ticket_id, Message.kind == MessageKind.reply
+        )
+    ).one()
     session.commit()
-    [(_reply_id, reply_message_id, status)] = [tuple(row) for row in reply] or [(None, None, None)]
     [(recipients, sent)] = smtp_relay.received
     assert status == SendStatus.sent
     assert sorted(recipients) == ["manager@example.com", "minji@example.com"]

@@ -7,7 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from helpdesk.tickets.sla import BusinessHours, SLAInvalid, add_working_minutes, parse_business_hours
+from helpdesk.tickets.sla import (
+    BusinessHours,
+    SLAInvalid,
+    add_working_minutes,
+    parse_business_hours,
+)
 
 SEOUL = ZoneInfo("Asia/Seoul")
 WEEKDAYS_9_TO_18_SEOUL = BusinessHours("Asia/Seoul", (0, 1, 2, 3, 4), time(9), time(18))

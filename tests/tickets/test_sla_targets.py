@@ -26,7 +26,7 @@ def add_policy(session, mailbox_id, priority, first, next_):
 
 def test_built_in_default_is_four_hours_then_a_day(session):
     assert targets_for(session, None, Priority.normal) == DEFAULT_TARGETS
-    assert DEFAULT_TARGETS == Targets(240, 1440)
+    assert Targets(240, 1440) == DEFAULT_TARGETS
 
 
 def test_mailbox_policy_beats_the_default_policy(session):
@@ -85,7 +85,12 @@ def test_resolved_ticket_has_no_due_time(session):
 def test_business_hours_of_the_mailbox_apply(session):
     mailbox = make_mailbox(
         session,
-        business_hours={"timezone": "UTC", "days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:00"},
+        business_hours={
+            "timezone": "UTC",
+            "days": [0, 1, 2, 3, 4],
+            "start": "09:00",
+            "end": "17:00",
+        },
     )
     friday_4pm = datetime(2024, 5, 10, 16, 0, tzinfo=UTC)
     ticket = make_ticket(session, mailbox_id=mailbox.id)

@@ -4,6 +4,8 @@ kept inert, attachments only through their own ticket, and the customer panel.""
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.message import EmailMessage
@@ -24,11 +26,23 @@ from tests.factories import (
 from tests.helpers import login
 from tests.tickets.mails import SETTINGS, ingest, mail
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99"
-    b"=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
-)
+def _png(width: int = 40, height: int = 40) -> bytes:
+    """A real (red) PNG, so a browser renders it too."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = (b"\x00" + b"\xff\x00\x00" * width) * height
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG = _png()
 
 
 def html_mail_with_inline_image() -> bytes:
