@@ -68,6 +68,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk.tickets.queue_views import bp as queues_bp
     from helpdesk.tickets.settings_views import bp as ticket_settings_bp
     from helpdesk.tickets.views import bp as tickets_bp
+    from helpdesk.tickets.views import mentions_bp
 
     web.init_app(app)
     nav.init_app(app)
@@ -77,6 +78,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(queues_bp)
     app.register_blueprint(ticket_settings_bp)
     app.register_blueprint(tickets_bp)
+    app.register_blueprint(mentions_bp)
     app.register_blueprint(mailboxes_bp)
     app.register_blueprint(faq_bp)
     app.register_blueprint(faq_admin_bp)

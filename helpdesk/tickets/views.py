@@ -47,7 +47,9 @@ from helpdesk.tickets.jobs import send_ticket_message
 from helpdesk.web import db_session
 
 bp = Blueprint("tickets", __name__)
-nav.add_main("tickets.mentions", _l("Mentions"), SUPPORT, order=15)
+# Its own blueprint, so the navigation marks Mentions active only on that page.
+mentions_bp = Blueprint("mentions", __name__)
+nav.add_main("mentions.index", _l("Mentions"), SUPPORT, order=15)
 
 
 def _config():
@@ -463,21 +465,21 @@ def presence_leave(ticket_id: int):
 # --- mentions ------------------------------------------------------------------------
 
 
-@bp.get("/tickets/mentions")
+@mentions_bp.get("/tickets/mentions")
 @roles_required(*SUPPORT)
-def mentions():
+def index():
     entries = service.mentions_of(db_session(), current_user.id)
     return render_template(
         "tickets/ticket_mentions.html", entries=entries, action_form=ActionForm(formdata=None)
     )
 
 
-@bp.post("/tickets/mentions/read")
+@mentions_bp.post("/tickets/mentions/read")
 @roles_required(*SUPPORT)
-def mentions_read():
+def mark_read():
     ActionForm()
     session = db_session()
     count = service.mark_mentions_read(session, current_user.id)
     session.commit()
     flash(_("%(count)d mention(s) marked as read.", count=count), "success")
-    return redirect(url_for("tickets.mentions"))
+    return redirect(url_for("mentions.index"))

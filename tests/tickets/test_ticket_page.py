@@ -26,11 +26,14 @@ from tests.factories import (
 from tests.helpers import login
 from tests.tickets.mails import SETTINGS, ingest, mail
 
+
 def _png(width: int = 40, height: int = 40) -> bytes:
     """A real (red) PNG, so a browser renders it too."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     rows = (b"\x00" + b"\xff\x00\x00" * width) * height
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)

@@ -1,0 +1,94 @@
+"""A customer uses the help centre in Chromium; an agent inserts a suggested answer."""
+
+import pytest
+from flask import render_template_string
+from sqlalchemy import select
+
+from helpdesk.auth.permissions import SUPPORT, roles_required
+from helpdesk.faq.models import Article
+from helpdesk.faq.search import suggest_articles
+from helpdesk.tickets.models import Ticket
+from helpdesk.web import db_session
+from tests.factories import DEFAULT_PASSWORD, make_article, make_ticket
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+
+
+def test_customer_searches_in_korean_reads_votes_and_writes_to_us(page, session, redis_conn):
+    make_article(
+        session,
+        title="환불 신청 방법",
+        body="주문 내역에서 **환불 신청** 버튼을 누르세요. 5일 안에 돌려드립니다.",
+        language="ko",
+    )
+    make_article(session, title="배송 조회", body="운송장 번호로 확인하세요.", language="ko")
+
+    page.goto("/faq")
+    page.fill("input[name=q]", "환불은 어떻게 받나요")
+    page.click(".faq-search button[type=submit]")
+    first = page.locator(".faq-results li").first
+    assert first.locator("mark").first.inner_text() == "환불"
+
+    first.locator("h2 a").click()
+    assert page.locator("h1").inner_text() == "환불 신청 방법"
+    page.click("button[name=helpful][value=yes]")
+    assert "Thank you for your feedback" in page.locator(".faq-feedback").inner_text()
+    session.expire_all()
+    assert (
+        session.scalars(select(Article.helpful_yes).where(Article.slug == "환불-신청-방법")).one()
+        == 1
+    )
+
+    page.click("text=Send us a message")
+    page.fill("input[name=name]", "김민지")
+    page.fill("input[name=email]", "minji@example.com")
+    page.fill("input[name=subject]", "환불이 안 돼요")
+    page.fill("textarea[name=message]", "일주일 전에 신청했는데 아직 환불이 안 됐어요.")
+    page.click("button:has-text('Send')")
+    confirmation = page.locator(".faq-sent").inner_text()
+
+    session.rollback()
+    ticket = session.scalars(select(Ticket)).one()
+    assert ticket.subject == "환불이 안 돼요"
+    assert f"#{ticket.id}" in confirmation
+
+
+def test_agent_inserts_a_suggested_answer_into_the_reply(app, page, session, agent):
+    article = make_article(session, title="Refund policy", body="Refunds take **5 days**.")
+    ticket = make_ticket(session, subject="Where is my refund?")
+
+    # The ticket page includes the partial; this stand-in page holds just the reply box.
+    @roles_required(*SUPPORT)
+    def reply_box():
+        suggestions = suggest_articles(db_session(), "Where is my refund?")
+        return render_template_string(
+            '<!doctype html><html><head><meta name="csrf-token" content="{{ csrf_token() }}">'
+            '</head><body><textarea id="reply-body">Hello,</textarea>'
+            '{% include "faq/_suggestions.html" %}</body></html>',
+            suggestions=suggestions,
+            ticket_id=ticket.id,
+        )
+
+    app.add_url_rule("/test/reply-box", "test_reply_box", reply_box)
+
+    page.goto("/login")
+    page.fill("input[name=email]", agent.email)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+    page.goto("/test/reply-box")
+    page.click(".faq-insert")
+
+    text = page.locator("#reply-body").input_value()
+    assert text.startswith("Hello,\n\nRefunds take 5 days.")
+    assert text.rstrip().endswith(f"/faq/en/{article.slug}")
+    page.wait_for_function("document.querySelector('.faq-insert').disabled")
+    for _ in range(50):
+        session.rollback()
+        if session.get(Article, article.id).used_in_replies == 1:
+            break
+        page.wait_for_timeout(100)
+    assert session.get(Article, article.id).used_in_replies == 1
