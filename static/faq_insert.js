@@ -5,14 +5,25 @@
   if (window.faqInsertReady) return; // the partial may be included more than once
   window.faqInsertReady = true;
 
+  // Where the agent last put the cursor in the reply; until they do, answers go at the end.
+  let caret = null;
+  ["keyup", "mouseup", "select", "input"].forEach((type) => {
+    document.addEventListener(type, (event) => {
+      if (event.target.id === "reply-body") {
+        caret = { start: event.target.selectionStart, end: event.target.selectionEnd };
+      }
+    });
+  });
+
   function insertIntoReply(text) {
     const box = document.getElementById("reply-body");
     if (!box) return false;
-    const start = box.selectionStart ?? box.value.length;
-    const end = box.selectionEnd ?? box.value.length;
+    const start = caret ? Math.min(caret.start, box.value.length) : box.value.length;
+    const end = caret ? Math.min(caret.end, box.value.length) : box.value.length;
     const before = box.value.slice(0, start);
     const spacer = before && !before.endsWith("\n\n") ? (before.endsWith("\n") ? "\n" : "\n\n") : "";
     box.setRangeText(spacer + text, start, end, "end");
+    caret = { start: box.selectionStart, end: box.selectionEnd };
     box.dispatchEvent(new Event("input", { bubbles: true }));
     box.focus();
     return true;

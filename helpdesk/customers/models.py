@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -56,6 +57,10 @@ class ImportKind(enum.StrEnum):
 
 
 class ImportStatus(enum.StrEnum):
+    """pending (uploaded, awaiting confirmation) -> queued -> running -> done | failed;
+    a failed import can be queued again and resumes where it stopped."""
+
+    pending = "pending"
     queued = "queued"
     running = "running"
     done = "done"
@@ -85,10 +90,14 @@ class Customer(Base):
     __tablename__ = "customers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    name: Mapped[str] = mapped_column(String(200), default="", index=True)
+    # No plain unique index on email and no indexes on name or company: the unique index
+    # on lower(email) below already makes addresses unique, the list sorts by a collated
+    # lower(name) and searches with ILIKE '%term%', which no plain index serves, and every
+    # index costs time on each of the 100,000 rows of a large import.
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(50), default="")
-    company: Mapped[str] = mapped_column(String(200), default="", index=True)
+    company: Mapped[str] = mapped_column(String(200), default="")
     subscription_status: Mapped[SubscriptionStatus] = mapped_column(
         _enum(SubscriptionStatus), default=SubscriptionStatus.not_subscribed, index=True
     )
@@ -139,10 +148,18 @@ class CustomFieldValue(Base):
     customer: Mapped[Customer] = relationship(back_populates="field_values")
     field: Mapped[CustomField] = relationship()
 
-    __table_args__ = (
-        Index("ix_custom_field_values_field_number", "field_id", "number_value"),
-        Index("ix_custom_field_values_field_date", "field_id", "date_value"),
-        Index("ix_custom_field_values_field_text", "field_id", "text_value"),
+    # A row fills exactly one value column, so each index covers only the rows that use
+    # its column; comparisons such as number_value > 5 imply IS NOT NULL, and both
+    # databases then use the partial index.
+    __table_args__ = tuple(
+        Index(
+            f"ix_custom_field_values_field_{column.removesuffix('_value')}",
+            "field_id",
+            column,
+            postgresql_where=text(f"{column} IS NOT NULL"),
+            sqlite_where=text(f"{column} IS NOT NULL"),
+        )
+        for column in ("number_value", "date_value", "text_value")
     )
 
 
@@ -187,7 +204,7 @@ class ImportJob(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[ImportKind] = mapped_column(_enum(ImportKind))
-    status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus), default=ImportStatus.queued)
+    status: Mapped[ImportStatus] = mapped_column(_enum(ImportStatus), default=ImportStatus.pending)
     filename: Mapped[str] = mapped_column(String(255))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -127,7 +127,7 @@ class ArticleUse(Base):
 
 
 class SearchTerm(Base):
-    """The inverted index: how much a term weighs in an article (title terms weigh more).
+    """The inverted index of published articles: how much a term weighs in an article.
 
     Terms carry a kind prefix: ``w:`` stemmed Latin word, ``k:`` Hangul bigram (or a
     one-syllable word), ``t:`` Latin character trigram.
@@ -140,3 +140,8 @@ class SearchTerm(Base):
         ForeignKey("faq_articles.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     weight: Mapped[float] = mapped_column(Float)
+    # The article's search_length again, so ranking never has to join the articles.
+    doc_length: Mapped[float] = mapped_column(Float)
+
+    # Clustered on (term, article_id) in SQLite: a term's postings are read in one sweep.
+    __table_args__ = {"sqlite_with_rowid": False}

@@ -23,13 +23,14 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import snowballstemmer
 from markupsafe import Markup, escape
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from helpdesk.faq.models import Article, ArticleStatus, SearchTerm
@@ -75,12 +76,10 @@ _KO_STOPWORDS = frozenset(
         "문의 문의드립니다 부탁드립니다 감사합니다"
     )
 )
-# Particles and endings, longest first so "에서는" goes before "는".
-_KO_SUFFIXES = tuple(
-    sorted(
-        set(
-            _words(
-                """은 는 이 가 을 를 에 의 도 만 와 과 로 으로 에서 에게 께 께서 한테 까지 부터
+# Particles and endings; the longest that fits is removed, so "에서는" goes before "는".
+_KO_SUFFIXES = frozenset(
+    _words(
+        """은 는 이 가 을 를 에 의 도 만 와 과 로 으로 에서 에게 께 께서 한테 까지 부터
             보다 처럼 이나 나 랑 이랑 라도 이라도 에는 에서는 으로는 로는 에도 에서도 와는
             과는 마다 조차 밖에 이요 요 이란 란 이며 며 이고 고 이에요 예요 이죠 죠 이라
             습니다 합니다 입니다 됩니다 했습니다 됐습니다 니다 해요 돼요 했어요 됐어요
@@ -89,12 +88,9 @@ _KO_SUFFIXES = tuple(
             하는법 하는방법 방법은 하기 되지 않아요 않나요 안돼요 안되요 나요 가요 까요 어요
             아요 세요 려면 으려면 는데 은데 을까요 할 한 된 됨 함 해서 돼서 했고 했다 하다
             되다 받으려면 받을 받고 받나요"""
-            )
-        ),
-        key=len,
-        reverse=True,
     )
 )
+_KO_LONGEST_SUFFIX = max(len(suffix) for suffix in _KO_SUFFIXES)
 _KO_MIN_STEM = 2
 
 _stemmer = snowballstemmer.stemmer("english")
@@ -109,12 +105,13 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").lower()
 
 
+@lru_cache(maxsize=50_000)
 def strip_korean_suffixes(word: str) -> str:
     """Remove up to two particles/endings, never leaving less than two syllables."""
     for _ in range(2):
-        for suffix in _KO_SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= _KO_MIN_STEM:
-                word = word[: -len(suffix)]
+        for size in range(min(_KO_LONGEST_SUFFIX, len(word) - _KO_MIN_STEM), 0, -1):
+            if word[-size:] in _KO_SUFFIXES:
+                word = word[:-size]
                 break
         else:
             break
@@ -180,16 +177,24 @@ def document_terms(title: str, body: str, tags: list[str]) -> dict[str, float]:
 
 
 def index_article(session: Session, article: Article) -> None:
-    """Replace the article's index rows; call inside the transaction that saves it."""
+    """Replace the article's index rows; call inside the transaction that saves it.
+
+    Only published articles are indexed, so searching needs no join to filter drafts.
+    """
     session.flush()
     session.execute(delete(SearchTerm).where(SearchTerm.article_id == article.id))
     terms = document_terms(article.title, article.body_plain, article.tags or [])
-    if terms:
-        session.execute(
-            insert(SearchTerm),
-            [{"term": t[:64], "article_id": article.id, "weight": w} for t, w in terms.items()],
+    length = sum(w for t, w in terms.items() if not t.startswith("t:"))
+    article.search_length = length
+    if terms and article.status == ArticleStatus.published:
+        # Core insert: the ORM's bulk path does per-row work this table does not need.
+        session.connection().execute(
+            insert(SearchTerm.__table__),
+            [
+                {"term": t[:64], "article_id": article.id, "weight": w, "doc_length": length}
+                for t, w in terms.items()
+            ],
         )
-    article.search_length = sum(w for t, w in terms.items() if not t.startswith("t:"))
 
 
 # -- querying -----------------------------------------------------------------------
@@ -242,11 +247,14 @@ class _Plan:
     """Weighted query terms plus what to highlight for them."""
 
     weights: dict[str, float] = field(default_factory=dict)
+    dfs: dict[str, int] = field(default_factory=dict)
     latin_stems: set[str] = field(default_factory=set)
     hangul_marks: set[str] = field(default_factory=set)
 
-    def add(self, term: str, weight: float) -> None:
+    def add(self, term: str, weight: float, df: int | None = None) -> None:
         self.weights[term] = max(weight, self.weights.get(term, 0.0))
+        if df is not None:
+            self.dfs[term] = df
 
 
 def _jamo(text: str) -> str:
@@ -334,70 +342,101 @@ def _plan(session: Session, words: list[Word], max_terms: int | None = None) -> 
         if word.latin:
             term = f"w:{word.stem}"
             if dfs.get(term):
-                plan.add(term, direct[term])
+                plan.add(term, direct[term], dfs[term])
                 plan.latin_stems.add(word.stem)
                 continue
             matches = _fuzzy_matches(session, "w", word.stem) if len(word.stem) >= 3 else []
-            for fuzzy_term, _df in matches:
-                plan.add(fuzzy_term, FUZZY_WEIGHT)
+            for fuzzy_term, df in matches:
+                plan.add(fuzzy_term, FUZZY_WEIGHT, df)
                 plan.latin_stems.add(fuzzy_term[2:])
             if not matches and len(word.surface) >= 4:
                 grams = _trigrams(word.surface)
+                gram_dfs = _document_frequencies(session, [f"t:{g}" for g in grams])
                 for gram in grams:
-                    plan.add(f"t:{gram}", TRIGRAM_WEIGHT * 3 / len(grams))
+                    plan.add(
+                        f"t:{gram}", TRIGRAM_WEIGHT * 3 / len(grams), gram_dfs.get(f"t:{gram}", 0)
+                    )
             continue
         known_stem_grams = 0
         for term, weight in word.terms.items():
             if dfs.get(term):
-                plan.add(term, direct[term] * weight)
+                plan.add(term, direct[term] * weight, dfs[term])
                 if weight == 1.0:
                     known_stem_grams += 1
                     plan.hangul_marks.add(term[2:])
             elif weight == 1.0 and len(term) == 4:
-                for fuzzy_term, _df in _fuzzy_matches(session, "k", term[2:]):
-                    plan.add(fuzzy_term, FUZZY_WEIGHT)
+                for fuzzy_term, df in _fuzzy_matches(session, "k", term[2:]):
+                    plan.add(fuzzy_term, FUZZY_WEIGHT, df)
                     plan.hangul_marks.add(fuzzy_term[2:])
         if known_stem_grams and known_stem_grams == len(_bigrams(word.stem)):
             plan.hangul_marks.add(word.stem)
     if max_terms is not None and len(plan.weights) > max_terms:
         # Long texts: keep the rarest terms, which are the ones that say what it is about.
-        all_dfs = _document_frequencies(session, plan.weights)
-        keep = sorted(plan.weights, key=lambda t: all_dfs.get(t, 0) or 10**9)[:max_terms]
+        keep = sorted(plan.weights, key=lambda t: (plan.dfs.get(t) or 10**9, t))[:max_terms]
         plan.weights = {t: plan.weights[t] for t in keep}
     return plan
 
 
 def _score(
-    session: Session, plan: _Plan, language: str | None, exclude_id: int | None = None
+    session: Session, plan: _Plan, *, fetch: int, exclude_id: int | None = None
 ) -> list[tuple[int, float]]:
+    """Article ids with their BM25 scores, best first; the sums are done in the database
+    so only the top rows travel back, however many articles share a common term."""
     if not plan.weights:
         return []
     total, average_length = session.execute(
-        select(func.count(Article.id), func.avg(Article.search_length))
+        select(func.count(Article.id), func.avg(Article.search_length)).where(
+            Article.status == ArticleStatus.published
+        )
     ).one()
     if not total:
         return []
     average_length = float(average_length or 1.0) or 1.0
-    dfs = _document_frequencies(session, plan.weights)
     max_df = max(5, int(total * MAX_DF_SHARE))
-    terms = [t for t in plan.weights if 0 < dfs.get(t, 0) <= max_df]
-    if not terms:
+    factors = {}
+    for term, weight in plan.weights.items():
+        df = plan.dfs.get(term, 0)
+        if 0 < df <= max_df:
+            idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
+            factors[term] = weight * idf * (K1 + 1)
+    if not factors:
         return []
+    tf = SearchTerm.weight
+    norm = K1 * (1 - B) + (K1 * B / average_length) * SearchTerm.doc_length
+    score = func.sum(case(factors, value=SearchTerm.term) * tf / (tf + norm)).label("score")
     query = (
-        select(SearchTerm.article_id, SearchTerm.term, SearchTerm.weight, Article.search_length)
-        .join(Article, Article.id == SearchTerm.article_id)
-        .where(SearchTerm.term.in_(terms), Article.status == ArticleStatus.published)
+        select(SearchTerm.article_id, score)
+        .where(SearchTerm.term.in_(list(factors)))
+        .group_by(SearchTerm.article_id)
+        .order_by(score.desc(), SearchTerm.article_id)
+        .limit(fetch)
     )
-    if language:
-        query = query.where(Article.language == language)
     if exclude_id is not None:
-        query = query.where(Article.id != exclude_id)
-    idf = {t: math.log(1 + (total - dfs[t] + 0.5) / (dfs[t] + 0.5)) for t in terms}
-    scores: dict[int, float] = defaultdict(float)
-    for article_id, term, tf, length in session.execute(query):
-        norm = K1 * (1 - B + B * (length or average_length) / average_length)
-        scores[article_id] += plan.weights[term] * idf[term] * tf * (K1 + 1) / (tf + norm)
-    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+        query = query.where(SearchTerm.article_id != exclude_id)
+    return [(article_id, float(value)) for article_id, value in session.execute(query)]
+
+
+def _ranked_articles(
+    session: Session,
+    plan: _Plan,
+    language: str | None,
+    limit: int,
+    exclude_id: int | None = None,
+) -> list[tuple[Article, float]]:
+    # Korean and English terms hardly overlap, so filtering the language after ranking
+    # (from a few extra candidates) costs less than joining every posting to its article.
+    fetch = limit if not language else limit * 4 + 20
+    ranked = _score(session, plan, fetch=fetch, exclude_id=exclude_id)
+    articles = _load(session, [article_id for article_id, _ in ranked])
+    result = []
+    for article_id, value in ranked:
+        article = articles.get(article_id)
+        if article is None or article.status != ArticleStatus.published:
+            continue
+        if language and article.language != language:
+            continue
+        result.append((article, value))
+    return result[:limit]
 
 
 def _validated(query: str) -> str:
@@ -418,17 +457,14 @@ def search_articles(
     """
     query = _validated(query)
     plan = _plan(session, analyse(query))
-    ranked = _score(session, plan, language)[:limit]
-    articles = _load(session, [article_id for article_id, _ in ranked])
     return [
         SearchHit(
-            article=articles[article_id],
-            score=score,
-            title_html=highlight(articles[article_id].title, plan),
-            snippet_html=snippet(articles[article_id].body_plain, plan),
+            article=article,
+            score=value,
+            title_html=highlight(article.title, plan),
+            snippet_html=snippet(article.body_plain, plan),
         )
-        for article_id, score in ranked
-        if article_id in articles
+        for article, value in _ranked_articles(session, plan, language, limit)
     ]
 
 
@@ -440,13 +476,10 @@ def suggest_articles(
     exclude_id: int | None = None,
 ) -> list[Suggestion]:
     """The published articles closest to a customer's message (empty text: none)."""
-    text = (text or "")[:MAX_SUGGEST_TEXT]
-    words = analyse(text)
+    words = analyse((text or "")[:MAX_SUGGEST_TEXT])
     if not words:
         return []
     plan = _plan(session, words, max_terms=MAX_SUGGEST_TERMS)
-    ranked = _score(session, plan, language, exclude_id=exclude_id)[:limit]
-    articles = _load(session, [article_id for article_id, _ in ranked])
     return [
         Suggestion(
             article_id=article.id,
@@ -455,10 +488,9 @@ def suggest_articles(
             slug=article.slug,
             excerpt=excerpt(article.body_plain),
             answer=article.body_plain,
-            score=score,
+            score=value,
         )
-        for article_id, score in ranked
-        if (article := articles.get(article_id)) is not None
+        for article, value in _ranked_articles(session, plan, language, limit, exclude_id)
     ]
 
 
@@ -471,8 +503,7 @@ def _load(session: Session, ids: list[int]) -> dict[int, Article]:
 # -- highlighting -------------------------------------------------------------------
 
 
-def _match_spans(text: str, plan: _Plan) -> list[tuple[int, int]]:
-    spans = []
+def _match_spans(text: str, plan: _Plan) -> Iterator[tuple[int, int]]:
     hangul_marks = sorted(plan.hangul_marks, key=len, reverse=True)
     for match in _WORD.finditer(text):
         token = match.group()
@@ -480,11 +511,10 @@ def _match_spans(text: str, plan: _Plan) -> list[tuple[int, int]]:
             for mark in hangul_marks:
                 start = token.find(mark)
                 if start >= 0:
-                    spans.append((match.start() + start, match.start() + start + len(mark)))
+                    yield match.start() + start, match.start() + start + len(mark)
                     break
-        elif _stem(normalize(token)) in plan.latin_stems:
-            spans.append(match.span())
-    return spans
+        elif plan.latin_stems and _stem(normalize(token)) in plan.latin_stems:
+            yield match.span()
 
 
 def highlight(text: str, plan: _Plan) -> Markup:
@@ -502,10 +532,10 @@ def highlight(text: str, plan: _Plan) -> Markup:
 
 def snippet(text: str, plan: _Plan, size: int = SNIPPET_CHARS) -> Markup:
     """About `size` characters of the text around its first match, highlighted."""
-    spans = _match_spans(text, plan)
+    first = next(_match_spans(text, plan), None)
     start = 0
-    if spans:
-        start = max(0, spans[0][0] - size // 3)
+    if first is not None:
+        start = max(0, first[0] - size // 3)
         space = text.rfind(" ", 0, start)
         start = space + 1 if space > start - 20 else start
     piece = text[start : start + size]

@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,11 +44,18 @@ from helpdesk.tickets.models import (
     Message,
     MessageKind,
     Participant,
+    Priority,
     SendStatus,
     Ticket,
     TicketStatus,
 )
-from helpdesk.tickets.sla import apply_sla
+from helpdesk.tickets.sla import (
+    Targets,
+    add_working_minutes,
+    apply_sla,
+    business_hours_of,
+    targets_for,
+)
 from helpdesk.tickets.threading import (
     MAX_TICKET_ID,
     make_body_marker,
@@ -130,6 +140,25 @@ def store_raw(
     return row
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """One received message for `ingest_batch`: its bytes and, from IMAP, its UID."""
+
+    raw: bytes
+    imap_uid: int | None = None
+
+
+@dataclass
+class _Stored:
+    """A committed raw row on its way through ingest, and what becomes of it."""
+
+    id: int
+    content: bytes
+    mailbox_id: int | None
+    message_id: str | None = None
+    duplicate_of_id: int | None = None
+
+
 def ingest_message(
     session: Session,
     raw: bytes,
@@ -140,9 +169,47 @@ def ingest_message(
     imap_uid: int | None = None,
 ) -> IngestResult:
     """Store and ingest one message, committing twice; never raises for bad mail."""
-    row = store_raw(session, raw, source=source, mailbox_id=mailbox_id, imap_uid=imap_uid)
+    return ingest_batch(
+        session, [Incoming(raw, imap_uid)], source=source, settings=settings, mailbox_id=mailbox_id
+    )[0]
+
+
+def ingest_batch(
+    session: Session,
+    messages: Sequence[Incoming],
+    *,
+    source: RawSource,
+    settings: IngestSettings,
+    mailbox_id: int | None = None,
+) -> list[IngestResult]:
+    """Store a batch of received messages and ingest them; one result per message, in order.
+
+    The raw bytes of the whole batch are committed first, in one transaction; the batch
+    is then ingested in a second one. Never raises for bad mail: a message whose ingest
+    fails is quarantined on its own (see `_ingest_stored`).
+    """
+    if not messages:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "source": source,
+            "mailbox_id": mailbox_id,
+            "imap_uid": message.imap_uid,
+            "sha256": hashlib.sha256(message.raw).hexdigest(),
+            "size": len(message.raw),
+            "content": message.raw,
+            "status": RawStatus.received,
+            "received_at": now,
+        }
+        for message in messages
+    ]
+    ids = session.scalars(
+        insert(RawMessage).returning(RawMessage.id, sort_by_parameter_order=True), rows
+    ).all()
     session.commit()
-    return _ingest_committed(session, row.id, settings)
+    stored = [_Stored(id_, m.raw, mailbox_id) for id_, m in zip(ids, messages, strict=True)]
+    return _ingest_stored(session, stored, settings)
 
 
 def reprocess_quarantined(
@@ -152,65 +219,248 @@ def reprocess_quarantined(
     row = session.get(RawMessage, raw_message_id)
     if row is None:
         raise RawMessageNotFound(f"raw message {raw_message_id} does not exist")
-    if row.status != RawStatus.quarantined:
+    # Conditional, so two admins pressing the button at once cannot both ingest it.
+    taken = session.execute(
+        update(RawMessage)
+        .where(RawMessage.id == raw_message_id, RawMessage.status == RawStatus.quarantined)
+        .values(status=RawStatus.received, status_reason="", processed_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not taken:
         raise NotQuarantined(f"raw message {raw_message_id} is {row.status}, not quarantined")
-    row.status = RawStatus.received
-    row.status_reason = ""
-    row.processed_at = None
-    session.flush()
-    return _ingest_committed(session, raw_message_id, settings)
+    stored = _Stored(row.id, row.content, row.mailbox_id)
+    session.expire(row)
+    return _ingest_stored(session, [stored], settings)[0]
 
 
-def _ingest_committed(session: Session, raw_message_id: int, settings: IngestSettings):
+def _ingest_stored(
+    session: Session, stored: list[_Stored], settings: IngestSettings
+) -> list[IngestResult]:
+    """Ingest committed raw rows in one transaction and commit it.
+
+    A batch is all or nothing: when anything in it fails, it is rolled back and each
+    message is ingested again on its own, so a message that breaks ingest costs only its
+    own quarantine and the others land as usual.
+    """
     try:
-        result = ingest_raw_message(session, raw_message_id, settings)
+        results = _Batch(session, settings).run(stored)
         session.commit()
-        return result
+        return results
     except Exception as exc:
+        session.rollback()
+        if len(stored) > 1:
+            log.warning("ingest of a batch failed (%s); ingesting its messages one by one", exc)
+            return [result for one in stored for result in _ingest_stored(session, [one], settings)]
         # The poller must go on to the next message, and this one must not vanish:
         # everything it did is rolled back and the stored bytes wait in quarantine.
+        raw_message_id = stored[0].id
         log.exception("ingest of raw message %s failed", raw_message_id)
-        session.rollback()
         reason = f"ingest failed: {type(exc).__name__}: {exc}"[:2000]
-        row = session.get(RawMessage, raw_message_id)
-        row.status = RawStatus.quarantined
-        row.status_reason = reason
-        row.processed_at = utcnow()
+        session.execute(
+            update(RawMessage)
+            .where(RawMessage.id == raw_message_id)
+            .values(status=RawStatus.quarantined, status_reason=reason, processed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
         session.commit()
-        return IngestResult(raw_message_id, RawStatus.quarantined, reason=reason)
-
-
-def ingest_raw_message(
-    session: Session, raw_message_id: int, settings: IngestSettings
-) -> IngestResult:
-    """Decide what one stored message becomes. Flushes; the caller commits."""
-    raw = session.get(RawMessage, raw_message_id)
-    if raw is None:
-        raise RawMessageNotFound(f"raw message {raw_message_id} does not exist")
-    if raw.status != RawStatus.received:
-        return IngestResult(raw.id, raw.status, ticket_id=raw.ticket_id, reason="already processed")
-    own = own_addresses(session, settings)
-    parsed = parse_message(
-        raw.content,
-        max_attachment_bytes=settings.max_attachment_bytes,
-        own_addresses=own,
-        loop_header=LOOP_HEADER,
-    )
-    raw.message_id = parsed.message_id[:998] if parsed.message_id else None
-    context = _Context(session, raw, parsed, settings, own)
-    result = context.run()
-    raw.status = result.status
-    raw.status_reason = result.reason
-    raw.ticket_id = result.ticket_id
-    raw.processed_at = utcnow()
-    session.flush()
-    return result
+        return [IngestResult(raw_message_id, RawStatus.quarantined, reason=reason)]
 
 
 def own_addresses(session: Session, settings: IngestSettings) -> frozenset[str]:
     """Every address we send from, lower-cased: mail from them is our own coming back."""
-    mailbox_addresses = session.scalars(select(Mailbox.address)).all()
+    return _own(session.scalars(select(Mailbox.address)).all(), settings)
+
+
+def _own(mailbox_addresses, settings: IngestSettings) -> frozenset[str]:
     return frozenset(a.lower() for a in (*mailbox_addresses, *settings.own_addresses))
+
+
+def _dialect_insert(session: Session, model):
+    """INSERT that can say ON CONFLICT DO NOTHING (same syntax on both our databases)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(model)
+    return sqlite_insert(model)
+
+
+def _chunks(values: list, size: int = 500):
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class _Batch:
+    """What every message of one batch needs, read once per batch instead of per message:
+    mailboxes and our own addresses, the customers who wrote, the tickets of the
+    Message-IDs the batch refers to, response targets. Kept up to date as the batch
+    adds rows, so a reply threads to a ticket opened earlier in the same batch."""
+
+    def __init__(self, session: Session, settings: IngestSettings):
+        self.session = session
+        self.settings = settings
+        self.mailboxes = {m.id: m for m in session.scalars(select(Mailbox))}
+        self.own = _own([m.address for m in self.mailboxes.values()], settings)
+        self.customers: dict[str, Customer] = {}  # by lower-cased address
+        # Message-ID -> (ticket id, kind); None for Message-IDs no message has.
+        self.messages: dict[str, tuple[int, MessageKind] | None] = {}
+        self.raw_tickets: dict[int, int | None] = {}  # this batch's raw ids -> ticket ids
+        self.blobs: set[str] = set()
+        self.targets: dict[tuple[int | None, Priority], Targets] = {}
+        self._normalized: dict[str, str | None] = {}
+
+    def run(self, stored: list[_Stored]) -> list[IngestResult]:
+        parsed = [
+            parse_message(
+                item.content,
+                max_attachment_bytes=self.settings.max_attachment_bytes,
+                own_addresses=self.own,
+                loop_header=LOOP_HEADER,
+            )
+            for item in stored
+        ]
+        self.prefetch(parsed)
+        results = []
+        for item, mail in zip(stored, parsed, strict=True):
+            item.message_id = mail.message_id[:998] if mail.message_id else None
+            result = _Context(self, item, mail).run()
+            self.raw_tickets[item.id] = result.ticket_id
+            results.append(result)
+        self.session.flush()
+        now = utcnow()
+        self.session.execute(
+            update(RawMessage),
+            [
+                {
+                    "id": item.id,
+                    "status": result.status,
+                    "status_reason": result.reason,
+                    "ticket_id": result.ticket_id,
+                    "message_id": item.message_id,
+                    "duplicate_of_id": item.duplicate_of_id,
+                    "processed_at": now,
+                }
+                for item, result in zip(stored, results, strict=True)
+            ],
+        )
+        return results
+
+    def prefetch(self, parsed: list[ParsedMail]) -> None:
+        referenced = {
+            mid[:998]
+            for mail in parsed
+            for mid in (mail.message_id, *mail.in_reply_to, *mail.references)
+            if mid
+        }
+        self.messages.update(dict.fromkeys(referenced))
+        for chunk in _chunks(sorted(referenced)):
+            for mid, ticket_id, kind in self.session.execute(
+                select(Message.message_id, Message.ticket_id, Message.kind).where(
+                    Message.message_id.in_(chunk)
+                )
+            ):
+                self.messages[mid] = (ticket_id, kind)
+        senders = {
+            email.lower()
+            for mail in parsed
+            if mail.from_
+            and mail.from_.email
+            and (email := self.normalize(mail.from_.email.strip())) is not None
+        }
+        for chunk in _chunks(sorted(senders)):
+            for customer in self.session.scalars(
+                select(Customer).where(func.lower(Customer.email).in_(chunk))
+            ):
+                self.customers[customer.email.lower()] = customer
+
+    def normalize(self, email: str) -> str | None:
+        """The normalized address, or None when it is not one; remembered per batch."""
+        if email not in self._normalized:
+            try:
+                self._normalized[email] = normalize_email(email)
+            except InvalidEmail:
+                self._normalized[email] = None
+        return self._normalized[email]
+
+    def message(self, message_id: str) -> tuple[int, MessageKind] | None:
+        """The ticket and kind of the message with this Message-ID, if we have it."""
+        if message_id not in self.messages:
+            self.messages[message_id] = self.session.execute(
+                select(Message.ticket_id, Message.kind).where(Message.message_id == message_id)
+            ).first()
+        return self.messages[message_id]
+
+    def remember(self, message: Message) -> None:
+        if message.message_id:
+            self.messages[message.message_id] = (message.ticket_id, message.kind)
+
+    def customer(self, email: str, name: str) -> Customer:
+        """The customer with this address, created with the display name when new.
+
+        Raises InvalidEmail for an address that cannot be a customer's.
+        """
+        normalized = self.normalize(email)
+        if normalized is None:
+            return find_or_create_customer(self.session, email, name)  # raises InvalidEmail
+        key = normalized.lower()
+        customer = self.customers.get(key)
+        if customer is None:
+            customer = self.session.scalars(
+                _dialect_insert(self.session, Customer)
+                .values(email=normalized, name=normalize_text(name)[:200])
+                .on_conflict_do_nothing()
+                .returning(Customer)
+            ).first()
+            # Nothing inserted: another process created them since the batch looked.
+            customer = customer or find_customer(self.session, normalized)
+            if customer is None:
+                raise LookupError(f"customer {normalized} neither created nor found")
+            self.customers[key] = customer
+        return customer
+
+    def claim(self, key: str, raw_message_id: int) -> int:
+        """Enter the dedupe key in the ledger; returns the raw message that holds it."""
+        claimed = self.session.scalar(
+            _dialect_insert(self.session, SeenMessage)
+            .values(dedupe_key=key, raw_message_id=raw_message_id, seen_at=utcnow())
+            .on_conflict_do_nothing()
+            .returning(SeenMessage.raw_message_id)
+        )
+        if claimed is not None:
+            return claimed
+        holder = self.session.scalar(
+            select(SeenMessage.raw_message_id).where(SeenMessage.dedupe_key == key)
+        )
+        if holder is None:
+            raise LookupError(f"dedupe key {key} neither claimed nor found")
+        return holder
+
+    def ticket_of_raw(self, raw_message_id: int) -> int | None:
+        if raw_message_id in self.raw_tickets:
+            return self.raw_tickets[raw_message_id]
+        return self.session.scalar(
+            select(RawMessage.ticket_id).where(RawMessage.id == raw_message_id)
+        )
+
+    def add_blob(self, sha256: str, size: int, content: bytes) -> None:
+        """Attachment bytes once by content hash; a blob stored before (or by a concurrent
+        ingest) is the same bytes under the same key."""
+        if sha256 in self.blobs:
+            return
+        self.session.execute(
+            _dialect_insert(self.session, AttachmentBlob)
+            .values(sha256=sha256, size=size, content=content)
+            .on_conflict_do_nothing()
+        )
+        self.blobs.add(sha256)
+
+    def first_response_due(self, ticket: Ticket, now: datetime) -> datetime:
+        """`sla.due_at` of a ticket whose only message arrived `now`, from the policies
+        read once per batch instead of twice per message."""
+        key = (ticket.mailbox_id, ticket.priority)
+        if key not in self.targets:
+            self.targets[key] = targets_for(self.session, ticket.mailbox_id, ticket.priority)
+        mailbox = self.mailboxes.get(ticket.mailbox_id) if ticket.mailbox_id else None
+        return add_working_minutes(
+            now, self.targets[key].first_response_minutes, business_hours_of(mailbox)
+        )
 
 
 def record_delivery_problem(
@@ -278,21 +528,15 @@ def find_or_create_customer(session: Session, email: str, name: str = "") -> Cus
 class _Context:
     """One message's way through the rules; each step returns a result or None."""
 
-    def __init__(
-        self,
-        session: Session,
-        raw: RawMessage,
-        parsed: ParsedMail,
-        settings: IngestSettings,
-        own: frozenset[str],
-    ):
-        self.session = session
+    def __init__(self, batch: _Batch, raw: _Stored, parsed: ParsedMail):
+        self.batch = batch
+        self.session = batch.session
         self.raw = raw
         self.parsed = parsed
-        self.settings = settings
-        self.own = own
+        self.settings = batch.settings
+        self.own = batch.own
         self.now = utcnow()
-        self.mailbox = session.get(Mailbox, raw.mailbox_id) if raw.mailbox_id else None
+        self.mailbox = batch.mailboxes.get(raw.mailbox_id) if raw.mailbox_id else None
         self.sender = parsed.from_.email.strip() if parsed.from_ and parsed.from_.email else ""
 
     def result(self, status: RawStatus, reason: str, **fields) -> IngestResult:
@@ -310,24 +554,16 @@ class _Context:
 
     def claim(self) -> IngestResult | None:
         key = dedupe_key(self.parsed)
-        try:
-            with self.session.begin_nested():
-                self.session.add(SeenMessage(dedupe_key=key, raw_message_id=self.raw.id))
-        except IntegrityError:
-            seen = self.session.get(SeenMessage, key)
-            if seen is None:
-                raise
-            if seen.raw_message_id == self.raw.id:
-                # Ours already: a quarantined message being processed again.
-                return None
-            self.raw.duplicate_of_id = seen.raw_message_id
-            original = self.session.get(RawMessage, seen.raw_message_id)
-            return self.result(
-                RawStatus.duplicate,
-                f"already received as raw message {seen.raw_message_id} ({key})",
-                ticket_id=original.ticket_id if original else None,
-            )
-        return None
+        holder = self.batch.claim(key, self.raw.id)
+        if holder == self.raw.id:
+            # Ours: just claimed, or a quarantined message being processed again.
+            return None
+        self.raw.duplicate_of_id = holder
+        return self.result(
+            RawStatus.duplicate,
+            f"already received as raw message {holder} ({key})",
+            ticket_id=self.batch.ticket_of_raw(holder),
+        )
 
     def quarantine(self) -> IngestResult | None:
         reason = self.parsed.quarantine_reason
@@ -342,15 +578,8 @@ class _Context:
             return self.result(RawStatus.dropped, f"sent from our own address {self.sender}")
         if header(self.parsed, LOOP_HEADER) is not None:
             return self.result(RawStatus.dropped, f"carries our {LOOP_HEADER} header")
-        if (
-            self.parsed.message_id
-            and self.session.scalars(
-                select(Message.id).where(
-                    Message.message_id == self.parsed.message_id,
-                    Message.kind.in_((MessageKind.reply, MessageKind.acknowledgement)),
-                )
-            ).first()
-        ):
+        known = self.batch.message(self.raw.message_id) if self.raw.message_id else None
+        if known is not None and known[1] in (MessageKind.reply, MessageKind.acknowledgement):
             return self.result(RawStatus.dropped, "one of our own outgoing messages came back")
         return None
 
@@ -407,9 +636,7 @@ class _Context:
 
     def customer_mail(self) -> IngestResult:
         try:
-            customer = find_or_create_customer(
-                self.session, self.sender, self.parsed.from_.name or ""
-            )
+            customer = self.batch.customer(self.sender, self.parsed.from_.name or "")
         except InvalidEmail as exc:
             return self.result(RawStatus.quarantined, f"sender address is not usable: {exc}")
         found = self.find_ticket(customer)
@@ -427,11 +654,10 @@ class _Context:
                 reason = f"reply to ticket {ticket.id} by {how}"
                 self.take_customer_reply(ticket)
                 created = False
-        if created:
-            ticket.last_customer_message_at = self.now
         message = self.add_message(ticket, MessageKind.customer)
-        apply_sla(self.session, ticket, self.now)
-        self.add_participants(ticket)
+        if not created:
+            apply_sla(self.session, ticket, self.now)
+        self.add_participants(ticket, customer)
         ack = self.acknowledge(ticket, customer, message) if created else None
         return self.result(
             RawStatus.ingested,
@@ -449,9 +675,8 @@ class _Context:
         parsed = self.parsed
         candidates = [*parsed.in_reply_to, *reversed(parsed.references)]
         for header_name, mid in _labelled(parsed, candidates):
-            ticket_id = self.session.scalars(
-                select(Message.ticket_id).where(Message.message_id == mid)
-            ).first()
+            known = self.batch.message(mid)
+            ticket_id = known[0] if known else None
             how = f"{header_name} {mid}"
             if ticket_id is None:
                 ticket_id = ticket_id_from_message_id(mid, self.settings.secret_key)
@@ -502,7 +727,7 @@ class _Context:
         return ticket
 
     def closed_policy(self, ticket: Ticket) -> ClosedReplyPolicy:
-        mailbox = self.session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None
+        mailbox = self.batch.mailboxes.get(ticket.mailbox_id) if ticket.mailbox_id else None
         mailbox = mailbox or self.mailbox
         return mailbox.closed_reply_policy if mailbox else ClosedReplyPolicy.reopen
 
@@ -513,15 +738,22 @@ class _Context:
         ticket = Ticket(
             subject=(self.parsed.subject or "")[:998],
             status=TicketStatus.new,
+            priority=Priority.normal,
             mailbox_id=mailbox_id,
             customer_id=customer.id,
             follow_up_of_id=follow_up_of.id if follow_up_of else None,
             created_at=self.now,
             updated_at=self.now,
+            last_customer_message_at=self.now,
+            customer_replied_last=True,
         )
+        # Set before the INSERT rather than updated after it; apply_sla would query the
+        # ticket's messages and policies to find what is known here already.
+        ticket.response_due_at = self.batch.first_response_due(ticket, self.now)
         self.session.add(ticket)
-        self.session.flush()
-        auto_assign(self.session, ticket)
+        mailbox = self.batch.mailboxes.get(mailbox_id) if mailbox_id else None
+        if mailbox is not None and mailbox.auto_assign:
+            auto_assign(self.session, ticket)
         return ticket
 
     def take_customer_reply(self, ticket: Ticket) -> None:
@@ -549,7 +781,7 @@ class _Context:
     def add_message(self, ticket: Ticket, kind: MessageKind) -> Message:
         parsed = self.parsed
         message = Message(
-            ticket_id=ticket.id,
+            ticket=ticket,
             kind=kind,
             raw_message_id=self.raw.id,
             message_id=self.raw.message_id,
@@ -565,27 +797,21 @@ class _Context:
             body_html_safe=parsed.html_safe,
             created_at=self.now,
         )
-        self.session.add(message)
-        self.session.flush()
         for part in parsed.attachments:
             self.add_attachment(message, part)
+        self.session.add(message)
+        # One flush writes the ticket (when new), the message and its attachments.
+        self.session.flush()
+        self.batch.remember(message)
         return message
 
     def add_attachment(self, message: Message, part) -> None:
         blob_sha = None
         if not part.too_large:
             blob_sha = part.sha256
-            if self.session.get(AttachmentBlob, blob_sha) is None:
-                try:
-                    with self.session.begin_nested():
-                        self.session.add(
-                            AttachmentBlob(sha256=blob_sha, size=part.size, content=part.content)
-                        )
-                except IntegrityError:
-                    pass  # stored meanwhile by a concurrent ingest: same bytes, same key
-        self.session.add(
+            self.batch.add_blob(blob_sha, part.size, part.content)
+        message.attachments.append(
             Attachment(
-                message_id=message.id,
                 blob_sha256=blob_sha,
                 filename=(part.filename or "attachment")[:255],
                 content_type=(part.content_type or "application/octet-stream")[:255],
@@ -595,41 +821,41 @@ class _Context:
                 too_large=bool(part.too_large),
             )
         )
-        self.session.flush()
 
-    def add_participants(self, ticket: Ticket) -> None:
+    def add_participants(self, ticket: Ticket, customer: Customer) -> None:
         """The sender (when not the ticket's customer) and Cc'd people join the conversation.
 
         Not To: it holds our own aliases, which forwarding setups make unknowable.
         """
         people = [(self.sender, self.parsed.from_.name or "")]
         people += [(a.email, a.name or "") for a in self.parsed.cc]
-        known = set(self.own)
-        known |= {
+        owner = customer if ticket.customer_id == customer.id else None
+        owner = owner or self.session.get(Customer, ticket.customer_id)
+        known = {*self.own, owner.email.lower()}
+        new = []
+        for email, name in people:
+            email = self.batch.normalize(email)
+            if email is None or email.lower() in known:
+                continue
+            known.add(email.lower())
+            new.append((email, name))
+        if not new:
+            # The common case, the customer writing alone, costs no query.
+            return
+        existing = {
             email.lower()
             for email in self.session.scalars(
                 select(Participant.email).where(Participant.ticket_id == ticket.id)
             )
         }
-        owner = self.session.get(Customer, ticket.customer_id)
-        known.add(owner.email.lower())
-        for email, name in people:
-            try:
-                email = normalize_email(email)
-            except InvalidEmail:
-                continue
-            if email.lower() in known:
-                continue
-            known.add(email.lower())
-            try:
-                with self.session.begin_nested():
-                    self.session.add(
-                        Participant(
-                            ticket_id=ticket.id, email=email, name=normalize_text(name)[:200]
-                        )
-                    )
-            except IntegrityError:
-                pass  # added by a concurrent message on the same ticket
+        for email, name in new:
+            if email.lower() not in existing:
+                # A concurrent message on the same ticket may add them first.
+                self.session.execute(
+                    _dialect_insert(self.session, Participant)
+                    .values(ticket_id=ticket.id, email=email, name=normalize_text(name)[:200])
+                    .on_conflict_do_nothing()
+                )
 
     # -- acknowledgement -------------------------------------------------------------
 
@@ -665,6 +891,7 @@ class _Context:
         )
         self.session.add(ack)
         self.session.flush()
+        self.batch.remember(ack)
         return ack
 
     def ack_refusal(self, customer: Customer) -> str | None:

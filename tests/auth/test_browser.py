@@ -14,12 +14,12 @@ def log_in(page, email: str, password: str = DEFAULT_PASSWORD) -> None:
     page.goto("/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
 
 
 def test_login_page_logs_an_agent_in_and_shows_the_navigation(page, agent):
     log_in(page, agent.email)
-    page.wait_for_url("**/customers**")
+    page.wait_for_url("**/tickets**")
     assert page.locator(".usermenu").inner_text().startswith(agent.name)
 
 
@@ -39,6 +39,6 @@ def test_user_setting_switches_the_whole_ui_to_korean(page, agent):
     log_in(page, agent.email)
     page.goto("/preferences")
     page.select_option("select[name=language]", "ko")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     assert page.locator(".flash").inner_text() == "설정을 저장했습니다."
     assert page.locator("h1").inner_text() == "환경 설정"
