@@ -1,10 +1,11 @@
 """Imports every feature's tables so Alembic and the tests see the whole schema."""
 
 from helpdesk.auth import models as auth_models  # noqa: F401
+from helpdesk.campaigns import models as campaign_models  # noqa: F401
 from helpdesk.customers import models as customer_models  # noqa: F401
+from helpdesk.db import Base
 from helpdesk.faq import models as faq_models  # noqa: F401
 from helpdesk.mail import models as mail_models  # noqa: F401
 from helpdesk.tickets import models as ticket_models  # noqa: F401
-from helpdesk.db import Base
 
 metadata = Base.metadata

@@ -36,8 +36,19 @@ _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 
 
 def safe_cell(value: str) -> str:
-    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+    # A value that itself starts with an apostrophe gets one more, so that unguard_cell
+    # can tell the two apart and an export imports back unchanged.
+    if value.startswith("'") or (
+        value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value)
+    ):
         return "'" + value
+    return value
+
+
+def unguard_cell(value: str) -> str:
+    """The inverse of safe_cell, applied by the CSV importer to every cell."""
+    if value.startswith("'") and value[1:].startswith((*_FORMULA_START, "'")):
+        return value[1:]
     return value
 
 

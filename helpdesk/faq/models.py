@@ -77,6 +77,8 @@ class Article(Base):
     __table_args__ = (
         UniqueConstraint("language", "slug"),
         Index("ix_faq_articles_status_language", "status", "language"),
+        # Covers the corpus statistics every search reads (count and average length).
+        Index("ix_faq_articles_status_search_length", "status", "search_length"),
     )
 
 

@@ -780,6 +780,10 @@ class _Context:
 
     def add_message(self, ticket: Ticket, kind: MessageKind) -> Message:
         parsed = self.parsed
+        # Blobs first: their rows must exist before the attachments that point at them.
+        for part in parsed.attachments:
+            if not part.too_large:
+                self.batch.add_blob(part.sha256, part.size, part.content)
         message = Message(
             ticket=ticket,
             kind=kind,
@@ -797,30 +801,12 @@ class _Context:
             body_html_safe=parsed.html_safe,
             created_at=self.now,
         )
-        for part in parsed.attachments:
-            self.add_attachment(message, part)
+        message.attachments = [_attachment(part) for part in parsed.attachments]
         self.session.add(message)
         # One flush writes the ticket (when new), the message and its attachments.
         self.session.flush()
         self.batch.remember(message)
         return message
-
-    def add_attachment(self, message: Message, part) -> None:
-        blob_sha = None
-        if not part.too_large:
-            blob_sha = part.sha256
-            self.batch.add_blob(blob_sha, part.size, part.content)
-        message.attachments.append(
-            Attachment(
-                blob_sha256=blob_sha,
-                filename=(part.filename or "attachment")[:255],
-                content_type=(part.content_type or "application/octet-stream")[:255],
-                size=part.size,
-                content_id=part.content_id[:255] if part.content_id else None,
-                inline=bool(part.inline),
-                too_large=bool(part.too_large),
-            )
-        )
 
     def add_participants(self, ticket: Ticket, customer: Customer) -> None:
         """The sender (when not the ticket's customer) and Cc'd people join the conversation.
@@ -924,6 +910,18 @@ class _Context:
         if sent >= self.settings.ack_limit:
             return "acknowledgement rate limit reached"
         return None
+
+
+def _attachment(part) -> Attachment:
+    return Attachment(
+        blob_sha256=None if part.too_large else part.sha256,
+        filename=(part.filename or "attachment")[:255],
+        content_type=(part.content_type or "application/octet-stream")[:255],
+        size=part.size,
+        content_id=part.content_id[:255] if part.content_id else None,
+        inline=bool(part.inline),
+        too_large=bool(part.too_large),
+    )
 
 
 def _labelled(parsed: ParsedMail, candidates: list[str]):

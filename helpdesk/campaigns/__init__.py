@@ -1,0 +1,1 @@
+"""Campaigns: segments, sandboxed templates, sending by RQ workers, tracking and reports."""
