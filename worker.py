@@ -10,6 +10,7 @@ import argparse
 
 from rq import Worker
 
+from helpdesk.campaigns import jobs as campaign_jobs
 from helpdesk.config import Config
 from helpdesk.db import database
 from helpdesk.queue import QUEUE_NAMES, redis_connection
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = Config.from_env()
     database.configure(config.database_url)
+    campaign_jobs.on_worker_start(config)
     # Queues are listened to in QUEUE_NAMES order, so a waiting reply always runs before
     # the next chunk of a campaign or import.
     worker = Worker(list(QUEUE_NAMES), connection=redis_connection(config))

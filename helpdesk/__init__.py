@@ -59,6 +59,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk import i18n, nav, web
     from helpdesk.admin.views import bp as admin_bp
     from helpdesk.auth.views import bp as auth_bp
+    from helpdesk.campaigns.tracking_views import bp as tracking_bp
     from helpdesk.customers.import_views import bp as imports_bp
     from helpdesk.customers.views import bp as customers_bp
     from helpdesk.faq.public_views import bp as faq_bp
@@ -82,6 +83,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(mailboxes_bp)
     app.register_blueprint(faq_bp)
     app.register_blueprint(faq_admin_bp)
+    app.register_blueprint(tracking_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

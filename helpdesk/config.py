@@ -73,6 +73,15 @@ class Config:
     smtpd_host: str = "127.0.0.1"
     smtpd_port: int = 2525
     smtpd_max_bytes: int = 30 * 1024 * 1024
+    campaign_rate_per_second: int = 50
+    campaign_batch_size: int = 100
+    campaign_concurrency: int = 2
+    campaign_max_consecutive_failures: int = 20
+    campaign_max_attempts: int = 5
+    campaign_retry_base_seconds: int = 60
+    campaign_lease_seconds: int = 600
+    soft_bounce_limit: int = 3
+    machine_open_seconds: int = 10
     testing: bool = False
     csrf_enabled: bool = True
 
@@ -131,6 +140,15 @@ class Config:
             smtpd_host=env.get("SMTPD_HOST", "127.0.0.1"),
             smtpd_port=_int(env, "SMTPD_PORT", 2525),
             smtpd_max_bytes=_int(env, "SMTPD_MAX_BYTES", 30 * 1024 * 1024),
+            campaign_rate_per_second=_int(env, "CAMPAIGN_RATE_PER_SECOND", 50),
+            campaign_batch_size=_int(env, "CAMPAIGN_BATCH_SIZE", 100),
+            campaign_concurrency=_int(env, "CAMPAIGN_CONCURRENCY", 2),
+            campaign_max_consecutive_failures=_int(env, "CAMPAIGN_MAX_CONSECUTIVE_FAILURES", 20),
+            campaign_max_attempts=_int(env, "CAMPAIGN_MAX_ATTEMPTS", 5),
+            campaign_retry_base_seconds=_int(env, "CAMPAIGN_RETRY_BASE_SECONDS", 60),
+            campaign_lease_seconds=_int(env, "CAMPAIGN_LEASE_SECONDS", 600),
+            soft_bounce_limit=_int(env, "SOFT_BOUNCE_LIMIT", 3),
+            machine_open_seconds=_int(env, "MACHINE_OPEN_SECONDS", 10),
             csrf_enabled=_bool(env, "CSRF_ENABLED", True),
         )
 

@@ -121,3 +121,72 @@ def make_article(session, *, author=None, **overrides):
     )
     session.commit()
     return article
+
+
+def make_subscribers(session, count: int, *, domain: str = "example.com", start: int = 0):
+    """`count` subscribed customers (sub0@..., named "Reader N"), inserted in one go."""
+    from sqlalchemy import insert, select
+
+    from helpdesk.customers.models import Customer, SubscriptionStatus
+
+    rows = [
+        {
+            "email": f"sub{n}@{domain}",
+            "name": f"Reader {n}",
+            "subscription_status": SubscriptionStatus.subscribed,
+        }
+        for n in range(start, start + count)
+    ]
+    session.execute(insert(Customer), rows)
+    session.commit()
+    emails = [row["email"] for row in rows]
+    return list(session.scalars(select(Customer).where(Customer.email.in_(emails))))
+
+
+def make_sending_campaign(session, **overrides):
+    """A draft campaign to every subscribed customer, with one tracked link."""
+    from helpdesk.campaigns.models import Campaign, Segment
+
+    segment = overrides.pop("segment", None)
+    if segment is None:
+        segment = Segment(name="Everyone subscribed", rules={})
+        session.add(segment)
+        session.flush()
+    values = {
+        "name": "Spring news",
+        "subject": "News for {{ customer.first_name }}",
+        "from_name": "Shop News",
+        "from_email": "news@helpdesk.test",
+        "html_body": (
+            "<html><body><p>Hello {{ customer.name }},</p>"
+            '<p><a href="https://shop.example/spring">See the spring range</a></p>'
+            '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p></body></html>'
+        ),
+        "segment_id": segment.id,
+    } | overrides
+    campaign = Campaign(**values)
+    session.add(campaign)
+    session.commit()
+    return campaign
+
+
+def make_delivery(session, campaign, customer, **overrides):
+    """A delivery row as the sender leaves it (sent an hour ago unless overridden)."""
+    import secrets
+    from datetime import timedelta
+
+    from helpdesk.campaigns.models import Delivery, DeliveryState
+    from helpdesk.db import utcnow
+
+    values = {
+        "campaign_id": campaign.id,
+        "customer_id": customer.id,
+        "email": customer.email,
+        "token": secrets.token_hex(16),
+        "state": DeliveryState.sent,
+        "sent_at": utcnow() - timedelta(hours=1),
+    } | overrides
+    delivery = Delivery(**values)
+    session.add(delivery)
+    session.commit()
+    return delivery

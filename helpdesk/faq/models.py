@@ -147,3 +147,18 @@ class SearchTerm(Base):
 
     # Clustered on (term, article_id) in SQLite: a term's postings are read in one sweep.
     __table_args__ = {"sqlite_with_rowid": False}
+
+
+class SearchVocabulary(Base):
+    """Every indexed term with the number of articles that contain it.
+
+    Kept by index_article, so ranking reads a term's document frequency with one key
+    lookup instead of counting its postings, and typo matching scans distinct terms only.
+    """
+
+    __tablename__ = "faq_search_vocabulary"
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    documents: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = {"sqlite_with_rowid": False}

@@ -30,15 +30,18 @@ from functools import lru_cache
 
 import snowballstemmer
 from markupsafe import Markup, escape
-from sqlalchemy import Float, String, column, delete, func, insert, select, values
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from helpdesk.faq.models import Article, ArticleStatus, SearchTerm
+from helpdesk.faq.models import Article, ArticleStatus, SearchTerm, SearchVocabulary
 
 MAX_QUERY_LENGTH = 200
 # A ticket can quote a whole mail thread; the opening says what it is about.
 MAX_SUGGEST_TEXT = 2000
-MAX_SUGGEST_TERMS = 40
+MAX_SUGGEST_TERMS = 30
 TITLE_BOOST = 3.0
 TAG_BOOST = 2.0
 K1 = 1.2
@@ -166,8 +169,8 @@ def analyse(text: str) -> list[Word]:
 def document_terms(title: str, body: str, tags: list[str]) -> dict[str, float]:
     """Index weights of an article: body counts once, tags twice, the title three times."""
     weights: Counter[str] = Counter()
-    for text, boost in ((title, TITLE_BOOST), (" ".join(tags), TAG_BOOST), (body, 1.0)):
-        for word in analyse(text):
+    for part, boost in ((title, TITLE_BOOST), (" ".join(tags), TAG_BOOST), (body, 1.0)):
+        for word in analyse(part):
             for term, weight in word.terms.items():
                 weights[term] += weight * boost
             if word.latin and len(word.surface) >= 4:
@@ -182,19 +185,55 @@ def index_article(session: Session, article: Article) -> None:
     Only published articles are indexed, so searching needs no join to filter drafts.
     """
     session.flush()
+    old = set(session.scalars(select(SearchTerm.term).where(SearchTerm.article_id == article.id)))
     session.execute(delete(SearchTerm).where(SearchTerm.article_id == article.id))
-    terms = document_terms(article.title, article.body_plain, article.tags or [])
+    terms = {
+        t[:64]: w
+        for t, w in document_terms(article.title, article.body_plain, article.tags or []).items()
+    }
     length = sum(w for t, w in terms.items() if not t.startswith("t:"))
     article.search_length = length
-    if terms and article.status == ArticleStatus.published:
+    if article.status != ArticleStatus.published:
+        terms = {}
+    if terms:
         # Core insert: the ORM's bulk path does per-row work this table does not need.
         session.connection().execute(
             insert(SearchTerm.__table__),
             [
-                {"term": t[:64], "article_id": article.id, "weight": w, "doc_length": length}
+                {"term": t, "article_id": article.id, "weight": w, "doc_length": length}
                 for t, w in terms.items()
             ],
         )
+    _update_vocabulary(session, added=set(terms) - old, removed=old - set(terms))
+
+
+def _update_vocabulary(session: Session, *, added: set[str], removed: set[str]) -> None:
+    # Sorted, so two concurrent saves lock shared terms in the same order (no deadlock).
+    for chunk in _chunks(sorted(removed), 500):
+        session.execute(
+            update(SearchVocabulary)
+            .where(SearchVocabulary.term.in_(chunk))
+            .values(documents=SearchVocabulary.documents - 1)
+            .execution_options(synchronize_session=False)
+        )
+    dialect_insert = (
+        postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    )
+    for chunk in _chunks(sorted(added), 500):
+        statement = dialect_insert(SearchVocabulary).values(
+            [{"term": term, "documents": 1} for term in chunk]
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[SearchVocabulary.term],
+                set_={"documents": SearchVocabulary.documents + 1},
+            )
+        )
+
+
+def _chunks(items: list[str], size: int):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 # -- querying -----------------------------------------------------------------------
@@ -296,20 +335,22 @@ def _document_frequencies(session: Session, terms) -> dict[str, int]:
     if not terms:
         return {}
     rows = session.execute(
-        select(SearchTerm.term, func.count())
-        .where(SearchTerm.term.in_(terms))
-        .group_by(SearchTerm.term)
+        select(SearchVocabulary.term, SearchVocabulary.documents).where(
+            SearchVocabulary.term.in_(terms), SearchVocabulary.documents > 0
+        )
     )
     return {term: count for term, count in rows}
 
 
 def _terms_with_prefix(session: Session, prefix: str) -> dict[str, int]:
-    # A range on the primary key (term first) reads only that slice of the index.
+    # A range on the primary key reads only that slice of the vocabulary.
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     rows = session.execute(
-        select(SearchTerm.term, func.count())
-        .where(SearchTerm.term >= prefix, SearchTerm.term < upper)
-        .group_by(SearchTerm.term)
+        select(SearchVocabulary.term, SearchVocabulary.documents).where(
+            SearchVocabulary.term >= prefix,
+            SearchVocabulary.term < upper,
+            SearchVocabulary.documents > 0,
+        )
     )
     return {term: count for term, count in rows}
 
@@ -401,26 +442,27 @@ def _score(
             factors[term] = weight * idf * (K1 + 1)
     if not factors:
         return []
-    # The query terms travel as a VALUES list joined to the index: one lookup per posting
-    # instead of a CASE over every term.
-    wanted = (
-        values(column("term", String), column("factor", Float), name="wanted")
-        .data(list(factors.items()))
-        .cte("wanted")
+    # The query terms travel as a VALUES list joined to the index: one lookup per posting,
+    # and plain SQL text, which costs nothing to compile however many terms there are.
+    params: dict[str, object] = {
+        "norm_base": K1 * (1 - B),
+        "norm_scale": K1 * B / average_length,
+        "fetch": fetch,
+        "exclude": exclude_id if exclude_id is not None else -1,
+    }
+    rows = []
+    for number, (term, factor) in enumerate(factors.items()):
+        rows.append(f"(:t{number}, CAST(:f{number} AS DOUBLE PRECISION))")
+        params[f"t{number}"], params[f"f{number}"] = term, factor
+    statement = sql_text(
+        f"WITH wanted(term, factor) AS (VALUES {', '.join(rows)}) "
+        "SELECT p.article_id, SUM(w.factor * p.weight"
+        " / (p.weight + :norm_base + :norm_scale * p.doc_length)) AS score "
+        "FROM wanted w JOIN faq_search_terms p ON p.term = w.term "
+        "WHERE p.article_id != :exclude "
+        "GROUP BY p.article_id ORDER BY score DESC, p.article_id LIMIT :fetch"
     )
-    tf = SearchTerm.weight
-    norm = K1 * (1 - B) + (K1 * B / average_length) * SearchTerm.doc_length
-    score = func.sum(wanted.c.factor * tf / (tf + norm)).label("score")
-    query = (
-        select(SearchTerm.article_id, score)
-        .join_from(wanted, SearchTerm, SearchTerm.term == wanted.c.term)
-        .group_by(SearchTerm.article_id)
-        .order_by(score.desc(), SearchTerm.article_id)
-        .limit(fetch)
-    )
-    if exclude_id is not None:
-        query = query.where(SearchTerm.article_id != exclude_id)
-    return [(article_id, float(value)) for article_id, value in session.execute(query)]
+    return [(article_id, float(value)) for article_id, value in session.execute(statement, params)]
 
 
 def _ranked_articles(

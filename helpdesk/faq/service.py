@@ -20,7 +20,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from helpdesk.auth.models import User
 from helpdesk.customers.normalize import normalize_tags
@@ -333,7 +333,9 @@ def list_articles(
         query = query.where(Article.category_id == flt.category_id)
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     order = STAFF_SORTS.get(flt.sort, STAFF_SORTS["updated"])
-    articles = session.scalars(query.order_by(*order).offset(offset).limit(limit))
+    articles = session.scalars(
+        query.options(selectinload(Article.category)).order_by(*order).offset(offset).limit(limit)
+    )
     return list(articles), total
 
 
@@ -350,6 +352,7 @@ def draft_from_message(session: Session, message_id: int) -> ArticleData:
         body=body,
         language=str(detect_language(f"{title} {body}")),
         status=str(ArticleStatus.draft),
+        tags="",
     )
 
 
@@ -395,7 +398,9 @@ def _published(language: str | None = None):
 
 
 def published_article(session: Session, language: str, slug: str) -> Article | None:
-    return session.scalars(_published(language).where(Article.slug == slug)).first()
+    return session.scalars(
+        _published(language).where(Article.slug == slug).options(selectinload(Article.category))
+    ).first()
 
 
 @dataclass(frozen=True)

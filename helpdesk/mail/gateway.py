@@ -2,7 +2,8 @@
 
 It accepts mail only for active mailbox addresses and answers 250 only after the raw bytes
 are committed; when the database cannot take them the sender gets a temporary failure
-(451) and retries later, so a message is never acknowledged and then lost.
+(451) and retries later, so a message is never acknowledged and then lost. Receipts for
+new tickets go to the mail queue once the ticket is committed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import func, select
 
 from helpdesk.config import Config
 from helpdesk.db import database
+from helpdesk.mail.imap import queue_acknowledgements
 from helpdesk.mail.models import Mailbox, RawSource
 from helpdesk.tickets.ingest import IngestSettings, ingest_message
 
@@ -76,13 +78,15 @@ class GatewayHandler:
         mailbox_ids = list(dict.fromkeys(self.mailbox_for(address) for address in recipients))
         with database.session() as session:
             for mailbox_id in mailbox_ids:
-                ingest_message(
+                outcome = ingest_message(
                     session,
                     raw,
                     source=RawSource.smtp,
                     settings=self.settings,
                     mailbox_id=mailbox_id,
                 )
+                # Committed: queued now, so a later failure (and 451) cannot lose it.
+                queue_acknowledgements(self.config, [outcome])
 
 
 class _GatewaySMTP(SMTP):

@@ -1,11 +1,11 @@
 """The IMAP poller: fetches new mail from each mailbox and hands the raw bytes to ingest.
 
 Order of events per batch, so that nothing is lost and nothing is done twice:
-FETCH with BODY.PEEK[] (the server sets no flag), ingest each message (stored raw and
-committed first), then flag \\Seen or move to the archive folder, then record the batch's
-highest UID. A crash anywhere before that last commit means the batch is fetched again
-and the Message-ID dedupe in ingest recognizes what was already taken in. Mail is never
-deleted or expunged.
+FETCH with BODY.PEEK[] (the server sets no flag), ingest the batch (its raw bytes
+committed first, then its tickets in one more commit), queue the acknowledgements, then
+flag \\Seen or move to the archive folder, then record the batch's highest UID. A crash
+anywhere before that last commit means the batch is fetched again and the Message-ID
+dedupe in ingest recognizes what was already taken in. Mail is never deleted or expunged.
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from helpdesk.config import Config, ConfigError, read_secret
 from helpdesk.db import database, utcnow
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus, TLSMode
 from helpdesk.queue import redis_connection
-from helpdesk.tickets.ingest import IngestSettings, ingest_message
+from helpdesk.tickets.ingest import Incoming, IngestResult, IngestSettings, ingest_batch
+from helpdesk.tickets.jobs import enqueue_ticket_message
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +115,9 @@ def poll_mailbox(
     size_budget: int | None = None,
     after_commit: Callable[[int], None] | None = None,
 ) -> PollResult:
-    """Fetch what arrived since the last poll. `after_commit(uid)` runs after each message
-    is committed and before it is flagged; tests use it to simulate a crash there."""
+    """Fetch what arrived since the last poll. `after_commit(uid)` runs for each message
+    after its batch is committed and before it is flagged; tests use it to simulate a
+    crash there."""
     batch_size = batch_size or config.mailbox_poll_batch
     time_budget = config.poll_time_budget_seconds if time_budget is None else time_budget
     size_budget = config.poll_size_budget_bytes if size_budget is None else size_budget
@@ -200,34 +202,25 @@ def _poll(
                 break
             batch = uids[start : start + batch_size]
             fetched = client.fetch(batch, ["BODY.PEEK[]"])
-            taken = 0
-            for uid in batch:
-                raw = fetched.get(uid, {}).get(b"BODY[]")
-                if raw is None:
-                    continue  # expunged by someone else between SEARCH and FETCH
-                fetched_bytes += len(raw)
-                taken += 1
-                result.fetched += 1
-                outcome = ingest_message(
-                    session,
-                    raw,
-                    source=RawSource.imap,
-                    settings=settings,
-                    mailbox_id=mailbox_id,
-                    imap_uid=uid,
-                )
-                if outcome.status is RawStatus.duplicate:
-                    result.duplicates += 1
-                elif outcome.status is RawStatus.quarantined:
-                    result.quarantined += 1
-                else:
-                    result.ingested += 1
-                if after_commit is not None:
-                    after_commit(uid)
+            # A UID missing from the answer was expunged by someone else since SEARCH.
+            incoming = [
+                Incoming(fetched[uid][b"BODY[]"], imap_uid=uid)
+                for uid in batch
+                if fetched.get(uid, {}).get(b"BODY[]") is not None
+            ]
+            fetched_bytes += sum(len(message.raw) for message in incoming)
+            outcomes = ingest_batch(
+                session, incoming, source=RawSource.imap, settings=settings, mailbox_id=mailbox_id
+            )
+            _count(result, outcomes)
+            queue_acknowledgements(config, outcomes)
+            if after_commit is not None:
+                for message in incoming:
+                    after_commit(message.imap_uid)
             _mark_taken(client, batch, archive)
             mailbox = session.get(Mailbox, mailbox_id)
             mailbox.last_uid = batch[-1]
-            mailbox.total_fetched += taken
+            mailbox.total_fetched += len(incoming)
             session.commit()
             keep_lock()
         mailbox.last_error = ""
@@ -244,6 +237,32 @@ def _poll(
     mailbox.last_poll_at = utcnow()
     mailbox.last_poll_fetched = result.fetched
     session.commit()
+
+
+def _count(result: PollResult, outcomes: list[IngestResult]) -> None:
+    for outcome in outcomes:
+        result.fetched += 1
+        if outcome.status is RawStatus.duplicate:
+            result.duplicates += 1
+        elif outcome.status is RawStatus.quarantined:
+            result.quarantined += 1
+        else:
+            result.ingested += 1
+
+
+def queue_acknowledgements(config: Config, outcomes: list[IngestResult]) -> None:
+    """Hand the committed receipts to the mail queue.
+
+    Called after the commit, so the worker finds the rows. When Redis is unreachable
+    the receipt stays queued in the database; taking in the mail matters more.
+    """
+    for outcome in outcomes:
+        if outcome.acknowledgement_id is None:
+            continue
+        try:
+            enqueue_ticket_message(config, outcome.acknowledgement_id)
+        except RedisError as exc:
+            log.warning("acknowledgement %s not queued: %s", outcome.acknowledgement_id, exc)
 
 
 def _mark_taken(client: IMAPClient, uids: list[int], archive: str | None) -> None:

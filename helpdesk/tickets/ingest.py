@@ -150,13 +150,12 @@ class Incoming:
 
 @dataclass
 class _Stored:
-    """A committed raw row on its way through ingest, and what becomes of it."""
+    """A committed raw row on its way through ingest."""
 
     id: int
     content: bytes
     mailbox_id: int | None
-    message_id: str | None = None
-    duplicate_of_id: int | None = None
+    message_id: str | None = None  # from its header, once parsed
 
 
 def ingest_message(
@@ -275,11 +274,11 @@ def _own(mailbox_addresses, settings: IngestSettings) -> frozenset[str]:
     return frozenset(a.lower() for a in (*mailbox_addresses, *settings.own_addresses))
 
 
-def _dialect_insert(session: Session, model):
-    """INSERT that can say ON CONFLICT DO NOTHING (same syntax on both our databases)."""
+def _dialect_insert(session: Session):
+    """The INSERT that can say ON CONFLICT DO NOTHING (same syntax on both our databases)."""
     if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert(model)
-    return sqlite_insert(model)
+        return postgresql_insert
+    return sqlite_insert
 
 
 def _chunks(values: list, size: int = 500):
@@ -287,11 +286,43 @@ def _chunks(values: list, size: int = 500):
         yield values[start : start + size]
 
 
+@dataclass
+class _Outcome:
+    """What one message became. Rows added in the batch get their ids at its flush, so
+    the outcome holds them and `result` reads the ids afterwards."""
+
+    status: RawStatus
+    reason: str
+    ticket: Ticket | None = None
+    ticket_id: int | None = None  # of a ticket not loaded (a duplicate's original)
+    duplicate_of_id: int | None = None
+    message: Message | None = None
+    created_ticket: bool = False
+    acknowledge: Customer | None = None  # the customer a receipt goes to
+    acknowledgement: Message | None = None
+
+    def result(self, raw_message_id: int) -> IngestResult:
+        return IngestResult(
+            raw_message_id,
+            self.status,
+            ticket_id=self.ticket.id if self.ticket is not None else self.ticket_id,
+            message_id=self.message.id if self.message is not None else None,
+            created_ticket=self.created_ticket,
+            reason=self.reason,
+            acknowledgement_id=self.acknowledgement.id if self.acknowledgement else None,
+        )
+
+
 class _Batch:
     """What every message of one batch needs, read once per batch instead of per message:
-    mailboxes and our own addresses, the customers who wrote, the tickets of the
-    Message-IDs the batch refers to, response targets. Kept up to date as the batch
-    adds rows, so a reply threads to a ticket opened earlier in the same batch."""
+    mailboxes and our own addresses, dedupe claims, the customers who wrote, the tickets
+    of the Message-IDs the batch refers to, response targets. Kept up to date as the
+    batch adds rows, so a reply threads to a ticket opened earlier in the same batch.
+
+    New tickets and messages are only added to the session; one flush at the end writes
+    them all (on PostgreSQL a multi-row INSERT per table) instead of a few statements and
+    a flush per message.
+    """
 
     def __init__(self, session: Session, settings: IngestSettings):
         self.session = session
@@ -299,12 +330,22 @@ class _Batch:
         self.mailboxes = {m.id: m for m in session.scalars(select(Mailbox))}
         self.own = _own([m.address for m in self.mailboxes.values()], settings)
         self.customers: dict[str, Customer] = {}  # by lower-cased address
-        # Message-ID -> (ticket id, kind); None for Message-IDs no message has.
-        self.messages: dict[str, tuple[int, MessageKind] | None] = {}
-        self.raw_tickets: dict[int, int | None] = {}  # this batch's raw ids -> ticket ids
+        # Message-ID -> (ticket or its id, kind); None for Message-IDs no message has.
+        self.messages: dict[str, tuple[Ticket | int, MessageKind] | None] = {}
+        self.holders: dict[str, int] = {}  # dedupe key -> raw message id holding it
+        self.outcomes: dict[int, _Outcome] = {}  # this batch's, by raw message id
+        self.raw_tickets: dict[int, int | None] = {}  # earlier raw messages' tickets
+        self.acks_sent: dict[int, int] = {}  # customer id -> acknowledgements in the window
         self.blobs: set[str] = set()
         self.targets: dict[tuple[int | None, Priority], Targets] = {}
         self._normalized: dict[str, str | None] = {}
+        insert_ = _dialect_insert(session)
+        self._insert_customer = insert_(Customer).on_conflict_do_nothing().returning(Customer)
+        self._insert_blob = insert_(AttachmentBlob).on_conflict_do_nothing()
+        self._insert_participant = insert_(Participant).on_conflict_do_nothing()
+        self._claim = (
+            insert_(SeenMessage).on_conflict_do_nothing().returning(SeenMessage.dedupe_key)
+        )
 
     def run(self, stored: list[_Stored]) -> list[IngestResult]:
         parsed = [
@@ -316,14 +357,20 @@ class _Batch:
             )
             for item in stored
         ]
-        self.prefetch(parsed)
-        results = []
         for item, mail in zip(stored, parsed, strict=True):
             item.message_id = mail.message_id[:998] if mail.message_id else None
-            result = _Context(self, item, mail).run()
-            self.raw_tickets[item.id] = result.ticket_id
-            results.append(result)
+        self.claim([(dedupe_key(mail), item.id) for item, mail in zip(stored, parsed, strict=True)])
+        self.prefetch(parsed)
+        for item, mail in zip(stored, parsed, strict=True):
+            self.outcomes[item.id] = _Context(self, item, mail).run()
         self.session.flush()
+        # Receipts quote the ticket number, which the flush has just assigned.
+        for item, mail in zip(stored, parsed, strict=True):
+            outcome = self.outcomes[item.id]
+            if outcome.acknowledge is not None:
+                outcome.acknowledgement = _Context(self, item, mail).acknowledgement(outcome)
+        self.session.flush()
+        results = [self.outcomes[item.id].result(item.id) for item in stored]
         now = utcnow()
         self.session.execute(
             update(RawMessage),
@@ -334,13 +381,47 @@ class _Batch:
                     "status_reason": result.reason,
                     "ticket_id": result.ticket_id,
                     "message_id": item.message_id,
-                    "duplicate_of_id": item.duplicate_of_id,
+                    "duplicate_of_id": self.outcomes[item.id].duplicate_of_id,
                     "processed_at": now,
                 }
                 for item, result in zip(stored, results, strict=True)
             ],
         )
         return results
+
+    def claim(self, keys: list[tuple[str, int]]) -> None:
+        """Enter the batch's dedupe keys in the ledger and learn who holds each one.
+
+        The database decides, so of two processes taking in the same mail at once only
+        one gets the key; the first of two copies within the batch holds it for both.
+        """
+        now = utcnow()
+        first: dict[str, int] = {}
+        for key, raw_id in keys:
+            first.setdefault(key, raw_id)
+        claimed = set(
+            self.session.scalars(
+                self._claim,
+                [{"dedupe_key": k, "raw_message_id": r, "seen_at": now} for k, r in first.items()],
+            )
+        )
+        self.holders = {key: raw_id for key, raw_id in first.items() if key in claimed}
+        taken = [key for key in first if key not in claimed]
+        for chunk in _chunks(taken):
+            rows = self.session.execute(
+                select(SeenMessage.dedupe_key, SeenMessage.raw_message_id).where(
+                    SeenMessage.dedupe_key.in_(chunk)
+                )
+            )
+            self.holders.update((key, raw_id) for key, raw_id in rows)
+        if missing := [key for key in taken if key not in self.holders]:
+            raise LookupError(f"dedupe keys neither claimed nor found: {missing}")
+        earlier = sorted(set(self.holders.values()) - {raw_id for _, raw_id in keys})
+        for chunk in _chunks(earlier):
+            rows = self.session.execute(
+                select(RawMessage.id, RawMessage.ticket_id).where(RawMessage.id.in_(chunk))
+            )
+            self.raw_tickets.update((raw_id, ticket_id) for raw_id, ticket_id in rows)
 
     def prefetch(self, parsed: list[ParsedMail]) -> None:
         referenced = {
@@ -351,12 +432,13 @@ class _Batch:
         }
         self.messages.update(dict.fromkeys(referenced))
         for chunk in _chunks(sorted(referenced)):
-            for mid, ticket_id, kind in self.session.execute(
-                select(Message.message_id, Message.ticket_id, Message.kind).where(
-                    Message.message_id.in_(chunk)
-                )
+            # The tickets come along: most replies in a batch go to tickets not loaded yet.
+            for mid, kind, ticket in self.session.execute(
+                select(Message.message_id, Message.kind, Ticket)
+                .join(Ticket, Ticket.id == Message.ticket_id)
+                .where(Message.message_id.in_(chunk))
             ):
-                self.messages[mid] = (ticket_id, kind)
+                self.messages[mid] = (ticket, kind)
         senders = {
             email.lower()
             for mail in parsed
@@ -379,17 +461,17 @@ class _Batch:
                 self._normalized[email] = None
         return self._normalized[email]
 
-    def message(self, message_id: str) -> tuple[int, MessageKind] | None:
-        """The ticket and kind of the message with this Message-ID, if we have it."""
+    def message(self, message_id: str) -> tuple[Ticket | int, MessageKind] | None:
+        """The ticket (or its id) and kind of the message with this Message-ID, if any."""
         if message_id not in self.messages:
             self.messages[message_id] = self.session.execute(
                 select(Message.ticket_id, Message.kind).where(Message.message_id == message_id)
             ).first()
         return self.messages[message_id]
 
-    def remember(self, message: Message) -> None:
+    def remember(self, message: Message, ticket: Ticket) -> None:
         if message.message_id:
-            self.messages[message.message_id] = (message.ticket_id, message.kind)
+            self.messages[message.message_id] = (ticket, message.kind)
 
     def customer(self, email: str, name: str) -> Customer:
         """The customer with this address, created with the display name when new.
@@ -402,12 +484,12 @@ class _Batch:
         key = normalized.lower()
         customer = self.customers.get(key)
         if customer is None:
-            customer = self.session.scalars(
-                _dialect_insert(self.session, Customer)
-                .values(email=normalized, name=normalize_text(name)[:200])
-                .on_conflict_do_nothing()
-                .returning(Customer)
-            ).first()
+            # The INSERT needs nothing the batch has pending, so it does not flush it.
+            with self.session.no_autoflush:
+                customer = self.session.scalars(
+                    self._insert_customer,
+                    [{"email": normalized, "name": normalize_text(name)[:200]}],
+                ).first()
             # Nothing inserted: another process created them since the batch looked.
             customer = customer or find_customer(self.session, normalized)
             if customer is None:
@@ -415,41 +497,28 @@ class _Batch:
             self.customers[key] = customer
         return customer
 
-    def claim(self, key: str, raw_message_id: int) -> int:
-        """Enter the dedupe key in the ledger; returns the raw message that holds it."""
-        claimed = self.session.scalar(
-            _dialect_insert(self.session, SeenMessage)
-            .values(dedupe_key=key, raw_message_id=raw_message_id, seen_at=utcnow())
-            .on_conflict_do_nothing()
-            .returning(SeenMessage.raw_message_id)
-        )
-        if claimed is not None:
-            return claimed
-        holder = self.session.scalar(
-            select(SeenMessage.raw_message_id).where(SeenMessage.dedupe_key == key)
-        )
-        if holder is None:
-            raise LookupError(f"dedupe key {key} neither claimed nor found")
-        return holder
-
-    def ticket_of_raw(self, raw_message_id: int) -> int | None:
-        if raw_message_id in self.raw_tickets:
-            return self.raw_tickets[raw_message_id]
-        return self.session.scalar(
-            select(RawMessage.ticket_id).where(RawMessage.id == raw_message_id)
-        )
+    def original_ticket(self, raw_message_id: int) -> tuple[Ticket | None, int | None]:
+        """The ticket a raw message went to: (ticket, None) from this batch, else (None, id)."""
+        outcome = self.outcomes.get(raw_message_id)
+        if outcome is not None:
+            return outcome.ticket, outcome.ticket_id
+        return None, self.raw_tickets.get(raw_message_id)
 
     def add_blob(self, sha256: str, size: int, content: bytes) -> None:
         """Attachment bytes once by content hash; a blob stored before (or by a concurrent
         ingest) is the same bytes under the same key."""
-        if sha256 in self.blobs:
-            return
+        if sha256 not in self.blobs:
+            with self.session.no_autoflush:
+                self.session.execute(
+                    self._insert_blob, [{"sha256": sha256, "size": size, "content": content}]
+                )
+            self.blobs.add(sha256)
+
+    def add_participant(self, ticket_id: int, email: str, name: str) -> None:
+        # A concurrent message on the same ticket may add them first.
         self.session.execute(
-            _dialect_insert(self.session, AttachmentBlob)
-            .values(sha256=sha256, size=size, content=content)
-            .on_conflict_do_nothing()
+            self._insert_participant, [{"ticket_id": ticket_id, "email": email, "name": name}]
         )
-        self.blobs.add(sha256)
 
     def first_response_due(self, ticket: Ticket, now: datetime) -> datetime:
         """`sla.due_at` of a ticket whose only message arrived `now`, from the policies
@@ -461,6 +530,20 @@ class _Batch:
         return add_working_minutes(
             now, self.targets[key].first_response_minutes, business_hours_of(mailbox)
         )
+
+    def acknowledgements_sent(self, customer: Customer, since: datetime) -> int:
+        """Receipts to this customer since `since`, counting the ones this batch adds."""
+        if customer.id not in self.acks_sent:
+            self.acks_sent[customer.id] = self.session.scalar(
+                select(func.count(Message.id))
+                .join(Ticket, Ticket.id == Message.ticket_id)
+                .where(
+                    Ticket.customer_id == customer.id,
+                    Message.kind == MessageKind.acknowledgement,
+                    Message.created_at >= since,
+                )
+            )
+        return self.acks_sent[customer.id]
 
 
 def record_delivery_problem(
@@ -539,10 +622,7 @@ class _Context:
         self.mailbox = batch.mailboxes.get(raw.mailbox_id) if raw.mailbox_id else None
         self.sender = parsed.from_.email.strip() if parsed.from_ and parsed.from_.email else ""
 
-    def result(self, status: RawStatus, reason: str, **fields) -> IngestResult:
-        return IngestResult(self.raw.id, status, reason=reason, **fields)
-
-    def run(self) -> IngestResult:
+    def run(self) -> _Outcome:
         return (
             self.claim()
             or self.quarantine()
@@ -552,38 +632,40 @@ class _Context:
             or self.customer_mail()
         )
 
-    def claim(self) -> IngestResult | None:
+    def claim(self) -> _Outcome | None:
         key = dedupe_key(self.parsed)
-        holder = self.batch.claim(key, self.raw.id)
+        holder = self.batch.holders[key]
         if holder == self.raw.id:
             # Ours: just claimed, or a quarantined message being processed again.
             return None
-        self.raw.duplicate_of_id = holder
-        return self.result(
+        ticket, ticket_id = self.batch.original_ticket(holder)
+        return _Outcome(
             RawStatus.duplicate,
             f"already received as raw message {holder} ({key})",
-            ticket_id=self.batch.ticket_of_raw(holder),
+            ticket=ticket,
+            ticket_id=ticket_id,
+            duplicate_of_id=holder,
         )
 
-    def quarantine(self) -> IngestResult | None:
+    def quarantine(self) -> _Outcome | None:
         reason = self.parsed.quarantine_reason
         if reason:
-            return self.result(RawStatus.quarantined, reason)
+            return _Outcome(RawStatus.quarantined, reason)
         if self.parsed.kind == Kind.normal and not self.sender:
-            return self.result(RawStatus.quarantined, "no sender address (From) to answer")
+            return _Outcome(RawStatus.quarantined, "no sender address (From) to answer")
         return None
 
-    def drop_own_mail(self) -> IngestResult | None:
+    def drop_own_mail(self) -> _Outcome | None:
         if self.sender.lower() in self.own:
-            return self.result(RawStatus.dropped, f"sent from our own address {self.sender}")
+            return _Outcome(RawStatus.dropped, f"sent from our own address {self.sender}")
         if header(self.parsed, LOOP_HEADER) is not None:
-            return self.result(RawStatus.dropped, f"carries our {LOOP_HEADER} header")
+            return _Outcome(RawStatus.dropped, f"carries our {LOOP_HEADER} header")
         known = self.batch.message(self.raw.message_id) if self.raw.message_id else None
         if known is not None and known[1] in (MessageKind.reply, MessageKind.acknowledgement):
-            return self.result(RawStatus.dropped, "one of our own outgoing messages came back")
+            return _Outcome(RawStatus.dropped, "one of our own outgoing messages came back")
         return None
 
-    def delivery_problem(self) -> IngestResult | None:
+    def delivery_problem(self) -> _Outcome | None:
         parsed = self.parsed
         if parsed.kind == Kind.bounce:
             bounce = parsed.bounce
@@ -601,7 +683,7 @@ class _Context:
                 diagnostic=(bounce.diagnostic or "") if bounce else "",
                 original_message_id=bounce.original_message_id if bounce else None,
             )
-            return self.result(
+            return _Outcome(
                 RawStatus.bounce, f"{kind} for {problem.recipient or 'unknown recipient'}"
             )
         if parsed.kind == Kind.complaint:
@@ -612,33 +694,33 @@ class _Context:
                 recipient=parsed.complaint_recipient or "",
                 original_message_id=parsed.bounce.original_message_id if parsed.bounce else None,
             )
-            return self.result(
+            return _Outcome(
                 RawStatus.complaint, f"complaint by {problem.recipient or 'unknown recipient'}"
             )
         return None
 
-    def auto_reply(self) -> IngestResult | None:
+    def auto_reply(self) -> _Outcome | None:
         if self.parsed.kind != Kind.auto_reply:
             return None
         found = self.find_ticket()
         what = self.parsed.auto_reply_reason or "automatic reply"
         if found is None:
-            return self.result(RawStatus.auto_reply, f"{what}; no ticket to attach it to")
+            return _Outcome(RawStatus.auto_reply, f"{what}; no ticket to attach it to")
         ticket, how = found
         # Shown collapsed; it neither reopens the ticket nor counts as the customer's turn.
         message = self.add_message(ticket, MessageKind.auto_reply)
-        return self.result(
+        return _Outcome(
             RawStatus.auto_reply,
             f"{what}; attached to ticket {ticket.id} by {how}",
-            ticket_id=ticket.id,
-            message_id=message.id,
+            ticket=ticket,
+            message=message,
         )
 
-    def customer_mail(self) -> IngestResult:
+    def customer_mail(self) -> _Outcome:
         try:
             customer = self.batch.customer(self.sender, self.parsed.from_.name or "")
         except InvalidEmail as exc:
-            return self.result(RawStatus.quarantined, f"sender address is not usable: {exc}")
+            return _Outcome(RawStatus.quarantined, f"sender address is not usable: {exc}")
         found = self.find_ticket(customer)
         created = True
         if found is None:
@@ -658,14 +740,16 @@ class _Context:
         if not created:
             apply_sla(self.session, ticket, self.now)
         self.add_participants(ticket, customer)
-        ack = self.acknowledge(ticket, customer, message) if created else None
-        return self.result(
+        acknowledge = created and self.ack_refusal(customer) is None
+        if acknowledge:
+            self.batch.acks_sent[customer.id] += 1
+        return _Outcome(
             RawStatus.ingested,
             reason,
-            ticket_id=ticket.id,
-            message_id=message.id,
+            ticket=ticket,
+            message=message,
             created_ticket=created,
-            acknowledgement_id=ack.id if ack else None,
+            acknowledge=customer if acknowledge else None,
         )
 
     # -- threading -------------------------------------------------------------------
@@ -676,14 +760,14 @@ class _Context:
         candidates = [*parsed.in_reply_to, *reversed(parsed.references)]
         for header_name, mid in _labelled(parsed, candidates):
             known = self.batch.message(mid)
-            ticket_id = known[0] if known else None
+            target = known[0] if known else None
             how = f"{header_name} {mid}"
-            if ticket_id is None:
-                ticket_id = ticket_id_from_message_id(mid, self.settings.secret_key)
+            if target is None:
+                target = ticket_id_from_message_id(mid, self.settings.secret_key)
                 how = f"signed {header_name} {mid}"
-            ticket = self.surviving_ticket(ticket_id)
+            ticket = self.surviving_ticket(target)
             if ticket is not None:
-                return ticket, how
+                return self.persisted(ticket), how
         for body in (parsed.text, parsed.html):
             ticket = self.surviving_ticket(
                 ticket_id_from_body(body or "", self.settings.secret_key)
@@ -717,13 +801,20 @@ class _Context:
             is not None
         )
 
-    def surviving_ticket(self, ticket_id: int | None) -> Ticket | None:
+    def surviving_ticket(self, ticket: Ticket | int | None) -> Ticket | None:
         """Follow merges to the ticket that lives on."""
-        ticket = self.session.get(Ticket, ticket_id) if ticket_id else None
+        if not isinstance(ticket, Ticket):
+            ticket = self.session.get(Ticket, ticket) if ticket else None
         hops = 0
         while ticket is not None and ticket.merged_into_id is not None and hops < _MAX_MERGE_HOPS:
             ticket = self.session.get(Ticket, ticket.merged_into_id)
             hops += 1
+        return ticket
+
+    def persisted(self, ticket: Ticket) -> Ticket:
+        """The ticket with its id; one opened earlier in this batch may not have it yet."""
+        if ticket.id is None:
+            self.session.flush()
         return ticket
 
     def closed_policy(self, ticket: Ticket) -> ClosedReplyPolicy:
@@ -785,7 +876,6 @@ class _Context:
             if not part.too_large:
                 self.batch.add_blob(part.sha256, part.size, part.content)
         message = Message(
-            ticket=ticket,
             kind=kind,
             raw_message_id=self.raw.id,
             message_id=self.raw.message_id,
@@ -802,10 +892,12 @@ class _Context:
             created_at=self.now,
         )
         message.attachments = [_attachment(part) for part in parsed.attachments]
+        if ticket.id is None:
+            message.ticket = ticket  # written together with the new ticket at the flush
+        else:
+            message.ticket_id = ticket.id
         self.session.add(message)
-        # One flush writes the ticket (when new), the message and its attachments.
-        self.session.flush()
-        self.batch.remember(message)
+        self.batch.remember(message, ticket)
         return message
 
     def add_participants(self, ticket: Ticket, customer: Customer) -> None:
@@ -828,6 +920,7 @@ class _Context:
         if not new:
             # The common case, the customer writing alone, costs no query.
             return
+        self.persisted(ticket)
         existing = {
             email.lower()
             for email in self.session.scalars(
@@ -836,18 +929,13 @@ class _Context:
         }
         for email, name in new:
             if email.lower() not in existing:
-                # A concurrent message on the same ticket may add them first.
-                self.session.execute(
-                    _dialect_insert(self.session, Participant)
-                    .values(ticket_id=ticket.id, email=email, name=normalize_text(name)[:200])
-                    .on_conflict_do_nothing()
-                )
+                self.batch.add_participant(ticket.id, email, normalize_text(name)[:200])
 
     # -- acknowledgement -------------------------------------------------------------
 
-    def acknowledge(self, ticket: Ticket, customer: Customer, message: Message) -> Message | None:
-        if self.ack_refusal(customer) is not None:
-            return None
+    def acknowledgement(self, outcome: _Outcome) -> Message:
+        """The receipt for a new ticket, once the batch's flush has given it its number."""
+        ticket, customer, message = outcome.ticket, outcome.acknowledge, outcome.message
         mailbox = self.mailbox
         secret = self.settings.secret_key
         subject = f"Re: {ticket.subject or '(no subject)'} [#{ticket.id}]"
@@ -876,8 +964,7 @@ class _Context:
             created_at=self.now,
         )
         self.session.add(ack)
-        self.session.flush()
-        self.batch.remember(ack)
+        self.batch.remember(ack, ticket)
         return ack
 
     def ack_refusal(self, customer: Customer) -> str | None:
@@ -897,16 +984,7 @@ class _Context:
         date, start = self.parsed.date, mailbox.start_date
         if start is not None and date is not None and date < start:
             return "mail from before the mailbox start date"
-        since = self.now - self.settings.ack_window
-        sent = self.session.scalar(
-            select(func.count(Message.id))
-            .join(Ticket, Ticket.id == Message.ticket_id)
-            .where(
-                Ticket.customer_id == customer.id,
-                Message.kind == MessageKind.acknowledgement,
-                Message.created_at >= since,
-            )
-        )
+        sent = self.batch.acknowledgements_sent(customer, self.now - self.settings.ack_window)
         if sent >= self.settings.ack_limit:
             return "acknowledgement rate limit reached"
         return None

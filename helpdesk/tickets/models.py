@@ -157,6 +157,9 @@ class Message(Base):
     # Substring search over message text (Korean included): a trigram GIN index on
     # PostgreSQL; SQLite gets the FTS5 trigram table below instead.
     __table_args__ = (
+        # SQLite maps full-text hits (message ids) to tickets from this small index
+        # instead of reading the wide message rows.
+        Index("ix_messages_id_ticket", "id", "ticket_id").ddl_if(dialect="sqlite"),
         Index(
             "ix_messages_body_text_trgm",
             func.lower(body_text).label("body_text_lower"),
@@ -259,6 +262,19 @@ SEARCH_DDL = {
         "VALUES ('delete', old.id, old.body_text || char(10)); "
         "INSERT INTO messages_fts(rowid, body_text) VALUES (new.id, new.body_text || char(10)); "
         "END",
+        # The same for ticket subjects, so a search never scans every ticket.
+        "CREATE VIRTUAL TABLE IF NOT EXISTS tickets_fts USING fts5("
+        "subject, content='', tokenize='trigram')",
+        "CREATE VIRTUAL TABLE IF NOT EXISTS tickets_fts_vocab USING fts5vocab(tickets_fts, row)",
+        "CREATE TRIGGER IF NOT EXISTS tickets_fts_insert AFTER INSERT ON tickets BEGIN "
+        "INSERT INTO tickets_fts(rowid, subject) VALUES (new.id, new.subject || char(10)); END",
+        "CREATE TRIGGER IF NOT EXISTS tickets_fts_delete AFTER DELETE ON tickets BEGIN "
+        "INSERT INTO tickets_fts(tickets_fts, rowid, subject) "
+        "VALUES ('delete', old.id, old.subject || char(10)); END",
+        "CREATE TRIGGER IF NOT EXISTS tickets_fts_update AFTER UPDATE OF subject ON tickets "
+        "BEGIN INSERT INTO tickets_fts(tickets_fts, rowid, subject) "
+        "VALUES ('delete', old.id, old.subject || char(10)); "
+        "INSERT INTO tickets_fts(rowid, subject) VALUES (new.id, new.subject || char(10)); END",
     ],
 }
 
@@ -268,7 +284,12 @@ event.listen(
     "before_create",
     DDL(SEARCH_DDL["postgresql"][0]).execute_if(dialect="postgresql"),
 )
+# Messages are created after tickets, so both tables exist when this runs.
 for _statement in SEARCH_DDL["sqlite"]:
     event.listen(Message.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-for _statement in ("DROP TABLE IF EXISTS messages_fts_vocab", "DROP TABLE IF EXISTS messages_fts"):
-    event.listen(Message.__table__, "before_drop", DDL(_statement).execute_if(dialect="sqlite"))
+for _name in ("messages_fts_vocab", "messages_fts", "tickets_fts_vocab", "tickets_fts"):
+    event.listen(
+        Message.__table__,
+        "before_drop",
+        DDL(f"DROP TABLE IF EXISTS {_name}").execute_if(dialect="sqlite"),
+    )

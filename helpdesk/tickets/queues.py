@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, Select, case, column, func, literal, select, text, union, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import TextualSelect
 
 from helpdesk.auth.models import Role, User
 from helpdesk.customers.models import Customer, Tag
@@ -153,59 +154,76 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _message_matches(session: Session, term: str) -> Select:
-    """Ticket ids whose message text contains `term` (case-insensitive substring).
+def _fts_rowids(session: Session, table: str, term: str) -> TextualSelect | None:
+    """Row ids whose text contains `term`, from a SQLite FTS5 trigram table.
 
-    PostgreSQL's trigram GIN index serves LIKE for three characters or more. SQLite asks
-    its FTS5 trigram table; a two-character term becomes the trigrams that start with it
-    (listed by the fts5vocab table), which works because every text ends in a newline.
+    A two-character term becomes the trigrams that start with it (listed by the
+    fts5vocab table); that finds every occurrence because each text is indexed with a
+    trailing newline. None when the index cannot answer (one character, or a very
+    common pair) and a LIKE scan must.
     """
-    if session.get_bind().dialect.name == "sqlite" and len(term) >= 2:
-        phrases = [term] if len(term) >= 3 else _trigrams_starting_with(session, term)
-        if phrases is not None:
-            if not phrases:
-                return select(Message.ticket_id).where(literal(False))
-            query = " OR ".join('"' + p.replace('"', '""') + '"' for p in phrases)
-            fts = (
-                text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :query")
-                .bindparams(query=query)
-                .columns(column("rowid", Integer))
-            )
-            return select(Message.ticket_id).where(Message.id.in_(fts))
-    return select(Message.ticket_id).where(
-        func.lower(Message.body_text).like(_like(term), escape="\\")
+    if len(term) >= 3:
+        phrases = [term]
+    elif len(term) == 2:
+        phrases = session.scalars(
+            text(
+                f"SELECT term FROM {table}_vocab WHERE term >= :low AND term < :high LIMIT :n"
+            ).bindparams(low=term, high=term + "\U0010ffff", n=_MAX_TRIGRAMS + 1)
+        ).all()
+        if len(phrases) > _MAX_TRIGRAMS:
+            return None
+        if not phrases:
+            return text("SELECT NULL AS rowid WHERE 0").columns(column("rowid", Integer))
+    else:
+        return None
+    query = " OR ".join('"' + p.replace('"', '""') + '"' for p in phrases)
+    return (
+        text(f"SELECT rowid FROM {table} WHERE {table} MATCH :query")
+        .bindparams(query=query)
+        .columns(column("rowid", Integer))
     )
 
 
 _MAX_TRIGRAMS = 2000
 
 
-def _trigrams_starting_with(session: Session, prefix: str) -> list[str] | None:
-    """Indexed trigrams that begin with `prefix`; None when too many to OR together."""
-    terms = session.scalars(
-        text(
-            "SELECT term FROM messages_fts_vocab WHERE term >= :low AND term < :high LIMIT :n"
-        ).bindparams(low=prefix, high=prefix + "\U0010ffff", n=_MAX_TRIGRAMS + 1)
-    ).all()
-    return None if len(terms) > _MAX_TRIGRAMS else list(terms)
+def _contains(session: Session, column_, term: str) -> ColumnElement[bool]:
+    """Case-insensitive substring test. SQLite's LIKE already folds ASCII case (and its
+    lower() folds nothing more), so it skips the lower() call on every row."""
+    if session.get_bind().dialect.name == "sqlite":
+        return column_.like(_like(term), escape="\\")
+    return func.lower(column_).like(_like(term), escape="\\")
 
 
 def search_condition(session: Session, raw: str) -> ColumnElement[bool] | None:
-    """Subject, message text, customer email or name containing the text."""
+    """Subject, message text, customer email or name containing the text.
+
+    PostgreSQL answers the subject and message parts from trigram GIN indexes (terms
+    of three characters or more); SQLite from its FTS5 trigram tables.
+    """
     term = normalize_text(raw or "").strip().lower()[:MAX_SEARCH_LENGTH]
     if not term:
         return None
-    pattern = _like(term)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    subject_ids = _fts_rowids(session, "tickets_fts", term) if sqlite else None
+    message_ids = _fts_rowids(session, "messages_fts", term) if sqlite else None
     customers = select(Customer.id).where(
-        func.lower(Customer.email).like(pattern, escape="\\")
-        | func.lower(Customer.name).like(pattern, escape="\\")
+        _contains(session, Customer.email, term) | _contains(session, Customer.name, term)
     )
     # One id set from three index-friendly lookups, rather than an OR the planner would
     # answer by testing every ticket.
     matching = union(
-        select(Ticket.id).where(func.lower(Ticket.subject).like(pattern, escape="\\")),
+        select(Ticket.id).where(
+            Ticket.id.in_(subject_ids)
+            if subject_ids is not None
+            else _contains(session, Ticket.subject, term)
+        ),
         select(Ticket.id).where(Ticket.customer_id.in_(customers)),
-        _message_matches(session, term),
+        select(Message.ticket_id).where(
+            Message.id.in_(message_ids)
+            if message_ids is not None
+            else _contains(session, Message.body_text, term)
+        ),
     )
     return Ticket.id.in_(matching)
 
@@ -253,13 +271,27 @@ def _order_by(flt: QueueFilter) -> list:
     return [key.desc(), Ticket.id.desc()] if flt.descending else [key, Ticket.id]
 
 
-def _rows_query(conditions: list) -> Select:
+def _page_query(conditions: list, flt: QueueFilter, offset: int, limit: int) -> Select:
+    """Pick the page's ticket ids first, then join the names for those rows only.
+
+    Joining before the LIMIT would make the database join (and sort) every ticket of
+    a large view such as Resolved/Closed.
+    """
+    page_ids = (
+        select(Ticket.id)
+        .where(*conditions)
+        .order_by(*_order_by(flt))
+        .offset(offset)
+        .limit(limit)
+        .subquery()
+    )
     return (
         select(Ticket, Customer.name, Customer.email, User.name, Mailbox.name)
+        .join(page_ids, page_ids.c.id == Ticket.id)
         .join(Customer, Customer.id == Ticket.customer_id)
         .outerjoin(User, User.id == Ticket.assignee_id)
         .outerjoin(Mailbox, Mailbox.id == Ticket.mailbox_id)
-        .where(*conditions)
+        .order_by(*_order_by(flt))
         .options(selectinload(Ticket.tags))
     )
 
@@ -287,8 +319,8 @@ def list_tickets(
     page = max(1, page)
     conditions = _conditions(session, flt, user_id, now)
     total = session.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
-    query = _rows_query(conditions).order_by(*_order_by(flt)).offset((page - 1) * size).limit(size)
-    return QueuePage(_rows(session, query), total, page, size)
+    rows = _rows(session, _page_query(conditions, flt, (page - 1) * size, size))
+    return QueuePage(rows, total, page, size)
 
 
 @dataclass(frozen=True)
@@ -315,8 +347,7 @@ def updates_since(
     rows: list[QueueRow] = []
     if changed_ids:
         conditions = [*_conditions(session, flt, user_id, now), changed]
-        query = _rows_query(conditions).order_by(*_order_by(flt)).limit(UPDATES_LIMIT)
-        rows = _rows(session, query)
+        rows = _rows(session, _page_query(conditions, flt, 0, UPDATES_LIMIT))
     latest = session.scalar(select(func.max(Ticket.updated_at)))
     return Updates(rows, changed_ids, count_views(session, user_id, now), latest)
 

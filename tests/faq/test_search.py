@@ -104,3 +104,21 @@ def test_empty_query_is_refused(session):
 def test_overlong_query_is_refused(session):
     with pytest.raises(QueryTooLong):
         search_articles(session, "a" * (MAX_QUERY_LENGTH + 1))
+
+
+def test_unpublishing_takes_the_article_out_of_the_index(session):
+    from helpdesk.faq import service
+    from helpdesk.faq.models import SearchVocabulary
+
+    article = make_article(session, title="Refund policy", body="Refunds in 5 days.")
+    make_article(session, title="Refund for gifts", body="Gift refunds.")
+    assert session.get(SearchVocabulary, "w:refund").documents == 2
+    service.update_article(
+        session,
+        article.id,
+        service.ArticleData(title="Refund policy", body="Refunds.", language="en", status="draft"),
+        None,
+    )
+    session.commit()
+    assert _titles(session, "refund") == ["Refund for gifts"]
+    assert session.get(SearchVocabulary, "w:refund").documents == 1

@@ -155,7 +155,7 @@ def test_crash_between_commit_and_flag_causes_no_duplicate(
             raise RuntimeError("killed between commit and flag")
 
     with pytest.raises(RuntimeError):
-        poll_mailbox(imap_mailbox.id, config, after_commit=crash_after_second)
+        poll_mailbox(imap_mailbox.id, config, batch_size=2, after_commit=crash_after_second)
     assert count(session, Ticket) == 2
     assert not any(SEEN in flags for flags in imap_account.flags().values())
 

@@ -1,0 +1,264 @@
+"""Campaign templates: personalize in Jinja2's sandbox, inline CSS, derive the text part.
+
+Marketers write templates, so they are untrusted code: they render in a
+`SandboxedEnvironment` with no globals, see only plain data (dicts, strings, numbers)
+and never ORM objects, the config or the request. The HTML is autoescaped, the text part
+is not. Compiled templates are cached by source, so a send renders each recipient
+without parsing the template again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+
+import css_inline
+import lxml.html
+from inscriptis import Inscriptis
+from inscriptis.model.config import ParserConfig
+from jinja2 import Template, TemplateError, TemplateSyntaxError, Undefined
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from helpdesk.customers.models import Customer, CustomField, CustomFieldValue, Purchase
+
+_html_env = SandboxedEnvironment(autoescape=True, undefined=Undefined)
+_text_env = SandboxedEnvironment(autoescape=False, undefined=Undefined)
+for _env in (_html_env, _text_env):
+    # cycler, joiner, lipsum, namespace, range, dict: nothing a newsletter needs, and
+    # each is a door an SSTI payload would try (cycler.__init__.__globals__).
+    _env.globals.clear()
+
+_inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
+_text_config = ParserConfig(display_links=False, display_images=False)
+URL_SCHEMES = ("http://", "https://")
+
+
+class TemplateProblem(ValueError):
+    """A template that does not compile or render; `part` and `line` locate it."""
+
+    def __init__(self, part: str, line: int | None, detail: str):
+        self.part = part
+        self.line = line
+        self.detail = detail
+        where = f"{part}, line {line}" if line else part
+        super().__init__(f"{where}: {detail}")
+
+
+@dataclass(frozen=True)
+class CampaignContent:
+    """What is rendered; a Campaign row fits, and so does a form's unsaved input."""
+
+    subject: str
+    html_body: str
+    text_body: str = ""
+    text_edited: bool = False
+
+
+@lru_cache(maxsize=64)
+def _compile(source: str, html: bool, part: str) -> Template:
+    env = _html_env if html else _text_env
+    try:
+        return env.from_string(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(part, exc.lineno, exc.message or str(exc)) from None
+
+
+def _render(source: str, context: Mapping, *, html: bool, part: str) -> str:
+    template = _compile(source, html, part)
+    try:
+        return template.render(context)
+    except TemplateError as exc:
+        raise TemplateProblem(part, _error_line(exc), str(exc)) from None
+    except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+        raise TemplateProblem(part, _error_line(exc), f"{type(exc).__name__}: {exc}") from None
+
+
+def _error_line(exc: BaseException) -> int | None:
+    """The template line of a runtime error: Jinja rewrites the traceback so that template
+    frames carry the file name "<template>" and the template's own line numbers."""
+    line = getattr(exc, "lineno", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def render_for_delivery(
+    campaign, customer_context: Mapping, urls: Mapping[str, str]
+) -> tuple[str, str, str]:
+    """(subject, html, text) for one recipient.
+
+    `campaign` has subject, html_body, text_body and text_edited (a Campaign row or a
+    CampaignContent). `customer_context` is one value of `customer_contexts(...)`;
+    `urls` holds `unsubscribe_url` and `view_in_browser_url` for this recipient.
+    Raises TemplateProblem. The HTML has its CSS inlined; the text part is the
+    marketer's text template when edited, otherwise derived from the rendered HTML with
+    links written as "text (url)".
+    """
+    context = {
+        "customer": customer_context,
+        "unsubscribe_url": urls.get("unsubscribe_url", ""),
+        "view_in_browser_url": urls.get("view_in_browser_url", ""),
+    }
+    subject = _render(campaign.subject, context, html=False, part="Subject")
+    subject = " ".join(subject.split())
+    html = inline_css(_render(campaign.html_body, context, html=True, part="HTML body"))
+    if campaign.text_edited and campaign.text_body.strip():
+        text = _render(campaign.text_body, context, html=False, part="Text body")
+    else:
+        text = html_to_text(html)
+    return subject, html, text
+
+
+def check_templates(campaign) -> list[TemplateProblem]:
+    """Every problem a save should show: syntax errors, and errors of a trial render."""
+    problems: list[TemplateProblem] = []
+    parts = [("Subject", campaign.subject, False), ("HTML body", campaign.html_body, True)]
+    if campaign.text_edited:
+        parts.append(("Text body", campaign.text_body, False))
+    for part, source, html in parts:
+        try:
+            _render(source, SAMPLE_CONTEXT, html=html, part=part)
+        except TemplateProblem as problem:
+            problems.append(problem)
+    return problems
+
+
+def inline_css(html: str) -> str:
+    if not html.strip():
+        return html
+    return _inliner.inline(html)
+
+
+def html_to_text(html: str) -> str:
+    """Readable text for the text/plain part; a link keeps its target as "text (url)"."""
+    if not html.strip():
+        return ""
+    try:
+        tree = lxml.html.fromstring(html)
+    except (lxml.etree.ParserError, ValueError):
+        return html
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        label = anchor.text_content().strip()
+        if not href.startswith((*URL_SCHEMES, "mailto:")) or href in (label, f"mailto:{label}"):
+            continue
+        anchor.tail = f" ({href})" + (anchor.tail or "")
+    text = Inscriptis(tree, _text_config).get_text()
+    lines = [line.rstrip() for line in text.splitlines()]
+    # Layout tables leave runs of blank lines; one blank line separates paragraphs.
+    compact: list[str] = []
+    for line in lines:
+        if line or (compact and compact[-1]):
+            compact.append(line)
+    return "\n".join(compact).strip() + "\n"
+
+
+def extract_links(html: str) -> list[str]:
+    """The http(s) link targets of the HTML in document order, without repeats."""
+    if not html.strip():
+        return []
+    tree = lxml.html.fromstring(html)
+    seen: dict[str, None] = {}
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if href.startswith(URL_SCHEMES):
+            seen.setdefault(href, None)
+    return list(seen)
+
+
+# --- recipient data -------------------------------------------------------------------
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def customer_contexts(session: Session, customer_ids: Iterable[int]) -> dict[int, dict]:
+    """Template data per customer id, loaded in a few queries for a whole batch.
+
+    `customer.custom.<key>` holds every custom field (None when unset, so a template
+    can test it); `customer.purchases` has count, total, last_product and last_date.
+    """
+    ids = list(customer_ids)
+    if not ids:
+        return {}
+    keys = dict(session.execute(select(CustomField.id, CustomField.key)).all())
+    contexts: dict[int, dict] = {}
+    for customer in session.scalars(select(Customer).where(Customer.id.in_(ids))):
+        contexts[customer.id] = {
+            "id": customer.id,
+            "email": customer.email,
+            "name": customer.name,
+            "first_name": customer.name.split()[0] if customer.name.split() else "",
+            "company": customer.company,
+            "phone": customer.phone,
+            "created_at": customer.created_at,
+            "custom": dict.fromkeys(keys.values()),
+            "purchases": {"count": 0, "total": 0, "last_product": "", "last_date": None},
+        }
+    for value in session.scalars(
+        select(CustomFieldValue).where(CustomFieldValue.customer_id.in_(ids))
+    ):
+        typed = next(
+            (
+                v
+                for v in (
+                    value.text_value,
+                    value.number_value,
+                    value.date_value,
+                    value.bool_value,
+                )
+                if v is not None
+            ),
+            None,
+        )
+        contexts[value.customer_id]["custom"][keys[value.field_id]] = _plain(typed)
+    totals = session.execute(
+        select(Purchase.customer_id, func.count(), func.sum(Purchase.amount))
+        .where(Purchase.customer_id.in_(ids))
+        .group_by(Purchase.customer_id)
+    )
+    for customer_id, count, total in totals:
+        contexts[customer_id]["purchases"].update(count=count, total=_plain(total))
+    latest = (
+        select(Purchase.customer_id, Purchase.product, Purchase.purchased_at)
+        .where(Purchase.customer_id.in_(ids))
+        .order_by(Purchase.customer_id, Purchase.purchased_at.desc(), Purchase.id.desc())
+    )
+    for customer_id, product, purchased_at in session.execute(latest):
+        summary = contexts[customer_id]["purchases"]
+        if summary["last_date"] is None:
+            summary.update(last_product=product, last_date=purchased_at)
+    return contexts
+
+
+SAMPLE_CONTEXT = {
+    "customer": {
+        "id": 0,
+        "email": "sample@example.com",
+        "name": "Sample Customer",
+        "first_name": "Sample",
+        "company": "Example Inc.",
+        "phone": "",
+        "created_at": datetime(2024, 1, 1),
+        "custom": {},
+        "purchases": {
+            "count": 1,
+            "total": 10,
+            "last_product": "Sample product",
+            "last_date": date(2024, 1, 1),
+        },
+    },
+    "unsubscribe_url": "https://example.com/unsubscribe",
+    "view_in_browser_url": "https://example.com/view",
+}

@@ -1,0 +1,720 @@
+"""Sending a campaign: the recipient snapshot, claiming batches, one SMTP submission per
+delivery, and the state changes that make "at most once per recipient" hold.
+
+A delivery moves `pending -> sending -> sent | failed | pending (retry later)`; a claim is
+committed before any SMTP traffic, so a delivery is handed to the relay only by the one
+worker that moved it to `sending`. A worker that dies leaves its claimed deliveries in
+`sending`; `recover_stale_deliveries` turns them into `uncertain` once the lease has run
+out, and nothing ever moves `uncertain` back to `pending`: the relay may have accepted
+the message, and a second copy is worse than a missing one.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.generator import BytesGenerator
+from email.headerregistry import Address
+from email.message import EmailMessage
+from io import BytesIO
+
+from sqlalchemy import Text, and_, cast, exists, func, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from helpdesk.campaigns import rendering, tracking
+from helpdesk.campaigns.models import (
+    Campaign,
+    CampaignLink,
+    CampaignStatus,
+    Delivery,
+    DeliveryState,
+    Segment,
+    Suppression,
+)
+from helpdesk.campaigns.segments import segment_customer_ids_query
+from helpdesk.config import Config
+from helpdesk.customers.models import Customer
+from helpdesk.mail.outbound import SMTPSender, build_message, mail_domain
+
+
+class CampaignNotStartable(ValueError):
+    """The campaign is not in a state that can start sending, or has no segment."""
+
+
+class CampaignStateError(ValueError):
+    """Pause, resume or cancel asked of a campaign in a state that does not allow it."""
+
+
+@dataclass(frozen=True)
+class SendSettings:
+    smtp_url: str
+    public_url: str
+    secret_key: str
+    rate_per_second: int = 50
+    batch_size: int = 100
+    max_consecutive_failures: int = 20
+    max_attempts: int = 5
+    retry_base_seconds: int = 60
+    lease_seconds: int = 600
+
+    @classmethod
+    def from_config(cls, config: Config) -> SendSettings:
+        return cls(
+            smtp_url=config.effective_smtp_url,
+            public_url=config.public_url,
+            secret_key=config.secret_key,
+            rate_per_second=config.campaign_rate_per_second,
+            batch_size=max(1, config.campaign_batch_size),
+            max_consecutive_failures=max(1, config.campaign_max_consecutive_failures),
+            max_attempts=max(1, config.campaign_max_attempts),
+            retry_base_seconds=max(0, config.campaign_retry_base_seconds),
+            lease_seconds=max(1, config.campaign_lease_seconds),
+        )
+
+
+# --- starting, pausing, resuming, cancelling -------------------------------------------
+
+
+def _token_expression(session: Session):
+    """A random 32-hex-digit token made by the database, so the snapshot stays one
+    INSERT ... SELECT with no round trip per recipient."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.replace(cast(func.gen_random_uuid(), Text), "-", "")
+    return func.lower(func.hex(func.randomblob(16)))
+
+
+def start_sending(
+    session: Session,
+    campaign_id: int,
+    now: datetime,
+    *,
+    enqueue_jobs: Callable[[int], None] | None = None,
+) -> int:
+    """Snapshot the recipients, mark the campaign `sending`, commit, then let
+    `enqueue_jobs(campaign_id)` queue the workers' jobs. Returns the number of recipients.
+
+    Customers who match the segment later are not included: the snapshot is the list.
+    """
+
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise CampaignNotStartable("this campaign does not exist")
+    if campaign.segment_id is None:
+        raise CampaignNotStartable("choose a segment before sending")
+    segment = session.get(Segment, campaign.segment_id)
+    started = session.execute(
+        update(Campaign)
+        .where(
+            Campaign.id == campaign_id,
+            Campaign.status.in_((CampaignStatus.draft, CampaignStatus.scheduled)),
+        )
+        .values(status=CampaignStatus.sending, started_at=now, pause_reason="", updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not started:
+        raise CampaignNotStartable(f"a {campaign.status} campaign cannot be started")
+    member_ids = segment_customer_ids_query(session, segment.rules if segment else {}, now=now)
+    recipients = select(
+        literal(campaign_id), Customer.id, Customer.email, _token_expression(session)
+    ).where(Customer.id.in_(member_ids))
+    inserted = session.execute(
+        Delivery.__table__.insert().from_select(
+            ["campaign_id", "customer_id", "email", "token"], recipients
+        )
+    ).rowcount
+    # Only links written out in full can be tracked: a personalised URL differs per
+    # recipient and is left as it is.
+    links = [url for url in rendering.extract_links(campaign.html_body) if "{" not in url]
+    for position, url in enumerate(links):
+        session.add(CampaignLink(campaign_id=campaign_id, url=url, position=position))
+    session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(total_recipients=inserted)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if not inserted:
+        finish_if_done(session, campaign_id, now)
+        session.commit()
+    elif enqueue_jobs is not None:
+        enqueue_jobs(campaign_id)
+    return inserted
+
+
+def pause_campaign(session: Session, campaign_id: int, reason: str, now: datetime) -> None:
+    """Workers stop before their next claim; claimed deliveries finish their batch."""
+    _transition(session, campaign_id, (CampaignStatus.sending,), CampaignStatus.paused, now, reason)
+
+
+def resume_campaign(
+    session: Session,
+    campaign_id: int,
+    now: datetime,
+    *,
+    enqueue_jobs: Callable[[int], None] | None = None,
+) -> None:
+    _transition(session, campaign_id, (CampaignStatus.paused,), CampaignStatus.sending, now, "")
+    session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(consecutive_failures=0)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if enqueue_jobs is not None:
+        enqueue_jobs(campaign_id)
+
+
+def cancel_campaign(session: Session, campaign_id: int, now: datetime) -> None:
+    """Deliveries not yet claimed are skipped; those in flight finish their batch."""
+    _transition(
+        session,
+        campaign_id,
+        (CampaignStatus.sending, CampaignStatus.paused, CampaignStatus.scheduled),
+        CampaignStatus.cancelled,
+        now,
+        "",
+    )
+    session.execute(
+        update(Delivery)
+        .where(Delivery.campaign_id == campaign_id, Delivery.state == DeliveryState.pending)
+        .values(state=DeliveryState.skipped, last_error="campaign cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _transition(session, campaign_id, allowed, target, now, reason) -> None:
+    changed = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status.in_(allowed))
+        .values(status=target, pause_reason=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not changed:
+        status = session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
+        raise CampaignStateError(f"a {status or 'missing'} campaign cannot become {target}")
+
+
+def finish_if_done(session: Session, campaign_id: int, now: datetime) -> bool:
+    """`sending -> sent` once no delivery is waiting or in flight."""
+    open_work = exists().where(
+        Delivery.campaign_id == campaign_id,
+        Delivery.state.in_((DeliveryState.pending, DeliveryState.sending)),
+    )
+    return bool(
+        session.execute(
+            update(Campaign)
+            .where(
+                Campaign.id == campaign_id, Campaign.status == CampaignStatus.sending, ~open_work
+            )
+            .values(status=CampaignStatus.sent, finished_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+# --- claiming and recording outcomes ----------------------------------------------------
+
+
+def claim_batch(
+    session: Session, campaign_id: int, worker: str, limit: int, now: datetime
+) -> list[int]:
+    """Move up to `limit` due pending deliveries to `sending` for this worker.
+
+    The caller commits before talking to SMTP. PostgreSQL workers skip rows another
+    worker has locked; SQLite's BEGIN IMMEDIATE lets one claimer in at a time, and the
+    conditional UPDATE re-checks the state either way.
+    """
+    status = session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
+    if status != CampaignStatus.sending:
+        return []
+    ids = list(
+        session.scalars(
+            select(Delivery.id)
+            .where(
+                Delivery.campaign_id == campaign_id,
+                Delivery.state == DeliveryState.pending,
+                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            )
+            .order_by(Delivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        return []
+    # An address suppressed after the snapshot (an unsubscribe from an earlier mail of
+    # this very campaign, a bounce) is not mailed.
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(ids),
+            Delivery.state == DeliveryState.pending,
+            exists().where(Suppression.email == func.lower(Delivery.email)),
+        )
+        .values(state=DeliveryState.skipped, last_error="address is on the suppression list")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.state == DeliveryState.pending)
+        .values(
+            state=DeliveryState.sending,
+            claimed_by=worker,
+            claimed_at=now,
+            attempts=Delivery.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return list(
+        session.scalars(
+            select(Delivery.id).where(
+                Delivery.id.in_(ids),
+                Delivery.state == DeliveryState.sending,
+                Delivery.claimed_by == worker,
+            )
+        )
+    )
+
+
+def _mine(delivery_id: int, worker: str):
+    return and_(
+        Delivery.id == delivery_id,
+        Delivery.state == DeliveryState.sending,
+        Delivery.claimed_by == worker,
+    )
+
+
+def mark_sent(session: Session, delivery_id: int, worker: str, message_id: str, now: datetime):
+    session.execute(
+        update(Delivery)
+        .where(_mine(delivery_id, worker))
+        .values(state=DeliveryState.sent, message_id=message_id, sent_at=now, last_error="")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_failed(session: Session, delivery_id: int, worker: str, error: str) -> None:
+    session.execute(
+        update(Delivery)
+        .where(_mine(delivery_id, worker))
+        .values(state=DeliveryState.failed, last_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_uncertain(session: Session, delivery_id: int, worker: str, error: str) -> None:
+    session.execute(
+        update(Delivery)
+        .where(_mine(delivery_id, worker))
+        .values(state=DeliveryState.uncertain, last_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def mark_retry(
+    session: Session, delivery_id: int, worker: str, error: str, next_attempt_at: datetime
+) -> None:
+    session.execute(
+        update(Delivery)
+        .where(_mine(delivery_id, worker))
+        .values(
+            state=DeliveryState.pending,
+            claimed_by="",
+            next_attempt_at=next_attempt_at,
+            last_error=error[:2000],
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release(session: Session, delivery_ids: list[int], worker: str) -> None:
+    """Hand back claimed deliveries that were never given to SMTP (the campaign paused)."""
+    if not delivery_ids:
+        return
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.state == DeliveryState.sending,
+            Delivery.claimed_by == worker,
+        )
+        .values(state=DeliveryState.pending, claimed_by="", attempts=Delivery.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def record_failure(session: Session, campaign_id: int, limit: int, reason: str, now: datetime):
+    """Count a failure in a row; at `limit` the campaign pauses itself with the reason.
+    Returns True when this failure paused it."""
+    session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id)
+        .values(consecutive_failures=Campaign.consecutive_failures + 1)
+        .execution_options(synchronize_session=False)
+    )
+    message = f"paused after {limit} failed deliveries in a row; the last one: {reason}"
+    return bool(
+        session.execute(
+            update(Campaign)
+            .where(
+                Campaign.id == campaign_id,
+                Campaign.status == CampaignStatus.sending,
+                Campaign.consecutive_failures >= limit,
+            )
+            .values(status=CampaignStatus.paused, pause_reason=message[:2000], updated_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def reset_failures(session: Session, campaign_id: int) -> None:
+    session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.consecutive_failures != 0)
+        .values(consecutive_failures=0)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def recover_stale_deliveries(session: Session, now: datetime, lease_seconds: int) -> int:
+    """`sending` rows older than the lease belonged to a worker that died: the relay may
+    have accepted them, so they become `uncertain` (never sent again) and the report
+    lists them. Campaigns left with nothing to do are finished."""
+    cutoff = now - timedelta(seconds=lease_seconds)
+    stale = select(Delivery.campaign_id).where(
+        Delivery.state == DeliveryState.sending, Delivery.claimed_at < cutoff
+    )
+    campaign_ids = set(session.scalars(stale.distinct()))
+    if not campaign_ids:
+        return 0
+    count = session.execute(
+        update(Delivery)
+        .where(Delivery.state == DeliveryState.sending, Delivery.claimed_at < cutoff)
+        .values(
+            state=DeliveryState.uncertain,
+            last_error="the worker sending this message stopped before recording the "
+            "relay's answer; not sent again so nobody gets two copies",
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    for campaign_id in campaign_ids:
+        finish_if_done(session, campaign_id, now)
+    return count
+
+
+def campaigns_with_work(session: Session) -> list[int]:
+    """Campaigns a restarted worker should pick up again."""
+    return list(
+        session.scalars(
+            select(Campaign.id).where(
+                Campaign.status == CampaignStatus.sending,
+                exists().where(
+                    Delivery.campaign_id == Campaign.id,
+                    Delivery.state == DeliveryState.pending,
+                ),
+            )
+        )
+    )
+
+
+def next_due(session: Session, campaign_id: int) -> datetime | None | bool:
+    """When the earliest waiting delivery is due; False when none is waiting."""
+    row = session.execute(
+        select(func.count(), func.min(Delivery.next_attempt_at)).where(
+            Delivery.campaign_id == campaign_id, Delivery.state == DeliveryState.pending
+        )
+    ).one()
+    if not row[0]:
+        return False
+    return row[1]
+
+
+# --- building and submitting messages ---------------------------------------------------
+
+
+class TransientFailure(Exception):
+    """The relay did not take the message this time (4xx, connection trouble before DATA)."""
+
+
+class PermanentFailure(Exception):
+    """The relay refused the message for good (5xx)."""
+
+
+class UncertainFailure(Exception):
+    """The connection broke after the message body was sent: it may have been accepted."""
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return f"{code} {text}".strip()
+
+
+def _raise_for(code: int, text) -> None:
+    if 500 <= code < 600:
+        raise PermanentFailure(_reply(code, text))
+    raise TransientFailure(_reply(code, text))
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class CampaignSender(SMTPSender):
+    """The shared sender, plus an envelope sender (the VERP address) and a submission that
+    knows whether the relay may already hold the message when something breaks."""
+
+    def submit(self, message: EmailMessage, mail_from: str, recipient: str) -> None:
+        buffer = BytesIO()
+        BytesGenerator(buffer, policy=message.policy.clone(linesep="\r\n")).flatten(message)
+        body = _LEADING_DOT.sub(b"..", buffer.getvalue())
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        reused = self._connection is not None
+        try:
+            self._envelope(mail_from, recipient)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            self.close()
+            if not reused:
+                raise TransientFailure("connection closed before the message was sent") from None
+            # An idle connection the relay dropped; nothing was handed over yet.
+            try:
+                self._envelope(mail_from, recipient)
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                self.close()
+                raise TransientFailure(f"connection failed: {exc}") from None
+        except OSError as exc:
+            self.close()
+            raise TransientFailure(f"connection failed: {exc}") from None
+        connection = self._connection
+        try:
+            connection.send(body + b".\r\n")
+            code, text = connection.getreply()
+        except (smtplib.SMTPException, OSError) as exc:
+            self.close()
+            # RFC 5321 section 4.1.1.4: only the reply to the final dot says whether the
+            # relay took responsibility; without it we cannot know.
+            raise UncertainFailure(f"no answer after the message was sent: {exc}") from None
+        if code != 250:
+            if code == 421:
+                self.close()
+            _raise_for(code, text)
+
+    def _envelope(self, mail_from: str, recipient: str) -> None:
+        try:
+            connection = self._connect()
+            connection.ehlo_or_helo_if_needed()
+            code, text = connection.mail(mail_from)
+            if code != 250:
+                self._abort(connection, code)
+                _raise_for(code, text)
+            code, text = connection.rcpt(recipient)
+            if code not in (250, 251):
+                self._abort(connection, code)
+                _raise_for(code, text)
+            code, text = connection.docmd("DATA")
+            if code != 354:
+                self._abort(connection, code)
+                _raise_for(code, text)
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            _raise_for(exc.smtp_code, exc.smtp_error)
+
+    def _abort(self, connection: smtplib.SMTP, code: int) -> None:
+        if code == 421:
+            self.close()
+            return
+        try:
+            connection.rset()
+        except (smtplib.SMTPException, OSError):
+            self.close()
+
+
+def load_content(session: Session, campaign_id: int) -> tuple[Campaign, dict[str, int]]:
+    campaign = session.get(Campaign, campaign_id)
+    links = {
+        link.url: link.position
+        for link in session.scalars(
+            select(CampaignLink).where(CampaignLink.campaign_id == campaign_id)
+        )
+    }
+    return campaign, links
+
+
+def build_campaign_message(
+    campaign: Campaign,
+    links: dict[str, int],
+    delivery_token: str,
+    email: str,
+    context: dict,
+    settings: SendSettings,
+) -> tuple[EmailMessage, str]:
+    """The personalised message and its envelope sender (the VERP bounce address)."""
+    domain = mail_domain(settings.public_url)
+    urls = tracking.tracking_urls(settings.public_url, settings.secret_key, delivery_token)
+    subject, html, text = rendering.render_for_delivery(
+        campaign,
+        context,
+        {"unsubscribe_url": urls.unsubscribe_url, "view_in_browser_url": urls.view_in_browser_url},
+    )
+    html = tracking.rewrite_links(html, links, urls)
+    pixel = f'<img src="{urls.open_url}" width="1" height="1" alt="" style="border:0">'
+    html = html.replace("</body>", pixel + "</body>", 1) if "</body>" in html else html + pixel
+    headers = {
+        "List-Unsubscribe": (
+            f"<{urls.unsubscribe_url}>, <{tracking.unsubscribe_mailto(delivery_token, domain)}>"
+        ),
+        # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" to the https URL.
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Precedence": "bulk",
+    }
+    if campaign.reply_to:
+        headers["Reply-To"] = campaign.reply_to
+    sender = Address(display_name=campaign.from_name, addr_spec=campaign.from_email)
+    message = build_message(
+        sender,
+        email,
+        subject,
+        text,
+        html,
+        headers=headers,
+        message_id=f"<campaign.{campaign.id}.{delivery_token}@{domain}>",
+    )
+    return message, f"bounces+{delivery_token}@{domain}"
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    uncertain: int = 0
+    paused: bool = False
+
+
+def send_batch(
+    session: Session,
+    campaign_id: int,
+    delivery_ids: list[int],
+    worker: str,
+    sender: CampaignSender,
+    settings: SendSettings,
+    *,
+    wait_for_slot: Callable[[], None] = lambda: None,
+    clock: Callable[[], datetime],
+) -> BatchResult:
+    """Send the claimed deliveries one by one, committing each outcome as it happens."""
+    result = BatchResult()
+    campaign, links = load_content(session, campaign_id)
+    rows = session.execute(
+        select(Delivery.id, Delivery.token, Delivery.email, Delivery.customer_id, Delivery.attempts)
+        .where(Delivery.id.in_(delivery_ids))
+        .order_by(Delivery.id)
+    ).all()
+    contexts = rendering.customer_contexts(session, [row.customer_id for row in rows])
+    session.commit()
+    failures_pending_reset = campaign.consecutive_failures > 0
+    for index, row in enumerate(rows):
+        try:
+            message, mail_from = build_campaign_message(
+                campaign, links, row.token, row.email, contexts.get(row.customer_id, {}), settings
+            )
+        except Exception as exc:
+            # A template that cannot render for this customer is that delivery's problem.
+            mark_failed(session, row.id, worker, f"could not build the message: {exc}")
+            session.commit()
+            result.failed += 1
+            continue
+        wait_for_slot()
+        outcome_error = None
+        try:
+            sender.submit(message, mail_from, row.email)
+        except PermanentFailure as exc:
+            outcome_error = str(exc)
+            mark_failed(session, row.id, worker, outcome_error)
+            result.failed += 1
+        except TransientFailure as exc:
+            outcome_error = str(exc)
+            if row.attempts >= settings.max_attempts:
+                mark_failed(
+                    session, row.id, worker, f"gave up after {row.attempts} attempts: {exc}"
+                )
+                result.failed += 1
+            else:
+                delay = settings.retry_base_seconds * 2 ** (row.attempts - 1)
+                mark_retry(
+                    session, row.id, worker, outcome_error, clock() + timedelta(seconds=delay)
+                )
+                result.retried += 1
+        except UncertainFailure as exc:
+            outcome_error = str(exc)
+            mark_uncertain(session, row.id, worker, outcome_error)
+            result.uncertain += 1
+        else:
+            mark_sent(session, row.id, worker, str(message["Message-ID"]), clock())
+            result.sent += 1
+            if failures_pending_reset:
+                reset_failures(session, campaign_id)
+                failures_pending_reset = False
+        if outcome_error is not None:
+            failures_pending_reset = True
+            if record_failure(
+                session, campaign_id, settings.max_consecutive_failures, outcome_error, clock()
+            ):
+                release(session, [r.id for r in rows[index + 1 :]], worker)
+                session.commit()
+                result.paused = True
+                return result
+        session.commit()
+    return result
+
+
+# --- the global rate limit --------------------------------------------------------------
+
+# A token bucket shared by every worker: refilled at `rate` per second up to one second's
+# worth; answers how long to wait (0 when a token was taken). Redis TIME keeps one clock.
+_TOKEN_BUCKET = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or burst
+local ts = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return tostring(wait)
+"""
+
+RATE_KEY = "helpdesk:campaigns:rate"
+
+
+class RateLimiter:
+    def __init__(self, redis, rate_per_second: int, key: str = RATE_KEY) -> None:
+        self.rate = rate_per_second
+        self.key = key
+        self._script = redis.register_script(_TOKEN_BUCKET) if rate_per_second > 0 else None
+
+    def wait(self) -> None:
+        if self._script is None:
+            return
+        burst = max(1, self.rate)
+        while True:
+            delay = float(self._script(keys=[self.key], args=[self.rate, burst]))
+            if delay <= 0:
+                return
+            time.sleep(delay)

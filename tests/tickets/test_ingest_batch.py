@@ -1,0 +1,153 @@
+"""A fetched batch is stored in one commit and ingested in a second, each message by its rules."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, func, select
+
+from helpdesk.mail.models import RawMessage, RawSource, RawStatus
+from helpdesk.tickets import ingest as ingest_module
+from helpdesk.tickets.ingest import Incoming, IngestSettings, ingest_batch
+from helpdesk.tickets.models import Message, MessageKind, Ticket
+from tests.factories import make_mailbox
+from tests.tickets.mails import SETTINGS, mail
+
+
+def batch(session, *raws: bytes, mailbox=None, settings=SETTINGS):
+    return ingest_batch(
+        session,
+        [Incoming(raw, imap_uid=uid) for uid, raw in enumerate(raws, start=1)],
+        source=RawSource.imap,
+        settings=settings,
+        mailbox_id=mailbox.id if mailbox is not None else None,
+    )
+
+
+def numbered(n: int, **kwargs) -> bytes:
+    return mail(
+        subject=f"Question {n}",
+        sender=f"Customer {n} <customer{n}@example.com>",
+        message_id=f"<q{n}@example.com>",
+        **kwargs,
+    )
+
+
+def test_batch_gives_one_result_per_message_in_order(session):
+    mailbox = make_mailbox(session)
+
+    results = batch(session, numbered(1), numbered(2), numbered(3), mailbox=mailbox)
+
+    assert [r.status for r in results] == [RawStatus.ingested] * 3
+    subjects = [session.get(Ticket, r.ticket_id).subject for r in results]
+    assert subjects == ["Question 1", "Question 2", "Question 3"]
+    raws = [session.get(RawMessage, r.raw_message_id) for r in results]
+    assert [(raw.imap_uid, raw.status, raw.ticket_id) for raw in raws] == [
+        (n, RawStatus.ingested, r.ticket_id) for n, r in enumerate(results, start=1)
+    ]
+    assert all(session.get(Message, r.message_id).ticket_id == r.ticket_id for r in results)
+
+
+def test_reply_threads_to_a_ticket_opened_earlier_in_the_same_batch(session):
+    first, reply = batch(
+        session,
+        mail(),
+        mail(message_id="<m2@example.com>", headers={"In-Reply-To": "<m1@example.com>"}),
+    )
+
+    assert first.created_ticket and not reply.created_ticket
+    assert reply.ticket_id == first.ticket_id
+    assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+
+
+def test_same_message_twice_in_one_batch_makes_one_ticket(session):
+    first, second = batch(session, mail(), mail(body="Same Message-ID, other bytes."))
+
+    assert first.status == RawStatus.ingested
+    assert second.status == RawStatus.duplicate
+    assert second.ticket_id == first.ticket_id
+    duplicate = session.get(RawMessage, second.raw_message_id)
+    assert duplicate.duplicate_of_id == first.raw_message_id
+    assert session.scalar(select(func.count()).select_from(Message)) == 1
+
+
+def test_message_that_breaks_ingest_is_quarantined_alone(session, monkeypatch):
+    real_parse = ingest_module.parse_message
+
+    def parse_breaking_on_the_second(raw, **kwargs):
+        if b"<q2@example.com>" in raw:
+            raise RuntimeError("parser bug")
+        return real_parse(raw, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "parse_message", parse_breaking_on_the_second)
+
+    results = batch(session, numbered(1), numbered(2), numbered(3))
+
+    assert [r.status for r in results] == [
+        RawStatus.ingested,
+        RawStatus.quarantined,
+        RawStatus.ingested,
+    ]
+    assert "RuntimeError: parser bug" in results[1].reason
+    session.expire_all()
+    broken = session.get(RawMessage, results[1].raw_message_id)
+    assert (broken.status, broken.content) == (RawStatus.quarantined, numbered(2))
+    assert sorted(session.scalars(select(Ticket.subject))) == ["Question 1", "Question 3"]
+
+
+def test_raw_bytes_of_the_batch_are_committed_before_ingest_begins(session, monkeypatch):
+    stored_when_parsing = []
+
+    def count_committed_raw(raw, **kwargs):
+        # A second connection sees only what is committed.
+        with session.get_bind().connect() as other:
+            stored_when_parsing.append(other.scalar(select(func.count()).select_from(RawMessage)))
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(ingest_module, "parse_message", count_committed_raw)
+
+    results = batch(session, numbered(1), numbered(2))
+
+    assert stored_when_parsing and set(stored_when_parsing) == {2}
+    assert [r.status for r in results] == [RawStatus.quarantined] * 2
+
+
+def test_acknowledgement_rate_limit_counts_receipts_of_the_same_batch(session):
+    mailbox = make_mailbox(session, send_acknowledgement=True)
+    settings = IngestSettings(secret_key=SETTINGS.secret_key, domain="helpdesk.test", ack_limit=2)
+
+    results = batch(
+        session,
+        *(mail(message_id=f"<r{n}@example.com>", subject=f"Q{n}") for n in range(3)),
+        mailbox=mailbox,
+        settings=settings,
+    )
+
+    assert [r.acknowledgement_id is not None for r in results] == [True, True, False]
+    acks = session.scalars(select(Message).where(Message.kind == MessageKind.acknowledgement))
+    assert sorted((a.ticket_id, a.subject) for a in acks) == sorted(
+        (r.ticket_id, f"Re: Q{n} [#{r.ticket_id}]") for n, r in enumerate(results[:2])
+    )
+
+
+def test_a_batch_of_new_tickets_costs_few_statements_per_message(session):
+    mailbox = make_mailbox(session)
+    batch(session, *(numbered(n) for n in range(1, 6)), mailbox=mailbox)  # known customers
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        batch(
+            session,
+            *(numbered(n, headers={"Message-ID": f"<again{n}@example.com>"}) for n in range(1, 6)),
+            mailbox=mailbox,
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    # Per message at most: its raw row, its ticket and its message (SQLite cannot return
+    # ids of a multi-row INSERT in order, so there each is its own statement).
+    per_batch = 12
+    assert len(statements) <= per_batch + 3 * 5, statements
