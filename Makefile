@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -d translations -f -q
+	$(BIN)/pybabel compile --use-fuzzy -d translations -f
 
 # Run after adding or changing UI text, then translate the new entries in the ko .po file.
 # The keywords here are mirrored in tests/test_translations.py, which fails when the

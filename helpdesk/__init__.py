@@ -59,7 +59,9 @@ def _register_features(app: Flask) -> None:
     from helpdesk import i18n, nav, web
     from helpdesk.admin.views import bp as admin_bp
     from helpdesk.auth.views import bp as auth_bp
+    from helpdesk.campaigns.report_views import bp as campaign_reports_bp
     from helpdesk.campaigns.tracking_views import bp as tracking_bp
+    from helpdesk.campaigns.views import bp as campaigns_bp
     from helpdesk.customers.import_views import bp as imports_bp
     from helpdesk.customers.views import bp as customers_bp
     from helpdesk.faq.public_views import bp as faq_bp
@@ -83,7 +85,9 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(mailboxes_bp)
     app.register_blueprint(faq_bp)
     app.register_blueprint(faq_admin_bp)
+    app.register_blueprint(campaigns_bp)
     app.register_blueprint(tracking_bp)
+    app.register_blueprint(campaign_reports_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

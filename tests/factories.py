@@ -190,3 +190,29 @@ def make_delivery(session, campaign, customer, **overrides):
     session.add(delivery)
     session.commit()
     return delivery
+
+
+def make_segment(session, rules=None, **overrides):
+    """A segment through the editor service, so its rules are validated."""
+    from helpdesk.campaigns import service
+
+    values = {"name": "Pro customers", "rules": rules if rules is not None else {}} | overrides
+    segment = service.create_segment(session, service.SegmentData(**values), user_id=None)
+    session.commit()
+    return segment
+
+
+def make_campaign(session, **overrides):
+    """A draft campaign through the editor service (templates checked)."""
+    from helpdesk.campaigns import service
+
+    values = {
+        "name": "Autumn news",
+        "subject": "Hello {{ customer.name }}",
+        "from_name": "Shop",
+        "from_email": "news@shop.example",
+        "html_body": "<p>Hello {{ customer.name }}</p>",
+    } | overrides
+    campaign = service.create_campaign(session, service.CampaignData(**values), user_id=None)
+    session.commit()
+    return campaign

@@ -18,7 +18,7 @@ nav.add_setting("auth.users", _l("Users"), _l("Staff accounts and roles"), order
 HOME_ENDPOINTS: dict[Role, str] = {
     Role.admin: "queues.index",
     Role.agent: "queues.index",
-    Role.marketer: "customers.index",
+    Role.marketer: "campaigns.index",
 }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -122,6 +123,18 @@ class Delivery(Base):
         UniqueConstraint("campaign_id", "customer_id"),
         Index("ix_deliveries_campaign_state", "campaign_id", "state", "id"),
         Index("ix_deliveries_customer", "customer_id"),
+        # Segments ask "opened / clicked within N days": a range over the few deliveries
+        # that were opened, instead of a scan of every delivery ever made.
+        *(
+            Index(
+                f"ix_deliveries_{column}",
+                column,
+                "customer_id",
+                postgresql_where=text(f"{column} IS NOT NULL"),
+                sqlite_where=text(f"{column} IS NOT NULL"),
+            )
+            for column in ("first_opened_at", "first_clicked_at")
+        ),
     )
 
 

@@ -113,8 +113,29 @@ def render_for_delivery(
     if campaign.text_edited and campaign.text_body.strip():
         text = _render(campaign.text_body, context, html=False, part="Text body")
     else:
-        text = html_to_text(html)
+        text_source = _text_template_from_html(campaign.html_body)
+        if text_source is None:
+            text = html_to_text(html)
+        else:
+            text = _compact(_render(text_source, context, html=False, part="Text body"))
     return subject, html, text
+
+
+@lru_cache(maxsize=64)
+def _text_template_from_html(html_source: str) -> str | None:
+    """The text part's template, derived once from the HTML template.
+
+    Converting every rendered HTML to text costs milliseconds per recipient; converting
+    the template once and rendering it like any text template gives the same words,
+    placeholders included. None when the conversion broke a Jinja tag apart: then the
+    rendered HTML is converted per recipient instead.
+    """
+    source = html_to_text(html_source)
+    try:
+        _text_env.from_string(source)
+    except TemplateSyntaxError:
+        return None
+    return source
 
 
 def check_templates(campaign) -> list[TemplateProblem]:
@@ -142,20 +163,25 @@ def html_to_text(html: str) -> str:
     if not html.strip():
         return ""
     try:
-        tree = lxml.html.fromstring(html)
+        # A whole document: a fragment's wrapper <div> would indent every line.
+        tree = lxml.html.document_fromstring(html)
     except (lxml.etree.ParserError, ValueError):
         return html
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
         label = anchor.text_content().strip()
-        if not href.startswith((*URL_SCHEMES, "mailto:")) or href in (label, f"mailto:{label}"):
+        # A placeholder ("{{ unsubscribe_url }}") is a link once rendered.
+        linkable = href.startswith((*URL_SCHEMES, "mailto:")) or "{{" in href
+        if not linkable or href in (label, f"mailto:{label}"):
             continue
         anchor.tail = f" ({href})" + (anchor.tail or "")
-    text = Inscriptis(tree, _text_config).get_text()
-    lines = [line.rstrip() for line in text.splitlines()]
-    # Layout tables leave runs of blank lines; one blank line separates paragraphs.
+    return _compact(Inscriptis(tree, _text_config).get_text())
+
+
+def _compact(text: str) -> str:
+    """Layout tables and template tags leave runs of blank lines; one separates paragraphs."""
     compact: list[str] = []
-    for line in lines:
+    for line in (line.rstrip() for line in text.splitlines()):
         if line or (compact and compact[-1]):
             compact.append(line)
     return "\n".join(compact).strip() + "\n"

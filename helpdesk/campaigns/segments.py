@@ -363,16 +363,19 @@ def _product(op: str, value, now: datetime, where: str) -> ColumnElement[bool]:
 
 def _total(op: str, value, now: datetime, where: str) -> ColumnElement[bool]:
     amount = _number(value, where)
-    total = func.sum(Purchase.amount)
-    # One grouped pass over purchases instead of a correlated sum per customer; "below N"
-    # is the complement of "at least N", so customers without purchases (total 0) match.
-    having = {"gt": total > amount, "gte": total >= amount, "lt": total >= amount}.get(
-        op, total > amount
+    # A correlated sum: the database evaluates it last, only for customers the cheaper
+    # conditions left, instead of aggregating every purchase of every customer first.
+    # Customers without purchases have a total of 0.
+    total = func.coalesce(
+        select(func.sum(Purchase.amount))
+        .where(Purchase.customer_id == Customer.id)
+        .correlate(Customer)
+        .scalar_subquery(),
+        0,
     )
-    spenders = select(Purchase.customer_id).group_by(Purchase.customer_id).having(having)
-    if op in ("gt", "gte"):
-        return Customer.id.in_(spenders)
-    return Customer.id.not_in(spenders)
+    return {"gt": total > amount, "gte": total >= amount, "lt": total < amount}.get(
+        op, total <= amount
+    )
 
 
 def _last_purchase(op: str, value, now: datetime, where: str) -> ColumnElement[bool]:

@@ -92,12 +92,24 @@ def _find_delivery(
         if delivery is not None:
             return delivery
     original = (problem.original_message_id or "").strip()
-    if not original:
-        return None
-    bare = original.strip("<>")
-    return session.scalars(
-        select(Delivery).where(Delivery.message_id.in_((original, f"<{bare}>", bare)))
-    ).first()
+    if original:
+        bare = original.strip("<>")
+        return session.scalars(
+            select(Delivery).where(Delivery.message_id.in_((original, f"<{bare}>", bare)))
+        ).first()
+    if problem.kind == DeliveryProblemKind.complaint and problem.recipient:
+        # Feedback loops often strip the reported message's headers; a complaint is about
+        # recent mail, so it goes to the latest campaign message sent to that address.
+        return session.scalars(
+            select(Delivery)
+            .where(
+                func.lower(Delivery.email) == problem.recipient.strip().lower(),
+                Delivery.sent_at.is_not(None),
+            )
+            .order_by(Delivery.sent_at.desc())
+            .limit(1)
+        ).first()
+    return None
 
 
 def apply_delivery_problem(

@@ -140,9 +140,7 @@ def _segment_page(form: SegmentForm, segment, *, preview=None, error=None, statu
 @bp.get("/segments")
 @roles_required(*MARKETING)
 def segments():
-    return render_template(
-        "campaigns/segments.html", segments=service.list_segments(db_session())
-    )
+    return render_template("campaigns/segments.html", segments=service.list_segments(db_session()))
 
 
 def _segment_data(form: SegmentForm) -> service.SegmentData:
@@ -233,7 +231,7 @@ def segment_preview():
     """Live count and sample for the rule builder; 400 with the message for bad rules."""
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or "rules" not in payload:
-        return jsonify(error=_("Send the rules as JSON: {\"rules\": {...}}.")), 400
+        return jsonify(error=_('Send the rules as JSON: {"rules": {...}}.')), 400
     try:
         total, sample = count_and_sample(
             db_session(), service.parse_rules(payload["rules"]), sample_size=SAMPLE_SIZE
@@ -395,7 +393,6 @@ def preview(campaign_id: int):
 @bp.post("/campaigns/<int:campaign_id>/test")
 @roles_required(*MARKETING)
 def test_send(campaign_id: int):
-    session = db_session()
     campaign = _or_404(service.get_campaign, campaign_id)
     test_form = TestSendForm()
     if not test_form.validate_on_submit():

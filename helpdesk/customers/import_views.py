@@ -13,6 +13,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_babel import gettext as _
@@ -62,7 +63,7 @@ ERROR_MESSAGES = {
     "invalid_number": _l("“%(value)s” is not a number (at most 4 decimal places)."),
     "invalid_date": _l("“%(value)s” is not a date; use YYYY-MM-DD."),
     "invalid_boolean": _l("“%(value)s” is not yes/no; use true, false, yes, no, 1 or 0."),
-    "invalid_choice": _l("“%(value)s” is not one of the choices: %(allowed)s."),
+    "invalid_choice": _l("“%(value)s” is not one of the choices: %(choices)s."),
     "unknown_customer": _l("No customer has the email address %(value)s. Import customers first."),
     "duplicate_purchase": _l("The same order and product already appear on line %(first_line)d."),
     "invalid_quantity": _l("“%(value)s” is not a whole number of at least 1."),
@@ -81,11 +82,15 @@ ENCODING_LABELS = {
 DELIMITER_LABELS = {",": _l("comma"), ";": _l("semicolon"), "\t": _l("tab")}
 KIND_LABELS = {ImportKind.customers: _l("Customers"), ImportKind.purchases: _l("Purchases")}
 STATUS_LABELS = {
+    ImportStatus.pending: _l("Awaiting confirmation"),
     ImportStatus.queued: _l("Waiting"),
     ImportStatus.running: _l("Running"),
     ImportStatus.done: _l("Done"),
     ImportStatus.failed: _l("Failed"),
 }
+
+
+KIND_VALUES = {kind.value for kind in ImportKind}
 
 
 class ImportForm(FlaskForm):
@@ -167,7 +172,9 @@ def upload_too_large(_error):
 @bp.route("/customers/import", methods=["GET", "POST"])
 @roles_required(*ALL_STAFF)
 def new():
-    form = ImportForm()
+    # ?kind=purchases preselects the kind, for the link on the customer list.
+    kind = request.args.get("kind")
+    form = ImportForm(kind=kind if kind in KIND_VALUES else ImportKind.customers.value)
     if not form.validate_on_submit():
         return _render_new(form, 400 if form.is_submitted() else 200)
     content = form.file.data.read()
@@ -194,7 +201,7 @@ def new():
 @roles_required(*ALL_STAFF)
 def preview(import_id: int):
     job = _get_job(import_id)
-    if job.status is not ImportStatus.queued:
+    if job.status is not ImportStatus.pending:
         return redirect(url_for("imports.show", import_id=job.id))
     session = db_session()
     file_error = None
@@ -213,10 +220,15 @@ def preview(import_id: int):
 @bp.post("/customers/import/<int:import_id>/start")
 @roles_required(*ALL_STAFF)
 def start(import_id: int):
+    session = db_session()
     job = _get_job(import_id)
-    startable = job.status in (ImportStatus.queued, ImportStatus.failed)
-    if startable and not jobs.is_enqueued(_config(), job.id):
+    # Only the request that moves the import to queued enqueues it; a second click finds
+    # it queued already. The status commits after the enqueue, so an unreachable Redis
+    # leaves the import startable; a worker that is quicker than the commit waits for
+    # the row (its own status update needs it) and then runs the import as usual.
+    if importer.mark_queued(session, job.id):
         jobs.start_import(_config(), job.id, _timezone())
+        session.commit()
     return redirect(url_for("imports.show", import_id=job.id))
 
 
@@ -224,7 +236,10 @@ def start(import_id: int):
 @roles_required(*ALL_STAFF)
 def discard(import_id: int):
     session = db_session()
-    importer.discard_import(session, _get_job(import_id).id)
+    job = _get_job(import_id)
+    if not importer.discard_import(session, job.id):
+        flash(_("This import has already started; it cannot be discarded."), "error")
+        return redirect(url_for("imports.show", import_id=job.id))
     session.commit()
     flash(_("The upload was discarded; nothing was imported."), "info")
     return redirect(url_for("imports.new"))
@@ -234,7 +249,7 @@ def discard(import_id: int):
 @roles_required(*ALL_STAFF)
 def show(import_id: int):
     job = _get_job(import_id)
-    if job.status is ImportStatus.queued and not jobs.is_enqueued(_config(), job.id):
+    if job.status is ImportStatus.pending:
         return redirect(url_for("imports.preview", import_id=job.id))
     return render_template("customers/import_show.html", job=job)
 
@@ -250,7 +265,8 @@ def progress(import_id: int):
 def errors_csv(import_id: int):
     job = _get_job(import_id)
     errors = job.errors
-    if job.status is ImportStatus.queued:
+    # Until the worker has planned the import, the report comes from a fresh dry run.
+    if job.status in (ImportStatus.pending, ImportStatus.queued):
         try:
             plan = importer.plan_import(db_session(), job.kind, job.content, _timezone())
             errors = [error.as_dict() for error in plan.errors]

@@ -105,9 +105,7 @@ CUSTOMER_WRITE_COLUMNS = (
     "created_at",
     "updated_at",
 )
-CUSTOMER_UPDATE_COLUMNS = (
-    CUSTOMER_WRITE_COLUMNS[1:3] + CUSTOMER_WRITE_COLUMNS[3:8] + ("updated_at",)
-)
+CUSTOMER_UPDATE_COLUMNS = (*CUSTOMER_WRITE_COLUMNS[1:8], "updated_at")
 VALUE_COLUMNS = ("text_value", "number_value", "date_value", "bool_value")
 PURCHASE_COLUMNS = ("email", "product", "quantity", "amount", "currency", "date", "order_ref")
 PURCHASE_REQUIRED = ("email", "product", "amount", "currency", "date")
@@ -966,7 +964,7 @@ def _upsert(
     Conflicting rows get the `update` columns (only where a value differs, so unchanged
     rows cost no new row version) or are skipped. PostgreSQL: the rows are streamed with
     COPY into a temporary table and go in with one INSERT ... SELECT, so a batch is
-    three statements whatever its size. SQLite has no round trips to save; there the
+    a few statements whatever its size. SQLite has no round trips to save; there the
     rows go to the driver's executemany, converted by the column types' own bind
     processors. Returns the `returning` columns of the written rows on PostgreSQL and
     nothing on SQLite (its executemany cannot return rows).
@@ -1002,7 +1000,12 @@ def _upsert_postgresql(session, target, names, rows, conflict, update, returning
             f"CREATE TEMPORARY TABLE {stage} AS"
             f" SELECT {column_list} FROM {target.name} WITH NO DATA"
         )
-        with cursor.copy(f"COPY {stage} ({column_list}) FROM STDIN") as copy:
+        # Binary COPY with the stage table's own column types: psycopg then converts
+        # values in C, about ten times faster than the text format.
+        cursor.execute(f"SELECT {column_list} FROM {stage} LIMIT 0")
+        types = [description.type_code for description in cursor.description]
+        with cursor.copy(f"COPY {stage} ({column_list}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
         source = select(*(column(name) for name in names)).select_from(table(stage))

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
-
 from helpdesk.config import Config
 from helpdesk.customers import importer
 from helpdesk.customers.models import ImportJob, ImportStatus
 from helpdesk.db import session_scope, utcnow
-from helpdesk.queue import IMPORT_QUEUE, enqueue, redis_connection
+from helpdesk.queue import IMPORT_QUEUE, enqueue
 
 # Large imports on a busy PostgreSQL can take minutes; RQ's default of 3 minutes is too short.
 IMPORT_TIMEOUT_SECONDS = 3600
-_WAITING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED}
 
 
 def rq_job_id(import_id: int) -> str:
@@ -22,6 +18,7 @@ def rq_job_id(import_id: int) -> str:
 
 
 def start_import(config: Config, import_id: int, timezone: str) -> None:
+    """Enqueues an import that `importer.mark_queued` has just moved to queued."""
     enqueue(
         config,
         IMPORT_QUEUE,
@@ -31,14 +28,6 @@ def start_import(config: Config, import_id: int, timezone: str) -> None:
         job_id=rq_job_id(import_id),
         job_timeout=IMPORT_TIMEOUT_SECONDS,
     )
-
-
-def is_enqueued(config: Config, import_id: int) -> bool:
-    try:
-        job = Job.fetch(rq_job_id(import_id), connection=redis_connection(config))
-    except NoSuchJobError:
-        return False
-    return job.get_status(refresh=False) in _WAITING
 
 
 def run_import(import_id: int, timezone: str = "UTC") -> None:

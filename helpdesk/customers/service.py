@@ -807,7 +807,7 @@ def notes_of(session: Session, customer_id: int) -> list[ContactNote]:
 
 # --- search, filters, sorting --------------------------------------------------------
 
-SORTS = ("name", "-name", "email", "-email", "created", "-created")
+SORTS = ("name", "-name", "email", "-email", "created", "-created", "spend", "-spend")
 
 
 @dataclass(frozen=True)
@@ -867,9 +867,37 @@ def customer_statement(session: Session, flt: CustomerFilter) -> Select[tuple[Cu
             raise FilterInvalid({"status": N_("Unknown subscription status.")}) from None
     if flt.field_key and flt.field_value.strip():
         query = query.where(_field_equals(session, flt.field_key, flt.field_value))
+    if flt.sort in ("spend", "-spend"):
+        return _order_by_spend(session, query, descending=flt.sort == "-spend")
     column, descending = _SORT_COLUMNS.get(flt.sort, _SORT_COLUMNS["name"])
     key = column if column is Customer.created_at else _sortable(session, column)
     return query.order_by(key.desc() if descending else key, Customer.id)
+
+
+def spend_sorts_by_count(session: Session) -> bool:
+    """Whether "sort by total spend" has to count purchases instead of adding amounts.
+
+    Amounts in different currencies cannot be added without exchange rates the helpdesk
+    does not have, and sorting by one currency's total would rank a big spender in
+    another currency last. So while every purchase is in one currency (most shops) the
+    sort adds amounts; once there are several it ranks by the number of purchases, which
+    means the same in every currency, and the page says so.
+    """
+    currencies = select(Purchase.currency).distinct().limit(2).subquery()
+    return (session.scalar(select(func.count()).select_from(currencies)) or 0) > 1
+
+
+def _order_by_spend(session: Session, query: Select, *, descending: bool) -> Select:
+    measure = func.count() if spend_sorts_by_count(session) else func.sum(Purchase.amount)
+    totals = (
+        select(Purchase.customer_id, measure.label("spend"))
+        .group_by(Purchase.customer_id)
+        .subquery()
+    )
+    spend = func.coalesce(totals.c.spend, 0)
+    return query.outerjoin(totals, totals.c.customer_id == Customer.id).order_by(
+        spend.desc() if descending else spend, Customer.id
+    )
 
 
 _SORT_COLUMNS = {

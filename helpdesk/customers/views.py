@@ -133,6 +133,7 @@ def index():
         ltv=service.lifetime_values(session, [c.id for c in customers]),
         custom_fields=service.list_custom_fields(session),
         tags=service.all_tags(session),
+        spend_by_count=service.spend_sorts_by_count(session),
     )
     return render_template("customers/index.html", **context), 400 if error else 200
 

@@ -162,3 +162,13 @@ class SearchVocabulary(Base):
     documents: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = {"sqlite_with_rowid": False}
+
+
+class SearchStats(Base):
+    """Corpus figures BM25 needs on every query, kept up to date by index_article."""
+
+    __tablename__ = "faq_search_stats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    articles: Mapped[int] = mapped_column(Integer, default=0)
+    total_length: Mapped[float] = mapped_column(Float, default=0.0)

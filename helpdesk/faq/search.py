@@ -10,11 +10,13 @@ Here text is analysed once at save time into terms stored in `faq_search_terms`:
 - Latin words are reduced to their Snowball English stem ("refunds" -> "refund"), and
   their character trigrams are indexed for words with no exact match.
 - A query word that matches nothing is treated as a likely typo: it is compared with
-  indexed terms of the same first letter (Hangul by its jamo), edit distance one or two,
-  before falling back to trigrams.
+  the terms in `faq_search_vocabulary` that share its first letter (Hangul by its jamo),
+  edit distance one or two, before falling back to trigrams.
 
-Scores are BM25 with the title weighing three times the body. Highlighting escapes the
-text and wraps only the matched words in <mark>, so nothing in a query or an article
+Scores are BM25 with the title weighing three times the body, summed in the database so
+only the best rows come back; document frequencies and corpus size are kept current in
+`faq_search_vocabulary` and `faq_search_stats` by `index_article`. Highlighting escapes
+the text and wraps only the matched words in <mark>, so nothing in a query or an article
 becomes markup.
 """
 
@@ -30,18 +32,27 @@ from functools import lru_cache
 
 import snowballstemmer
 from markupsafe import Markup, escape
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
-from helpdesk.faq.models import Article, ArticleStatus, SearchTerm, SearchVocabulary
+from helpdesk.faq.models import (
+    Article,
+    ArticleStatus,
+    SearchStats,
+    SearchTerm,
+    SearchVocabulary,
+)
 
 MAX_QUERY_LENGTH = 200
 # A ticket can quote a whole mail thread; the opening says what it is about.
 MAX_SUGGEST_TEXT = 2000
 MAX_SUGGEST_TERMS = 30
+# Typo look-ups per query; a long message has enough correctly spelled words.
+MAX_FUZZY_WORDS = 6
+SUGGEST_FUZZY_MAX_WORDS = 12
 TITLE_BOOST = 3.0
 TAG_BOOST = 2.0
 K1 = 1.2
@@ -186,6 +197,9 @@ def index_article(session: Session, article: Article) -> None:
     """
     session.flush()
     old = set(session.scalars(select(SearchTerm.term).where(SearchTerm.article_id == article.id)))
+    old_length = session.scalar(
+        select(SearchTerm.doc_length).where(SearchTerm.article_id == article.id).limit(1)
+    )
     session.execute(delete(SearchTerm).where(SearchTerm.article_id == article.id))
     terms = {
         t[:64]: w
@@ -205,6 +219,32 @@ def index_article(session: Session, article: Article) -> None:
             ],
         )
     _update_vocabulary(session, added=set(terms) - old, removed=old - set(terms))
+    _update_stats(
+        session,
+        articles=bool(terms) - bool(old),
+        length=(length if terms else 0.0) - (old_length or 0.0),
+    )
+
+
+def _update_stats(session: Session, *, articles: int, length: float) -> None:
+    if not articles and not length:
+        return
+    statement = _dialect_insert(session)(SearchStats).values(
+        id=1, articles=articles, total_length=length
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[SearchStats.id],
+            set_={
+                "articles": SearchStats.articles + articles,
+                "total_length": SearchStats.total_length + length,
+            },
+        )
+    )
+
+
+def _dialect_insert(session: Session):
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def _update_vocabulary(session: Session, *, added: set[str], removed: set[str]) -> None:
@@ -216,9 +256,7 @@ def _update_vocabulary(session: Session, *, added: set[str], removed: set[str]) 
             .values(documents=SearchVocabulary.documents - 1)
             .execution_options(synchronize_session=False)
         )
-    dialect_insert = (
-        postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    )
+    dialect_insert = _dialect_insert(session)
     for chunk in _chunks(sorted(added), 500):
         statement = dialect_insert(SearchVocabulary).values(
             [{"term": term, "documents": 1} for term in chunk]
@@ -342,43 +380,86 @@ def _document_frequencies(session: Session, terms) -> dict[str, int]:
     return {term: count for term, count in rows}
 
 
-def _terms_with_prefix(session: Session, prefix: str) -> dict[str, int]:
-    # A range on the primary key reads only that slice of the vocabulary.
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+def _terms_with_prefixes(session: Session, prefixes: set[str]) -> dict[str, int]:
+    """Vocabulary terms starting with any of the prefixes, read in one round trip."""
+    if not prefixes:
+        return {}
+    # Ranges on the primary key read only those slices of the vocabulary.
+    ranges = [
+        (SearchVocabulary.term >= prefix)
+        & (SearchVocabulary.term < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+        for prefix in sorted(prefixes)
+    ]
     rows = session.execute(
         select(SearchVocabulary.term, SearchVocabulary.documents).where(
-            SearchVocabulary.term >= prefix,
-            SearchVocabulary.term < upper,
-            SearchVocabulary.documents > 0,
+            or_(*ranges), SearchVocabulary.documents > 0
         )
     )
-    return {term: count for term, count in rows}
+    return {term: count for term, count in rows if term[:3] in prefixes}
 
 
-def _fuzzy_matches(session: Session, kind: str, target: str) -> list[tuple[str, int]]:
-    """Indexed terms one or two edits from `target` that share its first letter."""
+def _fuzzy_matches(kind: str, target: str, vocabulary: dict[str, int]) -> list[tuple[str, int]]:
+    """Vocabulary terms one or two edits from `target` that share its first letter."""
     if kind == "w":
         limit = 1 if len(target) <= 5 else 2
         compare, key = target, lambda t: t
     else:
         limit = 1
         compare, key = _jamo(target), _jamo
-    candidates = _terms_with_prefix(session, f"{kind}:{target[0]}")
+    prefix = f"{kind}:{target[0]}"
     found = []
-    for term, df in candidates.items():
+    for term, df in vocabulary.items():
         value = term[2:]
-        if value != target and edit_distance(compare, key(value), limit) <= limit:
+        if (
+            term.startswith(prefix)
+            and value != target
+            and edit_distance(compare, key(value), limit) <= limit
+        ):
             found.append((term, df))
     return found
 
 
-def _plan(session: Session, words: list[Word], max_terms: int | None = None) -> _Plan:
+def _plan(
+    session: Session, words: list[Word], max_terms: int | None = None, fuzzy: bool = True
+) -> _Plan:
     plan = _Plan()
     direct: dict[str, float] = {}
     for word in words:
         for term, weight in word.terms.items():
             direct[term] = direct.get(term, 0.0) + weight
     dfs = _document_frequencies(session, direct)
+
+    # Words that match nothing are likely typos; their look-alikes are fetched together.
+    unknown: list[tuple[str, str]] = []
+    for word in words:
+        if word.latin:
+            if not dfs.get(f"w:{word.stem}") and len(word.stem) >= 3:
+                unknown.append(("w", word.stem))
+        else:
+            unknown += [
+                ("k", t[2:])
+                for t, w in word.terms.items()
+                if w == 1.0 and len(t) == 4 and not dfs.get(t)
+            ]
+    unknown = unknown[:MAX_FUZZY_WORDS] if fuzzy else []
+    vocabulary = _terms_with_prefixes(session, {f"{kind}:{value[0]}" for kind, value in unknown})
+    look_alikes = {
+        (kind, value): _fuzzy_matches(kind, value, vocabulary) for kind, value in unknown
+    }
+
+    trigram_words = [
+        word
+        for word in words
+        if word.latin
+        and not dfs.get(f"w:{word.stem}")
+        and not look_alikes.get(("w", word.stem))
+        and len(word.surface) >= 4
+        and fuzzy
+    ]
+    gram_dfs = _document_frequencies(
+        session, {f"t:{g}" for word in trigram_words for g in _trigrams(word.surface)}
+    )
+
     for word in words:
         if word.latin:
             term = f"w:{word.stem}"
@@ -386,17 +467,14 @@ def _plan(session: Session, words: list[Word], max_terms: int | None = None) -> 
                 plan.add(term, direct[term], dfs[term])
                 plan.latin_stems.add(word.stem)
                 continue
-            matches = _fuzzy_matches(session, "w", word.stem) if len(word.stem) >= 3 else []
-            for fuzzy_term, df in matches:
+            for fuzzy_term, df in look_alikes.get(("w", word.stem), []):
                 plan.add(fuzzy_term, FUZZY_WEIGHT, df)
                 plan.latin_stems.add(fuzzy_term[2:])
-            if not matches and len(word.surface) >= 4:
+            if word in trigram_words:
                 grams = _trigrams(word.surface)
-                gram_dfs = _document_frequencies(session, [f"t:{g}" for g in grams])
                 for gram in grams:
-                    plan.add(
-                        f"t:{gram}", TRIGRAM_WEIGHT * 3 / len(grams), gram_dfs.get(f"t:{gram}", 0)
-                    )
+                    term = f"t:{gram}"
+                    plan.add(term, TRIGRAM_WEIGHT * 3 / len(grams), gram_dfs.get(term, 0))
             continue
         known_stem_grams = 0
         for term, weight in word.terms.items():
@@ -405,8 +483,8 @@ def _plan(session: Session, words: list[Word], max_terms: int | None = None) -> 
                 if weight == 1.0:
                     known_stem_grams += 1
                     plan.hangul_marks.add(term[2:])
-            elif weight == 1.0 and len(term) == 4:
-                for fuzzy_term, df in _fuzzy_matches(session, "k", term[2:]):
+            else:
+                for fuzzy_term, df in look_alikes.get(("k", term[2:]), []):
                     plan.add(fuzzy_term, FUZZY_WEIGHT, df)
                     plan.hangul_marks.add(fuzzy_term[2:])
         if known_stem_grams and known_stem_grams == len(_bigrams(word.stem)):
@@ -425,14 +503,11 @@ def _score(
     so only the top rows travel back, however many articles share a common term."""
     if not plan.weights:
         return []
-    total, average_length = session.execute(
-        select(func.count(), func.avg(Article.search_length)).where(
-            Article.status == ArticleStatus.published
-        )
-    ).one()
-    if not total:
+    stats = session.get(SearchStats, 1, populate_existing=True)
+    if stats is None or stats.articles <= 0:
         return []
-    average_length = float(average_length or 1.0) or 1.0
+    total = stats.articles
+    average_length = max(stats.total_length / total, 1.0)
     max_df = max(5, int(total * MAX_DF_SHARE))
     factors = {}
     for term, weight in plan.weights.items():
@@ -528,7 +603,9 @@ def suggest_articles(
     words = analyse((text or "")[:MAX_SUGGEST_TEXT])
     if not words:
         return []
-    plan = _plan(session, words, max_terms=MAX_SUGGEST_TERMS)
+    plan = _plan(
+        session, words, max_terms=MAX_SUGGEST_TERMS, fuzzy=len(words) <= SUGGEST_FUZZY_MAX_WORDS
+    )
     return [
         Suggestion(
             article_id=article.id,
@@ -546,7 +623,13 @@ def suggest_articles(
 def _load(session: Session, ids: list[int]) -> dict[int, Article]:
     if not ids:
         return {}
-    return {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(ids)))}
+    # The Markdown source and page HTML are not needed for a result list.
+    query = (
+        select(Article)
+        .where(Article.id.in_(ids))
+        .options(defer(Article.body), defer(Article.body_html))
+    )
+    return {a.id: a for a in session.scalars(query)}
 
 
 # -- highlighting -------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Raw mail to tickets: store, dedupe, classify, thread or open a ticket, acknowledge.
 
 Every transport (IMAP poller, SMTP gateway, contact form) hands raw RFC 5322 bytes to
-`ingest_message`. The bytes are committed first, so nothing is lost whatever happens
-next; every raw row then ends as a ticket message, a threaded auto-reply, a recorded
-bounce or complaint, a duplicate, a dropped loop, or a quarantined message with its reason.
+`ingest_message`, or a fetched batch of them to `ingest_batch`. The bytes are committed
+first, so nothing is lost whatever happens next; every raw row then ends as a ticket
+message, a threaded auto-reply, a recorded bounce or complaint, a duplicate, a dropped
+loop, or a quarantined message with its reason. The caller queues the acknowledgements
+the results name, after the commit.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Config
@@ -287,19 +288,33 @@ def _chunks(values: list, size: int = 500):
 
 
 @dataclass
+class _NewMessage:
+    """A message row waiting for the batch's INSERT, which sets its `id`.
+
+    Plain rows instead of ORM objects: a batch writes hundreds of them, and the unit of
+    work's bookkeeping per object would cost more than the INSERT itself.
+    """
+
+    ticket: Ticket
+    values: dict
+    attachments: list[dict]
+    id: int | None = None
+
+
+@dataclass
 class _Outcome:
-    """What one message became. Rows added in the batch get their ids at its flush, so
-    the outcome holds them and `result` reads the ids afterwards."""
+    """What one message became. Rows added in the batch get their ids when it writes
+    them, so the outcome holds the rows and `result` reads the ids afterwards."""
 
     status: RawStatus
     reason: str
     ticket: Ticket | None = None
     ticket_id: int | None = None  # of a ticket not loaded (a duplicate's original)
     duplicate_of_id: int | None = None
-    message: Message | None = None
+    message: _NewMessage | None = None
     created_ticket: bool = False
     acknowledge: Customer | None = None  # the customer a receipt goes to
-    acknowledgement: Message | None = None
+    acknowledgement: _NewMessage | None = None
 
     def result(self, raw_message_id: int) -> IngestResult:
         return IngestResult(
@@ -319,9 +334,9 @@ class _Batch:
     of the Message-IDs the batch refers to, response targets. Kept up to date as the
     batch adds rows, so a reply threads to a ticket opened earlier in the same batch.
 
-    New tickets and messages are only added to the session; one flush at the end writes
-    them all (on PostgreSQL a multi-row INSERT per table) instead of a few statements and
-    a flush per message.
+    New tickets are only added to the session and new messages collected as rows; `write`
+    at the end stores them all (on PostgreSQL a multi-row INSERT per table) instead of a
+    few statements and a flush per message.
     """
 
     def __init__(self, session: Session, settings: IngestSettings):
@@ -337,6 +352,8 @@ class _Batch:
         self.raw_tickets: dict[int, int | None] = {}  # earlier raw messages' tickets
         self.acks_sent: dict[int, int] = {}  # customer id -> acknowledgements in the window
         self.blobs: set[str] = set()
+        self.tickets_with_mail: set[Ticket] = set()  # that got customer mail in this batch
+        self.pending: list[_NewMessage] = []
         self.targets: dict[tuple[int | None, Priority], Targets] = {}
         self._normalized: dict[str, str | None] = {}
         insert_ = _dialect_insert(session)
@@ -363,13 +380,13 @@ class _Batch:
         self.prefetch(parsed)
         for item, mail in zip(stored, parsed, strict=True):
             self.outcomes[item.id] = _Context(self, item, mail).run()
-        self.session.flush()
-        # Receipts quote the ticket number, which the flush has just assigned.
+        self.write()
+        # Receipts quote the ticket number, which the write has just assigned.
         for item, mail in zip(stored, parsed, strict=True):
             outcome = self.outcomes[item.id]
             if outcome.acknowledge is not None:
                 outcome.acknowledgement = _Context(self, item, mail).acknowledgement(outcome)
-        self.session.flush()
+        self.write()
         results = [self.outcomes[item.id].result(item.id) for item in stored]
         now = utcnow()
         self.session.execute(
@@ -389,6 +406,22 @@ class _Batch:
         )
         return results
 
+    def write(self) -> None:
+        """Store what the batch has added so far: tickets and their changes, then messages."""
+        self.session.flush()
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        ids = self.session.scalars(
+            insert(Message).returning(Message.id, sort_by_parameter_order=True),
+            [message.values | {"ticket_id": message.ticket.id} for message in pending],
+        ).all()
+        for message, id_ in zip(pending, ids, strict=True):
+            message.id = id_
+        attachments = [a | {"message_id": m.id} for m in pending for a in m.attachments]
+        if attachments:
+            self.session.execute(insert(Attachment), attachments)
+
     def claim(self, keys: list[tuple[str, int]]) -> None:
         """Enter the batch's dedupe keys in the ledger and learn who holds each one.
 
@@ -399,12 +432,12 @@ class _Batch:
         first: dict[str, int] = {}
         for key, raw_id in keys:
             first.setdefault(key, raw_id)
-        claimed = set(
-            self.session.scalars(
-                self._claim,
-                [{"dedupe_key": k, "raw_message_id": r, "seen_at": now} for k, r in first.items()],
-            )
-        )
+        # In key order, so that concurrent batches take the keys' locks in the same order.
+        rows = [
+            {"dedupe_key": key, "raw_message_id": first[key], "seen_at": now}
+            for key in sorted(first)
+        ]
+        claimed = set(self.session.scalars(self._claim, rows))
         self.holders = {key: raw_id for key, raw_id in first.items() if key in claimed}
         taken = [key for key in first if key not in claimed]
         for chunk in _chunks(taken):
@@ -469,18 +502,20 @@ class _Batch:
             ).first()
         return self.messages[message_id]
 
-    def remember(self, message: Message, ticket: Ticket) -> None:
-        if message.message_id:
-            self.messages[message.message_id] = (ticket, message.kind)
+    def add_message(self, ticket: Ticket, values: dict, attachments: list[dict]) -> _NewMessage:
+        message = _NewMessage(ticket, values, attachments)
+        self.pending.append(message)
+        if values["message_id"]:
+            self.messages[values["message_id"]] = (ticket, values["kind"])
+        return message
 
     def customer(self, email: str, name: str) -> Customer:
         """The customer with this address, created with the display name when new.
 
         Raises InvalidEmail for an address that cannot be a customer's.
         """
-        normalized = self.normalize(email)
-        if normalized is None:
-            return find_or_create_customer(self.session, email, name)  # raises InvalidEmail
+        # Not an address when the batch's look-up found none: normalize_email says why.
+        normalized = self.normalize(email) or normalize_email(email)
         key = normalized.lower()
         customer = self.customers.get(key)
         if customer is None:
@@ -585,27 +620,6 @@ def find_customer(session: Session, email: str) -> Customer | None:
     return session.scalars(
         select(Customer).where(func.lower(Customer.email) == normalized.lower())
     ).first()
-
-
-def find_or_create_customer(session: Session, email: str, name: str = "") -> Customer:
-    """The customer with this address, created with the display name when new.
-
-    Raises InvalidEmail for an address that cannot be a customer's.
-    """
-    normalized = normalize_email(email)
-    customer = find_customer(session, normalized)
-    if customer is not None:
-        return customer
-    try:
-        with session.begin_nested():
-            customer = Customer(email=normalized, name=normalize_text(name)[:200])
-            session.add(customer)
-    except IntegrityError:
-        # Another process created them between our look-up and insert.
-        customer = find_customer(session, normalized)
-        if customer is None:
-            raise
-    return customer
 
 
 class _Context:
@@ -736,9 +750,9 @@ class _Context:
                 reason = f"reply to ticket {ticket.id} by {how}"
                 self.take_customer_reply(ticket)
                 created = False
-        message = self.add_message(ticket, MessageKind.customer)
         if not created:
-            apply_sla(self.session, ticket, self.now)
+            self.reply_sla(ticket)
+        message = self.add_message(ticket, MessageKind.customer)
         self.add_participants(ticket, customer)
         acknowledge = created and self.ack_refusal(customer) is None
         if acknowledge:
@@ -869,36 +883,45 @@ class _Context:
         # Atomic in SQL, so an agent's concurrent change is never undone.
         ticket.version = Ticket.version + 1
 
-    def add_message(self, ticket: Ticket, kind: MessageKind) -> Message:
+    def reply_sla(self, ticket: Ticket) -> None:
+        """The due time after a customer's reply, as `apply_sla` computes it from the
+        ticket's stored customer messages and this one (its time is the ticket's
+        `last_customer_message_at` now). Flushing the batch first is needed only when
+        the ticket has customer mail from earlier in the batch."""
+        if ticket in self.batch.tickets_with_mail:
+            self.batch.write()
+        with self.session.no_autoflush:
+            apply_sla(self.session, ticket, self.now)
+
+    def add_message(self, ticket: Ticket, kind: MessageKind) -> _NewMessage:
         parsed = self.parsed
         # Blobs first: their rows must exist before the attachments that point at them.
         for part in parsed.attachments:
             if not part.too_large:
                 self.batch.add_blob(part.sha256, part.size, part.content)
-        message = Message(
-            kind=kind,
-            raw_message_id=self.raw.id,
-            message_id=self.raw.message_id,
-            in_reply_to=parsed.in_reply_to[0][:998] if parsed.in_reply_to else None,
-            references=list(parsed.references),
-            from_email=self.sender[:320],
-            from_name=normalize_text(parsed.from_.name if parsed.from_ else "")[:200],
-            to=[a.email for a in parsed.to],
-            cc=[a.email for a in parsed.cc],
-            subject=(parsed.subject or "")[:998],
-            body_text=parsed.text or "",
-            body_reply=parsed.text_reply or "",
-            body_html_safe=parsed.html_safe,
-            created_at=self.now,
+        if kind == MessageKind.customer:
+            self.batch.tickets_with_mail.add(ticket)
+        return self.batch.add_message(
+            ticket,
+            {
+                "kind": kind,
+                "raw_message_id": self.raw.id,
+                "message_id": self.raw.message_id,
+                "in_reply_to": parsed.in_reply_to[0][:998] if parsed.in_reply_to else None,
+                "references": list(parsed.references),
+                "from_email": self.sender[:320],
+                "from_name": normalize_text(parsed.from_.name if parsed.from_ else "")[:200],
+                "to": [a.email for a in parsed.to],
+                "cc": [a.email for a in parsed.cc],
+                "subject": (parsed.subject or "")[:998],
+                "body_text": parsed.text or "",
+                "body_reply": parsed.text_reply or "",
+                "body_html_safe": parsed.html_safe,
+                "send_status": None,
+                "created_at": self.now,
+            },
+            [_attachment(part) for part in parsed.attachments],
         )
-        message.attachments = [_attachment(part) for part in parsed.attachments]
-        if ticket.id is None:
-            message.ticket = ticket  # written together with the new ticket at the flush
-        else:
-            message.ticket_id = ticket.id
-        self.session.add(message)
-        self.batch.remember(message, ticket)
-        return message
 
     def add_participants(self, ticket: Ticket, customer: Customer) -> None:
         """The sender (when not the ticket's customer) and Cc'd people join the conversation.
@@ -933,8 +956,8 @@ class _Context:
 
     # -- acknowledgement -------------------------------------------------------------
 
-    def acknowledgement(self, outcome: _Outcome) -> Message:
-        """The receipt for a new ticket, once the batch's flush has given it its number."""
+    def acknowledgement(self, outcome: _Outcome) -> _NewMessage:
+        """The receipt for a new ticket, once the batch's write has given it its number."""
         ticket, customer, message = outcome.ticket, outcome.acknowledge, outcome.message
         mailbox = self.mailbox
         secret = self.settings.secret_key
@@ -948,24 +971,27 @@ class _Context:
             f"{make_body_marker(ticket.id, secret)}\n"
         )
         references = [*self.parsed.references, self.raw.message_id] if self.raw.message_id else []
-        ack = Message(
-            ticket_id=ticket.id,
-            kind=MessageKind.acknowledgement,
-            message_id=make_message_id(ticket.id, secret, self.settings.domain),
-            in_reply_to=message.message_id,
-            references=[r[:998] for r in references],
-            from_email=mailbox.address,
-            from_name=mailbox.name[:200],
-            to=[customer.email],
-            subject=subject[:998],
-            body_text=text,
-            body_reply=text,
-            send_status=SendStatus.queued,
-            created_at=self.now,
+        return self.batch.add_message(
+            ticket,
+            {
+                "kind": MessageKind.acknowledgement,
+                "raw_message_id": None,
+                "message_id": make_message_id(ticket.id, secret, self.settings.domain),
+                "in_reply_to": message.values["message_id"],
+                "references": [r[:998] for r in references],
+                "from_email": mailbox.address,
+                "from_name": mailbox.name[:200],
+                "to": [customer.email],
+                "cc": [],
+                "subject": subject[:998],
+                "body_text": text,
+                "body_reply": text,
+                "body_html_safe": None,
+                "send_status": SendStatus.queued,
+                "created_at": self.now,
+            },
+            [],
         )
-        self.session.add(ack)
-        self.batch.remember(ack, ticket)
-        return ack
 
     def ack_refusal(self, customer: Customer) -> str | None:
         """Why no acknowledgement goes out, or None when one should."""
@@ -990,16 +1016,16 @@ class _Context:
         return None
 
 
-def _attachment(part) -> Attachment:
-    return Attachment(
-        blob_sha256=None if part.too_large else part.sha256,
-        filename=(part.filename or "attachment")[:255],
-        content_type=(part.content_type or "application/octet-stream")[:255],
-        size=part.size,
-        content_id=part.content_id[:255] if part.content_id else None,
-        inline=bool(part.inline),
-        too_large=bool(part.too_large),
-    )
+def _attachment(part) -> dict:
+    return {
+        "blob_sha256": None if part.too_large else part.sha256,
+        "filename": (part.filename or "attachment")[:255],
+        "content_type": (part.content_type or "application/octet-stream")[:255],
+        "size": part.size,
+        "content_id": part.content_id[:255] if part.content_id else None,
+        "inline": bool(part.inline),
+        "too_large": bool(part.too_large),
+    }
 
 
 def _labelled(parsed: ParsedMail, candidates: list[str]):

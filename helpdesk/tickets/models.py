@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from helpdesk.customers.models import Tag
+from helpdesk.customers.models import Customer, Tag
 from helpdesk.db import Base, UTCDateTime, utcnow
 
 
@@ -157,9 +157,6 @@ class Message(Base):
     # Substring search over message text (Korean included): a trigram GIN index on
     # PostgreSQL; SQLite gets the FTS5 trigram table below instead.
     __table_args__ = (
-        # SQLite maps full-text hits (message ids) to tickets from this small index
-        # instead of reading the wide message rows.
-        Index("ix_messages_id_ticket", "id", "ticket_id").ddl_if(dialect="sqlite"),
         Index(
             "ix_messages_body_text_trgm",
             func.lower(body_text).label("body_text_lower"),
@@ -245,38 +242,50 @@ class Mention(Base):
 SEARCH_DDL = {
     "postgresql": ["CREATE EXTENSION IF NOT EXISTS pg_trgm"],
     "sqlite": [
-        # Contentless FTS5 trigram index of message text. Each text is indexed with a
-        # trailing newline so that every two-character substring starts some trigram:
-        # two-character searches (most Korean words) then use the index too.
-        "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5("
-        "body_text, content='', tokenize='trigram')",
-        "CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts_vocab USING fts5vocab(messages_fts, row)",
-        "CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN "
-        "INSERT INTO messages_fts(rowid, body_text) VALUES (new.id, new.body_text || char(10)); "
-        "END",
-        "CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN "
-        "INSERT INTO messages_fts(messages_fts, rowid, body_text) "
-        "VALUES ('delete', old.id, old.body_text || char(10)); END",
-        "CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE OF body_text ON messages "
-        "BEGIN INSERT INTO messages_fts(messages_fts, rowid, body_text) "
-        "VALUES ('delete', old.id, old.body_text || char(10)); "
-        "INSERT INTO messages_fts(rowid, body_text) VALUES (new.id, new.body_text || char(10)); "
-        "END",
-        # The same for ticket subjects, so a search never scans every ticket.
-        "CREATE VIRTUAL TABLE IF NOT EXISTS tickets_fts USING fts5("
-        "subject, content='', tokenize='trigram')",
-        "CREATE VIRTUAL TABLE IF NOT EXISTS tickets_fts_vocab USING fts5vocab(tickets_fts, row)",
-        "CREATE TRIGGER IF NOT EXISTS tickets_fts_insert AFTER INSERT ON tickets BEGIN "
-        "INSERT INTO tickets_fts(rowid, subject) VALUES (new.id, new.subject || char(10)); END",
-        "CREATE TRIGGER IF NOT EXISTS tickets_fts_delete AFTER DELETE ON tickets BEGIN "
-        "INSERT INTO tickets_fts(tickets_fts, rowid, subject) "
-        "VALUES ('delete', old.id, old.subject || char(10)); END",
-        "CREATE TRIGGER IF NOT EXISTS tickets_fts_update AFTER UPDATE OF subject ON tickets "
-        "BEGIN INSERT INTO tickets_fts(tickets_fts, rowid, subject) "
-        "VALUES ('delete', old.id, old.subject || char(10)); "
-        "INSERT INTO tickets_fts(rowid, subject) VALUES (new.id, new.subject || char(10)); END",
+        # One FTS5 trigram document per ticket (rowid = ticket id): the subject and the
+        # text of all its messages, so a search yields ticket ids without a lookup per
+        # message. Each text ends in a newline so that every two-character substring
+        # starts some trigram: two-character terms (most Korean words) use the index too.
+        "CREATE VIRTUAL TABLE IF NOT EXISTS ticket_search USING fts5("
+        "subject, body, tokenize='trigram')",
+        "CREATE VIRTUAL TABLE IF NOT EXISTS ticket_search_vocab "
+        "USING fts5vocab(ticket_search, row)",
+        "CREATE TRIGGER IF NOT EXISTS ticket_search_insert AFTER INSERT ON tickets BEGIN "
+        "INSERT INTO ticket_search(rowid, subject, body) "
+        "VALUES (new.id, new.subject || char(10), ''); END",
+        "CREATE TRIGGER IF NOT EXISTS ticket_search_subject "
+        "AFTER UPDATE OF subject ON tickets BEGIN "
+        "UPDATE ticket_search SET subject = new.subject || char(10) WHERE rowid = new.id; END",
+        "CREATE TRIGGER IF NOT EXISTS ticket_search_delete AFTER DELETE ON tickets BEGIN "
+        "DELETE FROM ticket_search WHERE rowid = old.id; END",
+        "CREATE TRIGGER IF NOT EXISTS ticket_search_message AFTER INSERT ON messages BEGIN "
+        "UPDATE ticket_search SET body = body || new.body_text || char(10) "
+        "WHERE rowid = new.ticket_id; END",
+        # Edits, deletions and merges (a message moving to another ticket) rebuild the
+        # documents concerned from the messages table.
+        "CREATE TRIGGER IF NOT EXISTS ticket_search_message_change "
+        "AFTER UPDATE OF body_text, ticket_id ON messages BEGIN "
+        "UPDATE ticket_search SET body = ("
+        "SELECT coalesce(group_concat(body_text || char(10), ''), '') "
+        "FROM messages WHERE ticket_id = ticket_search.rowid) "
+        "WHERE rowid IN (old.ticket_id, new.ticket_id); END",
+        "CREATE TRIGGER IF NOT EXISTS ticket_search_message_delete "
+        "AFTER DELETE ON messages BEGIN "
+        "UPDATE ticket_search SET body = ("
+        "SELECT coalesce(group_concat(body_text || char(10), ''), '') "
+        "FROM messages WHERE ticket_id = old.ticket_id) WHERE rowid = old.ticket_id; END",
     ],
 }
+
+# The queue search also matches customer emails and names; on PostgreSQL these trigram
+# indexes spare a lower() over every customer (SQLite scans them; they are few).
+for _column in (Customer.__table__.c.email, Customer.__table__.c.name):
+    Index(
+        f"ix_customers_{_column.name}_trgm",
+        func.lower(_column).label(f"{_column.name}_lower"),
+        postgresql_using="gin",
+        postgresql_ops={f"{_column.name}_lower": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
 
 # pg_trgm must exist before the GIN indexes that use its operator class.
 event.listen(
@@ -287,7 +296,7 @@ event.listen(
 # Messages are created after tickets, so both tables exist when this runs.
 for _statement in SEARCH_DDL["sqlite"]:
     event.listen(Message.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-for _name in ("messages_fts_vocab", "messages_fts", "tickets_fts_vocab", "tickets_fts"):
+for _name in ("ticket_search_vocab", "ticket_search"):
     event.listen(
         Message.__table__,
         "before_drop",

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, Select, case, column, func, literal, select, text, union, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import TextualSelect
+from sqlalchemy.sql.selectable import Subquery, TextualSelect
 
 from helpdesk.auth.models import Role, User
 from helpdesk.customers.models import Customer, Tag
@@ -154,8 +154,8 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _fts_rowids(session: Session, table: str, term: str) -> TextualSelect | None:
-    """Row ids whose text contains `term`, from a SQLite FTS5 trigram table.
+def _fts_ticket_ids(session: Session, term: str) -> TextualSelect | None:
+    """Ids of tickets whose subject or message text contains `term` (SQLite FTS5).
 
     A two-character term becomes the trigrams that start with it (listed by the
     fts5vocab table); that finds every occurrence because each text is indexed with a
@@ -167,7 +167,7 @@ def _fts_rowids(session: Session, table: str, term: str) -> TextualSelect | None
     elif len(term) == 2:
         phrases = session.scalars(
             text(
-                f"SELECT term FROM {table}_vocab WHERE term >= :low AND term < :high LIMIT :n"
+                "SELECT term FROM ticket_search_vocab WHERE term >= :low AND term < :high LIMIT :n"
             ).bindparams(low=term, high=term + "\U0010ffff", n=_MAX_TRIGRAMS + 1)
         ).all()
         if len(phrases) > _MAX_TRIGRAMS:
@@ -178,7 +178,7 @@ def _fts_rowids(session: Session, table: str, term: str) -> TextualSelect | None
         return None
     query = " OR ".join('"' + p.replace('"', '""') + '"' for p in phrases)
     return (
-        text(f"SELECT rowid FROM {table} WHERE {table} MATCH :query")
+        text("SELECT rowid FROM ticket_search WHERE ticket_search MATCH :query")
         .bindparams(query=query)
         .columns(column("rowid", Integer))
     )
@@ -195,40 +195,37 @@ def _contains(session: Session, column_, term: str) -> ColumnElement[bool]:
     return func.lower(column_).like(_like(term), escape="\\")
 
 
-def search_condition(session: Session, raw: str) -> ColumnElement[bool] | None:
-    """Subject, message text, customer email or name containing the text.
+def search_matches(session: Session, raw: str) -> Subquery | None:
+    """Ids of tickets whose subject, message text, customer email or name contain the text.
 
     PostgreSQL answers the subject and message parts from trigram GIN indexes (terms
-    of three characters or more); SQLite from its FTS5 trigram tables.
+    of three characters or more); SQLite from its per-ticket FTS5 trigram table.
     """
     term = normalize_text(raw or "").strip().lower()[:MAX_SEARCH_LENGTH]
     if not term:
         return None
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    subject_ids = _fts_rowids(session, "tickets_fts", term) if sqlite else None
-    message_ids = _fts_rowids(session, "messages_fts", term) if sqlite else None
     customers = select(Customer.id).where(
         _contains(session, Customer.email, term) | _contains(session, Customer.name, term)
     )
-    # One id set from three index-friendly lookups, rather than an OR the planner would
-    # answer by testing every ticket.
-    matching = union(
-        select(Ticket.id).where(
-            Ticket.id.in_(subject_ids)
-            if subject_ids is not None
-            else _contains(session, Ticket.subject, term)
-        ),
-        select(Ticket.id).where(Ticket.customer_id.in_(customers)),
-        select(Message.ticket_id).where(
-            Message.id.in_(message_ids)
-            if message_ids is not None
-            else _contains(session, Message.body_text, term)
-        ),
+    by_customer = select(Ticket.id).where(Ticket.customer_id.in_(customers))
+    indexed = (
+        _fts_ticket_ids(session, term) if session.get_bind().dialect.name == "sqlite" else None
     )
-    return Ticket.id.in_(matching)
+    if indexed is not None:
+        hits = indexed.subquery()
+        matching = union(select(hits.c.rowid), by_customer)
+    else:
+        # One id set from index-friendly lookups, rather than an OR the planner would
+        # answer by testing every ticket.
+        matching = union(
+            select(Ticket.id).where(_contains(session, Ticket.subject, term)),
+            by_customer,
+            select(Message.ticket_id).where(_contains(session, Message.body_text, term)),
+        )
+    return matching.subquery("matches")
 
 
-def _conditions(session: Session, flt: QueueFilter, user_id: int, now: datetime) -> list:
+def _conditions(flt: QueueFilter, user_id: int, now: datetime) -> list:
     conditions = [view_condition(flt.view, user_id, now)]
     if flt.mailbox_id is not None:
         conditions.append(Ticket.mailbox_id == flt.mailbox_id)
@@ -248,10 +245,17 @@ def _conditions(session: Session, flt: QueueFilter, user_id: int, now: datetime)
                 .where(Tag.name == flt.tag)
             )
         )
-    searched = search_condition(session, flt.text)
-    if searched is not None:
-        conditions.append(searched)
-    return [c for c in conditions if c is not None]
+    return conditions
+
+
+def _matching_ids(session: Session, flt: QueueFilter, conditions: list) -> Select:
+    """The ids of the view's tickets; a search joins its match set, so the database
+    walks the (usually small) set of hits instead of probing it for every ticket."""
+    query = select(Ticket.id)
+    matches = search_matches(session, flt.text)
+    if matches is not None:
+        query = query.join(matches, matches.c[0] == Ticket.id)
+    return query.where(*conditions)
 
 
 def _order_by(flt: QueueFilter) -> list:
@@ -271,20 +275,13 @@ def _order_by(flt: QueueFilter) -> list:
     return [key.desc(), Ticket.id.desc()] if flt.descending else [key, Ticket.id]
 
 
-def _page_query(conditions: list, flt: QueueFilter, offset: int, limit: int) -> Select:
+def _page_query(ids: Select, flt: QueueFilter, offset: int, limit: int) -> Select:
     """Pick the page's ticket ids first, then join the names for those rows only.
 
     Joining before the LIMIT would make the database join (and sort) every ticket of
     a large view such as Resolved/Closed.
     """
-    page_ids = (
-        select(Ticket.id)
-        .where(*conditions)
-        .order_by(*_order_by(flt))
-        .offset(offset)
-        .limit(limit)
-        .subquery()
-    )
+    page_ids = ids.order_by(*_order_by(flt)).offset(offset).limit(limit).subquery()
     return (
         select(Ticket, Customer.name, Customer.email, User.name, Mailbox.name)
         .join(page_ids, page_ids.c.id == Ticket.id)
@@ -317,9 +314,9 @@ def list_tickets(
     """One page of the view, filtered, searched and sorted, with the total for paging."""
     size = max(1, min(size, MAX_PAGE_SIZE))
     page = max(1, page)
-    conditions = _conditions(session, flt, user_id, now)
-    total = session.scalar(select(func.count()).select_from(Ticket).where(*conditions)) or 0
-    rows = _rows(session, _page_query(conditions, flt, (page - 1) * size, size))
+    ids = _matching_ids(session, flt, _conditions(flt, user_id, now))
+    total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+    rows = _rows(session, _page_query(ids, flt, (page - 1) * size, size))
     return QueuePage(rows, total, page, size)
 
 
@@ -346,8 +343,9 @@ def updates_since(
     )
     rows: list[QueueRow] = []
     if changed_ids:
-        conditions = [*_conditions(session, flt, user_id, now), changed]
-        rows = _rows(session, _page_query(conditions, flt, 0, UPDATES_LIMIT))
+        conditions = [*_conditions(flt, user_id, now), changed]
+        ids = _matching_ids(session, flt, conditions)
+        rows = _rows(session, _page_query(ids, flt, 0, UPDATES_LIMIT))
     latest = session.scalar(select(func.max(Ticket.updated_at)))
     return Updates(rows, changed_ids, count_views(session, user_id, now), latest)
 

@@ -96,6 +96,14 @@ ACCESS: dict[str, set[str] | str] = {
     "faq_admin.edit_category": SUPPORT,
     "faq_admin.suggest": SUPPORT,
     "faq_admin.used": SUPPORT,
+    # Newsletter recipients follow tracking and unsubscribe links without an account.
+    "tracking.open_pixel": PUBLIC,
+    "tracking.click": PUBLIC,
+    "tracking.view_in_browser": PUBLIC,
+    "tracking.unsubscribe": PUBLIC,
+    "campaign_reports.report": MARKETING,
+    "campaign_reports.progress": MARKETING,
+    "campaign_reports.export": MARKETING,
 }
 
 ROLES = ("admin", "agent", "marketer")
@@ -105,8 +113,7 @@ def _routes(app):
     for rule in app.url_map.iter_rules():
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
         method = "GET" if "GET" in methods else methods[0]
-        values = {arg: _sample(arg) for arg in rule.arguments}
-        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: str(_sample(m.group(1))), rule.rule)
         yield rule.endpoint, method, path
 
 

@@ -300,3 +300,22 @@ def test_agent_cannot_delete_a_customer(agent_client, session):
 
 def test_unknown_customer_is_404(admin_client):
     assert admin_client.get("/customers/999").status_code == 404
+
+
+def test_service_messages_show_in_the_viewers_language(admin_client, session, admin):
+    admin.language = "ko"
+    session.merge(admin)
+    make_custom_field(session, key="orders", label="Orders", field_type="number")
+    customer = make_customer(session)
+    make_purchase(session, customer, product="Starter plan")
+    session.commit()
+    refused = admin_client.get("/customers?field=orders&value=many")
+    assert "Orders은(는) 42나 3.5 같은 숫자여야 합니다." in refused.text
+    record = admin_client.get(f"/customers/{customer.id}")
+    assert "Starter plan 구매" in record.text
+
+
+def test_list_page_links_to_the_customer_and_purchase_imports(agent_client):
+    response = agent_client.get("/customers")
+    assert 'href="/customers/import"' in response.text
+    assert 'href="/customers/import?kind=purchases"' in response.text

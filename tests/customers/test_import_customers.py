@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from helpdesk.customers import importer
 from helpdesk.customers.models import (
     Customer,
+    CustomField,
     CustomFieldValue,
     ImportKind,
     SubscriptionStatus,
@@ -201,3 +202,24 @@ def test_resuming_after_a_committed_batch_writes_only_the_rest(session):
         "user2@example.com",
         "user3@example.com",
     ]
+
+
+def test_cells_follow_the_same_rules_as_the_customer_form(session):
+    make_custom_field(session, key="plan", label="Plan", field_type="choice", choices="Gold")
+    plan = importer.plan_import(
+        session,
+        ImportKind.customers,
+        (
+            "email,phone,plan\n"
+            f"long@example.com,{'1' * 51},\n"
+            "wide@example.com,０１０-１２３４-５６７８,gold\n"
+            "bad@example.com,,Silver\n"
+        ).encode(),
+    )
+    assert errors_of(plan) == [(2, "phone", "too_long"), (4, "plan", "invalid_choice")]
+    assert plan.errors[1].params["choices"] == "Gold"
+    [row] = plan.rows
+    assert row.phone == "010-1234-5678"
+    assert row.field_values == {
+        session.scalars(select(CustomField.id)).one(): ("Gold",) + (None,) * 3
+    }

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk import create_app
-from helpdesk.customers.models import Customer, ImportJob
+from helpdesk.customers.models import Customer, ImportJob, ImportStatus
 from tests.helpers import login, post_form
 
 GOOD = b"email,name\nkim@example.com,Kim\nnot-an-email,Bad\nlee@example.com,Lee\n"
@@ -125,3 +125,31 @@ def test_error_report_of_a_preview_downloads_as_csv(admin_client):
 
 def test_unknown_import_is_not_found(admin_client):
     assert admin_client.get("/customers/import/999999/preview").status_code == 404
+
+
+def test_an_upload_waits_as_pending_until_it_is_confirmed(admin_client, session, redis_conn):
+    location = upload(admin_client, GOOD).headers["Location"]
+    import_id = int(location.split("/")[-2])
+    assert session.get(ImportJob, import_id).status is ImportStatus.pending
+    session.rollback()
+    post_form(admin_client, f"/customers/import/{import_id}/start")
+    session.expire_all()
+    assert session.get(ImportJob, import_id).status is ImportStatus.queued
+    session.rollback()
+    # Once queued, the preview and its Cancel button are gone.
+    response = admin_client.get(f"/customers/import/{import_id}/preview")
+    assert response.headers["Location"].endswith(f"/customers/import/{import_id}")
+
+
+def test_a_started_import_cannot_be_discarded(admin_client, session, redis_conn):
+    location = upload(admin_client, GOOD).headers["Location"]
+    import_id = int(location.split("/")[-2])
+    post_form(admin_client, f"/customers/import/{import_id}/start")
+    response = post_form(admin_client, f"/customers/import/{import_id}/discard")
+    assert response.headers["Location"].endswith(f"/customers/import/{import_id}")
+    assert count(session, ImportJob) == 1
+
+
+def test_the_purchases_link_preselects_purchases(agent_client):
+    response = agent_client.get("/customers/import?kind=purchases")
+    assert '<option selected value="purchases">' in response.text

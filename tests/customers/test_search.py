@@ -6,7 +6,7 @@ import pytest
 
 from helpdesk.customers import service
 from helpdesk.customers.service import CustomerFilter
-from tests.factories import make_custom_field, make_customer
+from tests.factories import make_custom_field, make_customer, make_purchase
 
 
 def emails(session, **filters) -> list[str]:
@@ -127,3 +127,41 @@ def test_search_returns_a_page_and_the_total(session):
     customers, total = service.search_customers(session, CustomerFilter(), offset=2, limit=2)
     assert total == 5
     assert [c.name for c in customers] == ["Customer 2", "Customer 3"]
+
+
+@pytest.fixture
+def buyers(session):
+    """big spends most in one large purchase, often buys most often in small ones."""
+    big = make_customer(session, email="big@example.com", name="Big")
+    often = make_customer(session, email="often@example.com", name="Often")
+    make_customer(session, email="none@example.com", name="None")
+    make_purchase(session, big, amount="500000", currency="KRW")
+    for _ in range(3):
+        make_purchase(session, often, amount="1000", currency="KRW")
+    return big
+
+
+def test_spend_sort_adds_amounts_while_all_purchases_share_a_currency(session, buyers):
+    assert not service.spend_sorts_by_count(session)
+    assert emails(session, sort="-spend") == [
+        "big@example.com",
+        "often@example.com",
+        "none@example.com",
+    ]
+    assert emails(session, sort="spend")[0] == "none@example.com"
+
+
+def test_spend_sort_counts_purchases_once_currencies_are_mixed(session, buyers):
+    make_purchase(session, buyers, amount="1", currency="USD")
+    assert service.spend_sorts_by_count(session)
+    assert emails(session, sort="-spend") == [
+        "often@example.com",
+        "big@example.com",
+        "none@example.com",
+    ]
+
+
+def test_list_page_names_the_spend_sort_by_what_it_does(admin_client, session, buyers):
+    assert "Highest total spend first" in admin_client.get("/customers").text
+    make_purchase(session, buyers, amount="1", currency="USD")
+    assert "Most purchases first" in admin_client.get("/customers").text

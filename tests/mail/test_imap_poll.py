@@ -154,6 +154,7 @@ def test_crash_between_commit_and_flag_causes_no_duplicate(
         if uid == 2:
             raise RuntimeError("killed between commit and flag")
 
+    # UIDs 1 and 2 are one batch, committed together; the crash comes before flagging it.
     with pytest.raises(RuntimeError):
         poll_mailbox(imap_mailbox.id, config, batch_size=2, after_commit=crash_after_second)
     assert count(session, Ticket) == 2

@@ -193,3 +193,19 @@ def test_search_forgets_deleted_and_edited_message_text(session, agent):
     session.delete(message)
     session.commit()
     assert ids(session, agent.id, text="mango") == []
+
+
+def test_search_follows_a_message_moved_to_another_ticket(session, agent):
+    source, target = make_ticket(session, subject="A"), make_ticket(session, subject="B")
+    message = make_message(session, source, body_text="duplicate about the blue kettle")
+    message.ticket_id = target.id
+    session.commit()
+    assert ids(session, agent.id, text="blue kettle") == [target.id]
+
+
+def test_search_follows_a_renamed_subject(session, agent):
+    ticket = make_ticket(session, subject="Old words")
+    ticket.subject = "Brand new title"
+    session.commit()
+    assert ids(session, agent.id, text="old words") == []
+    assert ids(session, agent.id, text="new title") == [ticket.id]

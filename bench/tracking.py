@@ -1,0 +1,193 @@
+"""The open pixel under load: gunicorn on loopback, 32 keep-alive connections for 10 s.
+
+Makes a fresh SQLite database (or uses BENCH_DATABASE_URL) with 5,000 sent deliveries,
+serves the app with gunicorn (gthread workers) and hits the signed pixel URL from 32
+threads, each with its own http.client keep-alive connection, spread over the deliveries;
+every request records an open (one look-up, one INSERT, one UPDATE).
+
+    .venv/bin/python bench/tracking.py [--connections 32] [--seconds 10] [--workers 2]
+
+The last line is machine-readable: rps=... p99_ms=...
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from helpdesk.campaigns.models import Campaign, Delivery, DeliveryState  # noqa: E402
+from helpdesk.campaigns.tracking import tracking_urls  # noqa: E402
+from helpdesk.customers.models import Customer  # noqa: E402
+from helpdesk.db import make_engine, utcnow  # noqa: E402
+from helpdesk.models import metadata  # noqa: E402
+
+SECRET = "bench-secret"
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare(database_url: str, deliveries: int) -> list[str]:
+    """A sent campaign with `deliveries` recipients; the pixel paths of all of them, since
+    real opens are spread over recipients, not piled on one row."""
+    engine = make_engine(database_url)
+    metadata.create_all(engine)
+    with Session(engine) as session:
+        campaign = Campaign(name="Bench", subject="s", html_body="<p>x</p>")
+        session.add(campaign)
+        session.flush()
+        customer_ids = session.scalars(
+            insert(Customer).returning(Customer.id),
+            [{"email": f"reader{n}@example.com", "name": "Reader"} for n in range(deliveries)],
+        ).all()
+        sent_at = utcnow() - timedelta(hours=1)
+        tokens = [f"{n:032x}" for n in range(deliveries)]
+        session.execute(
+            insert(Delivery),
+            [
+                {
+                    "campaign_id": campaign.id,
+                    "customer_id": customer_id,
+                    "email": f"reader{n}@example.com",
+                    "token": tokens[n],
+                    "state": DeliveryState.sent,
+                    "sent_at": sent_at,
+                }
+                for n, customer_id in enumerate(customer_ids)
+            ],
+        )
+        session.commit()
+    engine.dispose()
+    return [urlsplit(tracking_urls("http://127.0.0.1", SECRET, t).open_url).path for t in tokens]
+
+
+def wait_for(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited:\n{process.stderr.read().decode()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not start")
+
+
+def load(port: int, paths: list[str], connections: int, seconds: float):
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+    errors = [0] * connections
+    stop = time.perf_counter() + seconds
+
+    def run(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine = latencies[index]
+        n = index
+        while time.perf_counter() < stop:
+            started = time.perf_counter()
+            n += connections
+            try:
+                path = paths[n % len(paths)]
+                connection.request("GET", path, headers={"User-Agent": BROWSER})
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    errors[index] += 1
+            except (OSError, http.client.HTTPException):
+                errors[index] += 1
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                continue
+            mine.append(time.perf_counter() - started)
+        connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    flat = sorted(x for per in latencies for x in per)
+    return flat, sum(errors), elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--deliveries", type=int, default=5000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-tracking-") as tmp:
+        database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
+        paths = prepare(database_url, args.deliveries)
+        port = free_port()
+        env = dict(os.environ) | {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": SECRET,
+            "HELPDESK_INSTANCE": f"{tmp}/instance",
+            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+        }
+        server = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(args.threads),
+                "--keep-alive",
+                "30",
+                "--log-level",
+                "warning",
+                "helpdesk:create_app()",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            wait_for(port, server)
+            load(port, paths, 4, 1.0)
+            latencies, errors, elapsed = load(port, paths, args.connections, args.seconds)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    if not latencies:
+        raise SystemExit(f"no successful requests ({errors} errors)")
+    rps = len(latencies) / elapsed
+    p50 = latencies[len(latencies) // 2] * 1000
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    print(f"requests={len(latencies)} errors={errors} p50_ms={p50:.1f} seconds={elapsed:.1f}")
+    print(f"rps={rps:.0f} p99_ms={p99:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,425 @@
+"""Campaign reports: delivery and engagement figures computed by SQL aggregates, opens and
+clicks over time as an SVG chart, clicks per link, a comparison by segment, a CSV export,
+and the campaign entries of each customer's timeline."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from html import escape
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from helpdesk.campaigns.models import (
+    Campaign,
+    CampaignLink,
+    ClickEvent,
+    Delivery,
+    DeliveryState,
+    OpenEvent,
+    Segment,
+    Suppression,
+    SuppressionReason,
+)
+from helpdesk.customers.messages import N_
+from helpdesk.customers.timeline import TimelineEntry, register_source, shorten
+from helpdesk.mail.models import DeliveryProblem, DeliveryProblemKind
+
+
+class ReportNotFound(LookupError):
+    """No campaign with that id."""
+
+
+def _count_if(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+@dataclass(frozen=True)
+class CampaignFigures:
+    recipients: int
+    sent: int
+    failed: int
+    uncertain: int
+    pending: int
+    skipped: int
+    hard_bounces: int
+    soft_bounces: int
+    human_opens: int
+    machine_opens: int
+    unique_clicks: int
+    unsubscribes: int
+    complaints: int
+
+    @property
+    def delivered(self) -> int:
+        return max(0, self.sent - self.hard_bounces - self.soft_bounces)
+
+    def rate(self, value: int, base: int | None = None) -> float:
+        """A share of the delivered messages (or of `base`), 0.0 when there is none."""
+        base = self.delivered if base is None else base
+        return value / base if base else 0.0
+
+    @property
+    def progress(self) -> float:
+        done = self.recipients - self.pending
+        return done / self.recipients if self.recipients else 1.0
+
+
+def _figures_columns():
+    state = Delivery.state
+    return (
+        func.count(Delivery.id),
+        _count_if(state == DeliveryState.sent),
+        _count_if(state == DeliveryState.failed),
+        _count_if(state == DeliveryState.uncertain),
+        _count_if(state.in_((DeliveryState.pending, DeliveryState.sending))),
+        _count_if(state == DeliveryState.skipped),
+        _count_if(Delivery.bounce_kind == "hard"),
+        _count_if(Delivery.bounce_kind == "soft"),
+        _count_if(Delivery.open_count > 0),
+        _count_if((Delivery.machine_open_count > 0) & (Delivery.open_count == 0)),
+        _count_if(Delivery.first_clicked_at.is_not(None)),
+        _count_if(Delivery.unsubscribed_at.is_not(None)),
+        _count_if(Delivery.complained_at.is_not(None)),
+    )
+
+
+def campaign_figures(session: Session, campaign_id: int) -> CampaignFigures:
+    """One aggregate query over the campaign's deliveries.
+
+    Human opens count recipients with at least one human open; machine opens count those
+    opened only by proxies or prefetchers, so the two never overlap.
+    """
+    row = session.execute(
+        select(*_figures_columns()).where(Delivery.campaign_id == campaign_id)
+    ).one()
+    return CampaignFigures(*(int(value or 0) for value in row))
+
+
+@dataclass(frozen=True)
+class LinkClicks:
+    url: str
+    clicks: int
+    unique_clicks: int
+
+
+def clicks_per_link(session: Session, campaign_id: int) -> list[LinkClicks]:
+    rows = session.execute(
+        select(
+            CampaignLink.url,
+            func.count(ClickEvent.id),
+            func.count(func.distinct(ClickEvent.delivery_id)),
+        )
+        .outerjoin(ClickEvent, ClickEvent.link_id == CampaignLink.id)
+        .where(CampaignLink.campaign_id == campaign_id)
+        .group_by(CampaignLink.id, CampaignLink.url, CampaignLink.position)
+        .order_by(CampaignLink.position)
+    )
+    return [LinkClicks(url, clicks, unique) for url, clicks, unique in rows]
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    starts: list[datetime]
+    opens: list[int]
+    clicks: list[int]
+    bucket: timedelta
+
+
+def _bucket_expression(session: Session, column, hourly: bool):
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc("hour" if hourly else "day", column)
+    return func.strftime("%Y-%m-%d %H:00:00" if hourly else "%Y-%m-%d 00:00:00", column)
+
+
+def _parse_bucket(value) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    return datetime.fromisoformat(value)
+
+
+def activity_over_time(session: Session, campaign_id: int) -> TimeSeries:
+    """Human opens and clicks per hour for the first three days after sending began,
+    per day after that; grouped in SQL."""
+    started = session.scalar(select(Campaign.started_at).where(Campaign.id == campaign_id))
+    last = session.scalar(
+        select(func.max(OpenEvent.at))
+        .join(Delivery, Delivery.id == OpenEvent.delivery_id)
+        .where(Delivery.campaign_id == campaign_id)
+    )
+    if started is None:
+        return TimeSeries([], [], [], timedelta(hours=1))
+    hourly = last is None or last - started <= timedelta(days=3)
+    bucket = timedelta(hours=1) if hourly else timedelta(days=1)
+    counts: dict[str, dict[datetime, int]] = {"opens": {}, "clicks": {}}
+    for name, model, extra in (
+        ("opens", OpenEvent, (OpenEvent.is_machine.is_(False),)),
+        ("clicks", ClickEvent, ()),
+    ):
+        slot = _bucket_expression(session, model.at, hourly)
+        rows = session.execute(
+            select(slot, func.count())
+            .join(Delivery, Delivery.id == model.delivery_id)
+            .where(Delivery.campaign_id == campaign_id, *extra)
+            .group_by(slot)
+        )
+        counts[name] = {_parse_bucket(value): n for value, n in rows}
+    keys = sorted(set(counts["opens"]) | set(counts["clicks"]))
+    if not keys:
+        return TimeSeries([], [], [], bucket)
+    starts = []
+    moment = keys[0]
+    while moment <= keys[-1] and len(starts) < 400:
+        starts.append(moment)
+        moment += bucket
+    return TimeSeries(
+        starts,
+        [counts["opens"].get(s, 0) for s in starts],
+        [counts["clicks"].get(s, 0) for s in starts],
+        bucket,
+    )
+
+
+def svg_chart(series: TimeSeries, *, title: str, labels: tuple[str, str]) -> str:
+    """A small line chart, drawn on the server so the page needs no script or CDN."""
+    width, height, pad = 720, 220, 36
+    top = max([*series.opens, *series.clicks, 1])
+    count = len(series.starts)
+
+    def points(values: list[int]) -> str:
+        step = (width - 2 * pad) / max(count - 1, 1)
+        return " ".join(
+            f"{pad + i * step:.1f},{height - pad - (v / top) * (height - 2 * pad):.1f}"
+            for i, v in enumerate(values)
+        )
+
+    first = series.starts[0].strftime("%Y-%m-%d %H:%M UTC") if count else ""
+    final = series.starts[-1].strftime("%Y-%m-%d %H:%M UTC") if count else ""
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{escape(title)}" class="chart">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
+        'stroke="#c9ced8"/>',
+        f'<text x="{pad}" y="{pad - 12}" font-size="11" fill="#5b6474">{top}</text>',
+        f'<text x="{pad}" y="{height - 10}" font-size="11" fill="#5b6474">{escape(first)}</text>',
+        f'<text x="{width - pad}" y="{height - 10}" font-size="11" fill="#5b6474" '
+        f'text-anchor="end">{escape(final)}</text>',
+    ]
+    for values, colour, label, y in (
+        (series.opens, "#2f6fde", labels[0], 14),
+        (series.clicks, "#e07b24", labels[1], 28),
+    ):
+        if count:
+            parts.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
+                f'points="{points(values)}"/>'
+            )
+        parts.append(
+            f'<text x="{width - pad}" y="{y}" font-size="12" fill="{colour}" '
+            f'text-anchor="end">{escape(label)} ({sum(values)})</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class CampaignComparison:
+    campaign_id: int
+    name: str
+    segment_name: str
+    figures: CampaignFigures
+
+
+def segment_comparison(
+    session: Session, campaign_id: int, limit: int = 20
+) -> list[CampaignComparison]:
+    """This campaign and the latest others, with their segments, in one grouped query."""
+    rows = session.execute(
+        select(Campaign.id, Campaign.name, func.coalesce(Segment.name, ""), *_figures_columns())
+        .join(Delivery, Delivery.campaign_id == Campaign.id)
+        .outerjoin(Segment, Segment.id == Campaign.segment_id)
+        .group_by(Campaign.id, Campaign.name, Segment.name)
+        .order_by((Campaign.id == campaign_id).desc(), Campaign.id.desc())
+        .limit(limit)
+    )
+    return [
+        CampaignComparison(row[0], row[1], row[2], CampaignFigures(*(int(v or 0) for v in row[3:])))
+        for row in rows
+    ]
+
+
+def get_campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise ReportNotFound(campaign_id)
+    return campaign
+
+
+CSV_COLUMNS = (
+    "email",
+    "state",
+    "attempts",
+    "sent_at",
+    "last_error",
+    "human_opens",
+    "machine_opens",
+    "first_opened_at",
+    "clicks",
+    "first_clicked_at",
+    "bounce",
+    "complained_at",
+    "unsubscribed_at",
+)
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def _safe_cell(value: str) -> str:
+    # A cell starting with = + - @ runs as a formula in spreadsheet programs.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def deliveries_csv(session: Session, campaign_id: int) -> Iterator[str]:
+    """One row per recipient, in chunks of text; rows are read 1,000 at a time."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    rows = session.execute(
+        select(Delivery)
+        .where(Delivery.campaign_id == campaign_id)
+        .order_by(Delivery.id)
+        .execution_options(yield_per=1000)
+    ).scalars()
+    for n, d in enumerate(rows, start=1):
+        writer.writerow(
+            [
+                _safe_cell(d.email),
+                d.state.value,
+                d.attempts,
+                _iso(d.sent_at),
+                _safe_cell(d.last_error),
+                d.open_count,
+                d.machine_open_count,
+                _iso(d.first_opened_at),
+                d.click_count,
+                _iso(d.first_clicked_at),
+                d.bounce_kind,
+                _iso(d.complained_at),
+                _iso(d.unsubscribed_at),
+            ]
+        )
+        if n % 1000 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+# --- the customer's timeline ------------------------------------------------------------
+
+_PROBLEM_TITLES = {
+    DeliveryProblemKind.hard_bounce: N_("Hard bounce"),
+    DeliveryProblemKind.soft_bounce: N_("Soft bounce"),
+    DeliveryProblemKind.complaint: N_("Marked a newsletter as spam"),
+}
+_SUPPRESSION_TITLES = {
+    SuppressionReason.unsubscribed: N_("No more campaigns: unsubscribed"),
+    SuppressionReason.hard_bounce: N_("No more campaigns: the address bounced"),
+    SuppressionReason.soft_bounces: N_("No more campaigns: repeated soft bounces"),
+    SuppressionReason.complaint: N_("No more campaigns: spam complaint"),
+    SuppressionReason.manual: N_("No more campaigns: suppressed by hand"),
+}
+
+
+def _campaign_entries(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+    rows = session.execute(
+        select(Delivery, Campaign.name)
+        .join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.customer_id == customer_id)
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    )
+    entries: list[TimelineEntry] = []
+    for delivery, name in rows:
+        if delivery.sent_at is not None:
+            entries.append(
+                TimelineEntry(delivery.sent_at, "campaign", N_("Sent campaign %(name)s", name=name))
+            )
+        if delivery.state in (DeliveryState.failed, DeliveryState.uncertain):
+            when = delivery.claimed_at or delivery.sent_at
+            if when is not None:
+                entries.append(
+                    TimelineEntry(
+                        when,
+                        "campaign",
+                        N_("Campaign %(name)s was not delivered", name=name),
+                        shorten(delivery.last_error),
+                    )
+                )
+        if delivery.first_opened_at is not None:
+            entries.append(
+                TimelineEntry(
+                    delivery.first_opened_at,
+                    "campaign",
+                    N_("Opened %(name)s", name=name),
+                    N_("%(count)d opens", count=delivery.open_count),
+                )
+            )
+        if delivery.first_clicked_at is not None:
+            entries.append(
+                TimelineEntry(
+                    delivery.first_clicked_at,
+                    "campaign",
+                    N_("Clicked a link in %(name)s", name=name),
+                    N_("%(count)d clicks", count=delivery.click_count),
+                )
+            )
+        if delivery.unsubscribed_at is not None:
+            entries.append(
+                TimelineEntry(
+                    delivery.unsubscribed_at,
+                    "campaign",
+                    N_("Unsubscribed through %(name)s", name=name),
+                )
+            )
+    return entries
+
+
+def _problem_entries(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+    problems = session.scalars(
+        select(DeliveryProblem)
+        .where(DeliveryProblem.customer_id == customer_id)
+        .order_by(DeliveryProblem.created_at.desc())
+        .limit(limit)
+    )
+    return [
+        TimelineEntry(
+            p.created_at,
+            "bounce",
+            _PROBLEM_TITLES[p.kind],
+            shorten(" ".join(part for part in (p.status_code, p.diagnostic) if part)),
+        )
+        for p in problems
+    ]
+
+
+def _suppression_entries(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+    rows = session.scalars(
+        select(Suppression).where(Suppression.customer_id == customer_id).limit(limit)
+    )
+    return [
+        TimelineEntry(s.created_at, "suppression", _SUPPRESSION_TITLES[s.reason], shorten(s.detail))
+        for s in rows
+    ]
+
+
+register_source("campaign", _campaign_entries)
+register_source("delivery_problem", _problem_entries)
+register_source("suppression", _suppression_entries)

@@ -1,0 +1,82 @@
+"""In Chromium: build a segment in the rule builder, write a campaign, preview it."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.factories import DEFAULT_PASSWORD, make_custom_field, make_customer
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+
+
+def log_in(page, email: str) -> None:
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("main button[type=submit]")
+
+
+@pytest.fixture
+def customers(session):
+    make_custom_field(session, key="plan", label="Plan", field_type="text")
+    for email, name, plan in (
+        ("minji@example.com", "김민지", "pro"),
+        ("joon@example.com", "Joon Park", "pro"),
+        ("free@example.com", "Free Rider", "free"),
+    ):
+        make_customer(
+            session, email=email, name=name, subscription_status="subscribed", fields={"plan": plan}
+        )
+
+
+def test_build_segment_write_campaign_and_preview(page, marketer, customers):
+    log_in(page, marketer.email)
+    page.wait_for_url("**/campaigns")
+
+    page.goto("/segments/new")
+    page.fill("input[name=name]", "Pro plan")
+    count = page.locator("#segment-count")
+    expect(count).to_have_text("3")
+    page.click("#rule-builder >> text=Add group")
+    row = page.locator("#rule-builder .rule-condition").first
+    row.locator("select[aria-label=field]").select_option("custom.plan")
+    row.locator("select[aria-label=op]").select_option("eq")
+    row.locator("input[aria-label=Value]").fill("pro")
+    expect(count).to_have_text("2")
+    expect(page.locator("#segment-sample")).to_contain_text("minji@example.com")
+    expect(page.locator("#segment-sample")).not_to_contain_text("free@example.com")
+    row.locator("input[aria-label=Value]").fill("")
+    expect(page.locator("#rules-error")).to_contain_text("enter a value")
+    row.locator("input[aria-label=Value]").fill("pro")
+    expect(count).to_have_text("2")
+    page.click("button[value=save]")
+    expect(page.locator(".flash")).to_contain_text("Segment Pro plan saved.")
+
+    page.goto("/campaigns/new")
+    page.fill("input[name=name]", "Pro news")
+    page.fill("input[name=subject]", "{{ customer.name }}님, 새 소식")
+    page.fill("input[name=from_name]", "Shop")
+    page.fill("input[name=from_email]", "news@shop.example")
+    page.select_option("select[name=segment_id]", label="Pro plan")
+    page.fill(
+        "textarea[name=html_body]",
+        "<style>p { color: #123456 }</style><p>Hello {{ customer.name }}, "
+        "you are on {{ customer.custom.plan }}.</p>",
+    )
+    page.click("main button.primary[type=submit]")
+    expect(page.locator(".flash")).to_contain_text("Campaign Pro news saved.")
+
+    page.click("text=Preview")
+    page.select_option("select[name=customer_id]", label="김민지 <minji@example.com>")
+    page.click("button:has-text('Show')")
+    expect(page.locator("#preview-subject")).to_have_text("김민지님, 새 소식")
+    desktop = page.frame_locator("iframe.preview-desktop").locator("p")
+    expect(desktop).to_have_text("Hello 김민지, you are on pro.")
+    expect(desktop).to_have_attribute("style", "color: #123456;")
+    narrow = page.frame_locator("iframe.preview-narrow").locator("p")
+    expect(narrow).to_have_text("Hello 김민지, you are on pro.")
+    assert page.locator("iframe.preview-narrow").bounding_box()["width"] < 400
