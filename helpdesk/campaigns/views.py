@@ -21,10 +21,10 @@ from flask_login import current_user
 
 from helpdesk import nav
 from helpdesk.auth.permissions import MARKETING, roles_required
-from helpdesk.campaigns import editor_jobs, service
+from helpdesk.campaigns import editor_jobs, sending, service
 from helpdesk.campaigns.forms import CampaignForm, ScheduleForm, SegmentForm, TestSendForm
 from helpdesk.campaigns.jobs import enqueuer
-from helpdesk.campaigns.models import Campaign
+from helpdesk.campaigns.models import Campaign, CampaignStatus
 from helpdesk.campaigns.rendering import TemplateProblem
 from helpdesk.campaigns.segments import (
     CUSTOM_OPS,
@@ -33,12 +33,27 @@ from helpdesk.campaigns.segments import (
     count_and_sample,
 )
 from helpdesk.customers import service as customer_service
+from helpdesk.db import utcnow
 from helpdesk.web import db_session
 
 bp = Blueprint("campaigns", __name__)
 nav.add_main("campaigns.index", _l("Campaigns"), MARKETING, order=30)
 
 SAMPLE_SIZE = 10
+
+CAMPAIGN_STATUS_LABELS = {
+    CampaignStatus.draft: _l("Draft"),
+    CampaignStatus.scheduled: _l("Scheduled"),
+    CampaignStatus.sending: _l("Sending"),
+    CampaignStatus.paused: _l("Paused"),
+    CampaignStatus.sent: _l("Sent"),
+    CampaignStatus.cancelled: _l("Cancelled"),
+}
+
+
+@bp.app_context_processor
+def _campaign_labels():
+    return {"campaign_status_labels": CAMPAIGN_STATUS_LABELS}
 
 
 def _config():
@@ -443,5 +458,37 @@ def schedule(campaign_id: int):
         session.rollback()
         schedule_form.send_at.errors = [str(exc)]
         return _editor_page(campaign, schedule_form=schedule_form, status=400)
+    flash(message, "success")
+    return redirect(url_for("campaigns.edit", campaign_id=campaign_id))
+
+
+@bp.post("/campaigns/<int:campaign_id>/control")
+@roles_required(*MARKETING)
+def control(campaign_id: int):
+    """Pause, resume or cancel a campaign that is sending (or scheduled, for cancel)."""
+    session = db_session()
+    campaign = _or_404(service.get_campaign, campaign_id)
+    action = request.form.get("action", "")
+    try:
+        if action == "pause":
+            sending.pause_campaign(
+                session, campaign_id, _("Paused by %(name)s.", name=current_user.name), utcnow()
+            )
+            message = _("Campaign paused; batches in flight finish first.")
+        elif action == "resume":
+            sending.resume_campaign(
+                session, campaign_id, utcnow(), enqueue_jobs=enqueuer(_config())
+            )
+            message = _("Sending resumed.")
+        elif action == "cancel":
+            sending.cancel_campaign(session, campaign_id, utcnow())
+            message = _("Campaign cancelled; recipients not yet sent to are skipped.")
+        else:
+            abort(400)
+        session.commit()
+    except sending.CampaignStateError:
+        session.rollback()
+        flash(_("The campaign cannot do that in its current state."), "error")
+        return _editor_page(campaign, status=409)
     flash(message, "success")
     return redirect(url_for("campaigns.edit", campaign_id=campaign_id))
