@@ -3,6 +3,7 @@
 from alembic import context
 
 from helpdesk.db import make_engine
+from helpdesk.migrate import include_object
 from helpdesk.models import metadata
 
 config = context.config
@@ -26,6 +27,7 @@ def _run(connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -11,7 +11,7 @@
   const pageLatest = parseInt(root.dataset.latestMessageId, 10);
   const presenceBox = document.getElementById("presence");
   const banner = document.getElementById("changed-banner");
-  const replyBody = document.getElementById("body");
+  const replyBody = document.getElementById("reply-body");
   const TYPING_MS = 5000;
   let lastTyped = 0;
 

@@ -29,7 +29,7 @@ def _status_choices():
 
 
 class ReplyForm(FlaskForm):
-    body = TextAreaField(_l("Reply to the customer"), render_kw={"rows": 8})
+    body = TextAreaField(_l("Reply to the customer"), id="reply-body", render_kw={"rows": 8})
     cc = StringField(_l("Cc"), description=_l("Addresses separated by commas"))
     attachments = MultipleFileField(_l("Attachments"))
     # Checked by the service, so a tampered value gets the service's clear message.

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from helpdesk.customers.models import Customer, Tag
+from helpdesk.customers.models import Tag
 from helpdesk.db import Base, UTCDateTime, utcnow
 
 
@@ -276,16 +276,6 @@ SEARCH_DDL = {
         "FROM messages WHERE ticket_id = old.ticket_id) WHERE rowid = old.ticket_id; END",
     ],
 }
-
-# The queue search also matches customer emails and names; on PostgreSQL these trigram
-# indexes spare a lower() over every customer (SQLite scans them; they are few).
-for _column in (Customer.__table__.c.email, Customer.__table__.c.name):
-    Index(
-        f"ix_customers_{_column.name}_trgm",
-        func.lower(_column).label(f"{_column.name}_lower"),
-        postgresql_using="gin",
-        postgresql_ops={f"{_column.name}_lower": "gin_trgm_ops"},
-    ).ddl_if(dialect="postgresql")
 
 # pg_trgm must exist before the GIN indexes that use its operator class.
 event.listen(

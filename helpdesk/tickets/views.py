@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 
 from helpdesk import nav
 from helpdesk.auth.permissions import SUPPORT, roles_required
+from helpdesk.faq import service as faq_service
 from helpdesk.mail.outbound import mail_domain
 from helpdesk.queue import MAIL_QUEUE, enqueue, redis_connection
 from helpdesk.tickets import presence, service
@@ -44,6 +45,7 @@ from helpdesk.tickets.forms import (
     TagsForm,
 )
 from helpdesk.tickets.jobs import send_ticket_message
+from helpdesk.tickets.models import TicketStatus
 from helpdesk.web import db_session
 
 bp = Blueprint("tickets", __name__)
@@ -166,6 +168,7 @@ def _render(
         tags_form=TagsForm(formdata=None, tags=", ".join(t.name for t in ticket.tags)),
         merge_form=MergeForm(formdata=None),
         action_form=ActionForm(formdata=None),
+        suggestions=faq_service.suggestions_for_ticket(db_session(), ticket.id),
         status_labels=STATUS_LABELS,
         priority_labels=PRIORITY_LABELS,
     )
@@ -198,6 +201,12 @@ def _refused(ticket_id: int, exc: service.TicketActionError, **render_args):
     page = _load_page(ticket_id)
     status = next((code for kind, code in _STATUS_FOR if isinstance(exc, kind)), 400)
     return _render(page, status=status, error=exc.message, **render_args)
+
+
+def _credit_faq_if_resolved(ticket) -> None:
+    """FAQ articles inserted into a ticket's replies count the tickets they helped resolve."""
+    if ticket.status in (TicketStatus.resolved, TicketStatus.closed):
+        faq_service.record_resolution(db_session(), ticket.id)
 
 
 def _done(ticket_id: int, message: str, anchor: str = ""):
@@ -278,6 +287,7 @@ def status(ticket_id: int):
         )
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc)
+    _credit_faq_if_resolved(ticket)
     return _done(ticket_id, _("Status set to %(status)s.", status=STATUS_LABELS[ticket.status]))
 
 
@@ -366,6 +376,7 @@ def reply(ticket_id: int):
         )
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc, reply_form=form, attachments_dropped=bool(uploads))
+    _credit_faq_if_resolved(message.ticket)
     session.commit()
     if _queue_send(message.id):
         flash(_("Reply queued for sending."), "success")

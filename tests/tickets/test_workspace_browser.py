@@ -54,7 +54,7 @@ def test_each_agent_sees_the_other_viewing_and_typing(open_as, agent, admin, cus
     alex.locator("#presence").get_by_text("Ada Admin is viewing").wait_for()
     ada.locator("#presence").get_by_text("Alex Agent is viewing").wait_for()
 
-    ada.fill("#body", "Let me check the courier")
+    ada.fill("#reply-body", "Let me check the courier")
     alex.locator("#presence").get_by_text("Ada Admin is typing a reply…").wait_for()
 
 
@@ -63,18 +63,18 @@ def test_second_reply_is_refused_and_shows_the_first(open_as, agent, admin, cust
     alex.goto(f"/tickets/{customer_ticket}")
     ada.goto(f"/tickets/{customer_ticket}")
 
-    ada.fill("#body", "Ada: it ships today.")
+    ada.fill("#reply-body", "Ada: it ships today.")
     ada.click("#send-reply")
     ada.locator(".flash-success").wait_for()
 
     # Alex's page notices the change while he writes.
-    alex.fill("#body", "Alex: I will check the courier.")
+    alex.fill("#reply-body", "Alex: I will check the courier.")
     alex.locator("#changed-banner").wait_for(state="visible")
     alex.click("#send-reply")
     conflict = alex.locator("#reply-conflict")
     conflict.wait_for()
     assert "Ada: it ships today." in conflict.inner_text()
-    assert alex.locator("#body").input_value() == "Alex: I will check the courier."
+    assert alex.locator("#reply-body").input_value() == "Alex: I will check the courier."
     assert alex.locator(".msg.is-new").count() == 1
 
     alex.click("#send-reply")  # now "Send anyway"

@@ -1,0 +1,46 @@
+"""The FAQ on the ticket page: suggested answers beside the reply box, and the tickets an
+inserted answer helped resolve."""
+
+from __future__ import annotations
+
+from helpdesk.faq import service
+from helpdesk.faq.models import Article
+from tests.factories import make_article, make_message, make_ticket
+from tests.helpers import post_form
+
+
+def _resolved_tickets(session, article_id: int) -> int:
+    session.expire_all()
+    return session.get(Article, article_id).resolved_tickets
+
+
+def test_ticket_page_suggests_the_matching_article(agent_client, session):
+    make_article(session, title="How to request a refund", body="Refunds take 30 days.")
+    make_article(session, title="Opening hours", body="We open at nine.")
+    ticket = make_ticket(session, subject="Refund for my order")
+    make_message(session, ticket, body_text="I would like a refund for my order please")
+    page = agent_client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    suggestions = page[page.index('class="card faq-suggestions"') :]
+    assert "How to request a refund" in suggestions
+    assert "Opening hours" not in suggestions
+    assert f'data-ticket-id="{ticket.id}"' in suggestions
+
+
+def test_resolving_a_ticket_credits_the_article_used_in_its_reply(agent_client, session, agent):
+    article = make_article(session)
+    ticket = make_ticket(session)
+    service.record_use(session, article.id, ticket_id=ticket.id, user_id=agent.id)
+    session.commit()
+    response = post_form(agent_client, f"/tickets/{ticket.id}/status", {"status": "resolved"})
+    assert response.status_code == 302
+    assert _resolved_tickets(session, article.id) == 1
+
+
+def test_a_refused_status_change_credits_nothing(agent_client, session, agent):
+    article = make_article(session)
+    ticket = make_ticket(session)
+    service.record_use(session, article.id, ticket_id=ticket.id, user_id=agent.id)
+    session.commit()
+    response = post_form(agent_client, f"/tickets/{ticket.id}/status", {"status": "bogus"})
+    assert response.status_code == 400
+    assert _resolved_tickets(session, article.id) == 0
