@@ -1,6 +1,7 @@
 """The inbound SMTP gateway: mail delivered straight to us becomes tickets like polled mail.
 
-It accepts mail only for active mailbox addresses and answers 250 only after the raw bytes
+It accepts mail only for active mailbox addresses (and the campaigns' bounce and
+unsubscribe addresses at our own domain) and answers 250 only after the raw bytes
 are committed; when the database cannot take them the sender gets a temporary failure
 (451) and retries later, so a message is never acknowledged and then lost. Receipts for
 new tickets go to the mail queue once the ticket is committed.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
 import threading
 
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 
 TOO_BIG = "552 5.3.4 Message too big for this server"
 UNKNOWN_RECIPIENT = "550 5.1.1 No such mailbox here"
+# Campaign mail goes out with a VERP return path and a List-Unsubscribe mailto at our
+# mail domain (helpdesk.campaigns.sending); what comes back there belongs to no mailbox.
+_CAMPAIGN_RETURN = re.compile(r"^(?:bounces|unsubscribe)\+[a-z0-9]+@(?P<domain>[^@]+)$")
 TRY_AGAIN = "451 4.3.0 Temporary problem storing the message, please try again later"
 
 
@@ -45,7 +50,7 @@ class GatewayHandler:
         except Exception:
             log.exception("cannot look up recipient %s", address)
             return TRY_AGAIN
-        if mailbox_id is None:
+        if mailbox_id is None and not self.is_campaign_return(address):
             return UNKNOWN_RECIPIENT
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
@@ -60,6 +65,10 @@ class GatewayHandler:
             log.exception("cannot store a message from %s", envelope.mail_from)
             return TRY_AGAIN
         return "250 2.0.0 Message accepted"
+
+    def is_campaign_return(self, address: str) -> bool:
+        match = _CAMPAIGN_RETURN.match(address.strip().strip("<>").lower())
+        return match is not None and match.group("domain") == self.settings.domain.lower()
 
     def mailbox_for(self, address: str) -> int | None:
         # Mailbox addresses are stored lower-cased (mail/service.py); an exact match is all

@@ -22,6 +22,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from helpdesk.campaigns.suppression import apply_delivery_problem
+from helpdesk.campaigns.tracking import unsubscribe_by_address
 from helpdesk.config import Config
 from helpdesk.customers.models import Customer
 from helpdesk.customers.normalize import InvalidEmail, normalize_email, normalize_text
@@ -88,10 +90,12 @@ class IngestSettings:
     max_attachment_bytes: int = 25 * 1024 * 1024
     ack_limit: int = 10
     ack_window: timedelta = timedelta(hours=3)
+    soft_bounce_limit: int = 3
 
     @classmethod
     def from_config(cls, config: Config, **overrides) -> IngestSettings:
-        return cls(secret_key=config.secret_key, domain=mail_domain(config.public_url), **overrides)
+        values = {"soft_bounce_limit": config.soft_bounce_limit} | overrides
+        return cls(secret_key=config.secret_key, domain=mail_domain(config.public_url), **values)
 
 
 @dataclass(frozen=True)
@@ -642,6 +646,7 @@ class _Context:
             or self.quarantine()
             or self.drop_own_mail()
             or self.delivery_problem()
+            or self.unsubscribe_request()
             or self.auto_reply()
             or self.customer_mail()
         )
@@ -697,6 +702,7 @@ class _Context:
                 diagnostic=(bounce.diagnostic or "") if bounce else "",
                 original_message_id=bounce.original_message_id if bounce else None,
             )
+            self.suppress_if_campaign_mail(problem)
             return _Outcome(
                 RawStatus.bounce, f"{kind} for {problem.recipient or 'unknown recipient'}"
             )
@@ -708,9 +714,41 @@ class _Context:
                 recipient=parsed.complaint_recipient or "",
                 original_message_id=parsed.bounce.original_message_id if parsed.bounce else None,
             )
+            self.suppress_if_campaign_mail(problem)
             return _Outcome(
                 RawStatus.complaint, f"complaint by {problem.recipient or 'unknown recipient'}"
             )
+        return None
+
+    def recipient_addresses(self) -> list[str]:
+        """Where this mail was addressed: a VERP bounce or an unsubscribe mailto carries
+        its campaign delivery's token in the address."""
+        addresses = [a.email for a in self.parsed.to if a.email]
+        for name in ("Delivered-To", "X-Original-To"):
+            value = header(self.parsed, name)
+            if value:
+                addresses.append(value.strip().strip("<>"))
+        return addresses
+
+    def suppress_if_campaign_mail(self, problem: DeliveryProblem) -> None:
+        """Mark the campaign delivery bounced (or complained about) and suppress the
+        address when the rules say so; mail that was not a campaign's changes nothing."""
+        apply_delivery_problem(
+            self.session,
+            problem,
+            addresses=self.recipient_addresses(),
+            soft_bounce_limit=self.settings.soft_bounce_limit,
+            now=self.now,
+        )
+
+    def unsubscribe_request(self) -> _Outcome | None:
+        """Mail to a campaign's List-Unsubscribe mailto address unsubscribes its recipient."""
+        for address in self.recipient_addresses():
+            delivery_id = unsubscribe_by_address(self.session, address, now=self.now)
+            if delivery_id is not None:
+                return _Outcome(
+                    RawStatus.dropped, f"unsubscribe request for campaign delivery {delivery_id}"
+                )
         return None
 
     def auto_reply(self) -> _Outcome | None:

@@ -3,14 +3,17 @@ suppress the address by the rules, and show on the customer's timeline."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import func, select
 
 from helpdesk.campaigns.models import Delivery, Suppression, SuppressionReason
 from helpdesk.campaigns.suppression import apply_delivery_problem
+from helpdesk.customers.models import SubscriptionStatus
 from helpdesk.customers.timeline import customer_timeline
 from helpdesk.mail.models import DeliveryProblem
 from tests.factories import make_delivery, make_sending_campaign, make_subscribers
-from tests.tickets.mails import ingest
+from tests.tickets.mails import SETTINGS, ingest
 
 
 def dsn(delivery: Delivery, *, status: str, action: str = "failed") -> bytes:
@@ -41,6 +44,18 @@ Status: {status}
 Diagnostic-Code: smtp; {status.replace(".", "")[:1]}50 {status} mailbox problem
 
 --b1--
+""".replace("\n", "\r\n").encode()
+
+
+def unsubscribe_mail(token: str, sender: str) -> bytes:
+    """What a mail client sends for the List-Unsubscribe mailto link."""
+    return f"""From: {sender}
+To: unsubscribe+{token}@helpdesk.test
+Subject: unsubscribe
+Date: Thu, 01 Feb 2024 11:00:00 +0000
+Message-ID: <unsub-{token}@client.example>
+
+unsubscribe
 """.replace("\n", "\r\n").encode()
 
 
@@ -94,10 +109,7 @@ def _setup(session):
 
 def test_hard_bounce_by_verp_marks_the_delivery_and_suppresses_at_once(session):
     customer, delivery = _setup(session)
-    problem = _problem(session, dsn(delivery, status="5.1.1"))
-
-    apply_delivery_problem(session, problem, addresses=[f"bounces+{delivery.token}@helpdesk.test"])
-    session.commit()
+    _problem(session, dsn(delivery, status="5.1.1"))
 
     session.refresh(delivery)
     assert delivery.bounce_kind == "hard"
@@ -111,17 +123,12 @@ def test_hard_bounce_by_verp_marks_the_delivery_and_suppresses_at_once(session):
 
 def test_soft_bounces_suppress_only_at_the_limit(session):
     customer, delivery = _setup(session)
-    verp = [f"bounces+{delivery.token}@helpdesk.test"]
 
     for attempt in range(2):
-        problem = _problem(session, dsn(delivery, status=f"4.2.{attempt + 1}"))
-        apply_delivery_problem(session, problem, addresses=verp, soft_bounce_limit=3)
-        session.commit()
+        _problem(session, dsn(delivery, status=f"4.2.{attempt + 1}"))
         assert session.get(Suppression, customer.email) is None
 
-    problem = _problem(session, dsn(delivery, status="4.2.9"))
-    apply_delivery_problem(session, problem, addresses=verp, soft_bounce_limit=3)
-    session.commit()
+    _problem(session, dsn(delivery, status="4.2.9"))
 
     session.refresh(delivery)
     assert delivery.bounce_kind == "soft"
@@ -132,10 +139,7 @@ def test_complaint_marks_the_latest_delivery_to_that_address_and_suppresses(sess
     customer, delivery = _setup(session)
     delivery.message_id = f"<campaign.{delivery.campaign_id}.{delivery.token}@helpdesk.test>"
     session.commit()
-    problem = _problem(session, arf(delivery.message_id, customer.email))
-
-    apply_delivery_problem(session, problem)
-    session.commit()
+    _problem(session, arf(delivery.message_id, customer.email))
 
     session.refresh(delivery)
     assert delivery.complained_at is not None
@@ -157,3 +161,30 @@ def test_a_bounce_for_mail_we_did_not_send_changes_no_delivery(session):
     session.refresh(delivery)
     assert delivery.bounce_kind == ""
     assert session.scalar(select(func.count()).select_from(Suppression)) == 0
+
+
+def test_the_soft_bounce_limit_comes_from_the_ingest_settings(session):
+    customer, delivery = _setup(session)
+    ingest(session, dsn(delivery, status="4.2.1"), settings=replace(SETTINGS, soft_bounce_limit=1))
+    session.commit()
+    assert session.get(Suppression, customer.email).reason == SuppressionReason.soft_bounces
+
+
+def test_mail_to_the_unsubscribe_address_unsubscribes_the_recipient(session):
+    customer, delivery = _setup(session)
+    result = ingest(session, unsubscribe_mail(delivery.token, customer.email))
+    session.commit()
+    session.refresh(customer)
+    session.refresh(delivery)
+    assert customer.subscription_status == SubscriptionStatus.unsubscribed
+    assert delivery.unsubscribed_at is not None
+    assert result.ticket_id is None
+
+
+def test_mail_to_an_unknown_unsubscribe_token_is_ordinary_mail(session):
+    customer, _delivery = _setup(session)
+    result = ingest(session, unsubscribe_mail("0" * 32, customer.email))
+    session.commit()
+    session.refresh(customer)
+    assert customer.subscription_status == SubscriptionStatus.subscribed
+    assert result.ticket_id is not None

@@ -152,3 +152,18 @@ def test_sender_retry_after_a_451_is_accepted_once(session, smtp, mailbox):
 
     assert count(session, RawMessage) == 1
     assert count(session, Ticket) == 1
+
+
+def test_a_bounce_to_a_campaign_return_address_is_accepted(session, smtp):
+    refused = smtp.sendmail("", ["bounces+0123abcd@helpdesk.test"], mail())
+
+    assert refused == {}
+    raw = session.scalars(select(RawMessage)).one()
+    assert raw.mailbox_id is None
+    session.commit()
+
+
+def test_a_return_address_at_another_domain_is_refused(session, smtp):
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        smtp.sendmail("", ["bounces+0123abcd@elsewhere.example"], mail())
+    assert count(session, RawMessage) == 0
