@@ -17,6 +17,7 @@ from helpdesk import nav
 from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import roles_required
 from helpdesk.mail import service
+from helpdesk.mail.imap import queue_acknowledgements
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawStatus, TLSMode
 from helpdesk.tickets.ingest import IngestSettings, NotQuarantined, RawMessageNotFound
 from helpdesk.web import Page, db_session, page_number
@@ -189,6 +190,8 @@ def reprocess(raw_id: int):
         session.rollback()
         flash(_("That message is no longer in quarantine."), "warning")
         return redirect(url_for("mailboxes.quarantine"))
+    # The customer gets the receipt a message taken in on time would have brought.
+    queue_acknowledgements(current_app.config["HELPDESK"], [result])
     if result.status is RawStatus.quarantined:
         flash(_("Still quarantined: %(reason)s", reason=result.reason), "error")
     elif result.ticket_id is not None:

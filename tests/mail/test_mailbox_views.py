@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from rq import Queue
 from sqlalchemy import func, select
 
 from helpdesk.db import utcnow
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawSource, RawStatus, TLSMode
+from helpdesk.queue import MAIL_QUEUE
 from helpdesk.tickets.ingest import store_raw
-from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.models import Message, MessageKind, Ticket
 from tests.factories import make_mailbox
 from tests.helpers import post_form
 from tests.tickets.mails import mail
@@ -223,8 +225,12 @@ def test_marketer_cannot_reprocess_quarantined_mail(marketer_client, session):
     assert post_form(marketer_client, f"/admin/quarantine/{raw.id}/reprocess").status_code == 403
 
 
-def quarantined(session, content: bytes, reason: str = "ingest failed: parser crashed"):
-    row = store_raw(session, content, source=RawSource.smtp)
+def quarantined(
+    session, content: bytes, reason: str = "ingest failed: parser crashed", mailbox=None
+):
+    row = store_raw(
+        session, content, source=RawSource.smtp, mailbox_id=mailbox.id if mailbox else None
+    )
     row.status = RawStatus.quarantined
     row.status_reason = reason
     session.commit()
@@ -251,6 +257,23 @@ def test_reprocess_turns_a_quarantined_message_into_a_ticket(admin_client, sessi
     assert session.get(Ticket, raw.ticket_id).subject == "Now it parses"
     session.commit()  # end the read: on SQLite it holds the lock the next request needs
     assert "Nothing in quarantine" in admin_client.get("/admin/quarantine").get_data(as_text=True)
+
+
+def test_reprocess_queues_the_receipt_for_the_new_ticket(admin_client, session, redis_conn):
+    mailbox = make_mailbox(session, send_acknowledgement=True)
+    raw = quarantined(session, mail(subject="Late but here"), mailbox=mailbox)
+
+    post_form(admin_client, f"/admin/quarantine/{raw.id}/reprocess")
+
+    session.refresh(raw)
+    ack = session.scalars(
+        select(Message).where(
+            Message.ticket_id == raw.ticket_id, Message.kind == MessageKind.acknowledgement
+        )
+    ).one()
+    session.commit()
+    jobs = Queue(MAIL_QUEUE, connection=redis_conn).get_jobs()
+    assert [job.args for job in jobs] == [(ack.id,)]
 
 
 def test_reprocess_of_a_message_not_in_quarantine_changes_nothing(admin_client, session):
