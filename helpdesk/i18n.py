@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, Flask, current_app, redirect, request
-from flask_babel import Babel, format_datetime, get_locale
+from flask_babel import Babel, format_datetime, get_locale, gettext
 from flask_login import current_user
 
+from helpdesk import text
 from helpdesk.auth.permissions import public
 from helpdesk.web import safe_redirect_target
 
@@ -58,6 +59,8 @@ def switch_language(code: str):
 def init_app(app: Flask, translations_dir: str) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = translations_dir
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # Services' lazy_text becomes the viewer's language; outside a request, English.
+    text.install_translator(gettext)
     app.jinja_env.filters["localtime"] = local_datetime
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
     app.register_blueprint(bp)

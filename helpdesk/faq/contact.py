@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from email.headerregistry import Address
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +23,7 @@ from helpdesk.db import utcnow
 from helpdesk.faq.service import InvalidInput, RateLimited, RateLimiter
 from helpdesk.mail import outbound
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus
+from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.ingest import IngestSettings, ingest_message, own_addresses
 from helpdesk.tickets.models import Message, MessageKind, SendStatus, Ticket
 from helpdesk.tickets.threading import make_body_marker, make_message_id

@@ -15,7 +15,6 @@ from datetime import datetime
 
 import markdown
 import nh3
-from flask_babel import lazy_gettext as _l
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
@@ -35,6 +34,7 @@ from helpdesk.faq.models import (
     Category,
 )
 from helpdesk.faq.search import Suggestion, excerpt, index_article, normalize, suggest_articles
+from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.models import Message, MessageKind, Ticket
 
 log = logging.getLogger(__name__)

@@ -12,11 +12,11 @@ from email.policy import default as default_policy
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawMessage, RawStatus, TLSMode
+from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.ingest import IngestResult, IngestSettings, reprocess_quarantined
 
 DEFAULT_PORTS = {TLSMode.ssl: 993, TLSMode.starttls: 143, TLSMode.none: 143}

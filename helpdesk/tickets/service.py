@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -32,6 +31,7 @@ from helpdesk.customers.normalize import InvalidEmail, normalize_email, normaliz
 from helpdesk.customers.timeline import TimelineEntry, customer_timeline
 from helpdesk.db import utcnow
 from helpdesk.mail.models import Mailbox, RawMessage
+from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
 from helpdesk.tickets.models import (
     Attachment,

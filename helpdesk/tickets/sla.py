@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.mail.models import Mailbox
+from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.models import (
     Message,
     MessageKind,

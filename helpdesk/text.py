@@ -1,0 +1,72 @@
+"""Translatable text for modules that must not import Flask (services, jobs).
+
+``lazy_text("Ticket #%(id)d does not exist.", id=7)`` is extracted into the catalogue
+like ``lazy_gettext`` (services import it as ``_l``) and becomes text only when it is
+turned into a string: in a request, in the viewer's language, through the translator
+the web app installs at start (helpdesk.i18n); in jobs, the CLI and logs, in English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from markupsafe import escape
+
+
+def _english(msgid: str) -> str:
+    return msgid
+
+
+_translate: Callable[[str], str] = _english
+
+
+def install_translator(translate: Callable[[str], str]) -> None:
+    global _translate
+    _translate = translate
+
+
+class LazyText:
+    __slots__ = ("msgid", "params")
+
+    def __init__(self, msgid: str, params: dict[str, Any]) -> None:
+        self.msgid = msgid
+        self.params = params
+
+    def __str__(self) -> str:
+        text = _translate(self.msgid)
+        return text % self.params if self.params else text
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+    def __repr__(self) -> str:
+        return f"lazy_text({self.msgid!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __len__(self) -> int:
+        return len(str(self))
+
+    def __contains__(self, item: str) -> bool:
+        return item in str(self)
+
+    def __add__(self, other: str) -> str:
+        return str(self) + other
+
+    def __radd__(self, other: str) -> str:
+        return other + str(self)
+
+    def __getattr__(self, name: str) -> Any:
+        # str methods (startswith, format, ...) on the text in the current language.
+        if name.startswith("__") or name in LazyText.__slots__:
+            raise AttributeError(name)
+        return getattr(str(self), name)
+
+
+def lazy_text(msgid: str, **params: Any) -> LazyText:
+    return LazyText(msgid, params)
