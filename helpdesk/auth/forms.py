@@ -19,8 +19,12 @@ ROLE_CHOICES = [
 ]
 
 
+# Files in the zoneinfo directory that are not places people live.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 def timezone_choices() -> list[tuple[str, str]]:
-    return [(zone, zone) for zone in sorted(available_timezones())]
+    return [(zone, zone) for zone in sorted(available_timezones() - _NOT_ZONES)]
 
 
 class LoginForm(FlaskForm):

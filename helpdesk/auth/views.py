@@ -9,7 +9,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from helpdesk.auth import service
-from helpdesk.auth.forms import EditUserForm, LoginForm, NewUserForm, PreferencesForm
+from helpdesk.auth.forms import (
+    ROLE_CHOICES,
+    EditUserForm,
+    LoginForm,
+    NewUserForm,
+    PreferencesForm,
+)
 from helpdesk.auth.models import Role, User
 from helpdesk.auth.permissions import ALL_STAFF, client_ip, public, roles_required
 from helpdesk.web import db_session, safe_redirect_target
@@ -73,7 +79,14 @@ def preferences():
         session.commit()
         flash(_("Preferences saved."), "success")
         return redirect(url_for("auth.preferences"))
-    return render_template("auth/preferences.html", form=form)
+    return render_template("auth/preferences.html", form=form), (
+        400 if request.method == "POST" else 200
+    )
+
+
+@bp.app_context_processor
+def _role_labels():
+    return {"role_labels": dict(ROLE_CHOICES)}
 
 
 @bp.get("/admin/users")
