@@ -28,9 +28,11 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-# Each pytest-xdist worker gets its own Redis database, since tests flush it.
+# Each pytest-xdist worker gets its own Redis database, since tests flush it: databases
+# TEST_REDIS_DB_BASE, BASE - 1, ... (two runs side by side need different bases).
 _WORKER_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER_INDEX}")
+_REDIS_DB = int(os.environ.get("TEST_REDIS_DB_BASE", "15")) - _WORKER_INDEX
+REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{_REDIS_DB}")
 CHROMIUM = os.environ.get("TEST_CHROMIUM", "/usr/bin/chromium")
 
 
