@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from helpdesk.faq import service
 from helpdesk.faq.models import Article
+from helpdesk.tickets.models import MessageKind
 from tests.factories import make_article, make_message, make_ticket
 from tests.helpers import post_form
 
@@ -44,3 +45,12 @@ def test_a_refused_status_change_credits_nothing(agent_client, session, agent):
     response = post_form(agent_client, f"/tickets/{ticket.id}/status", {"status": "bogus"})
     assert response.status_code == 400
     assert _resolved_tickets(session, article.id) == 0
+
+
+def test_sent_replies_offer_to_become_an_faq_article(agent_client, session):
+    ticket = make_ticket(session)
+    customer_mail = make_message(session, ticket, body_text="Where is my parcel?")
+    reply = make_message(session, ticket, kind=MessageKind.reply, body_text="It ships today.")
+    page = agent_client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert f"/faq/admin/new?from_message={reply.id}" in page
+    assert f"/faq/admin/new?from_message={customer_mail.id}" not in page
