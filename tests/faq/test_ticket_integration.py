@@ -27,21 +27,23 @@ def test_ticket_page_suggests_the_matching_article(agent_client, session):
     assert f'data-ticket-id="{ticket.id}"' in suggestions
 
 
-def test_resolving_a_ticket_credits_the_article_used_in_its_reply(agent_client, session, agent):
+def _ticket_using_an_article(session, agent):
     article = make_article(session)
     ticket = make_ticket(session)
     service.record_use(session, article.id, ticket_id=ticket.id, user_id=agent.id)
     session.commit()
+    return ticket, article
+
+
+def test_resolving_a_ticket_credits_the_article_used_in_its_reply(agent_client, session, agent):
+    ticket, article = _ticket_using_an_article(session, agent)
     response = post_form(agent_client, f"/tickets/{ticket.id}/status", {"status": "resolved"})
     assert response.status_code == 302
     assert _resolved_tickets(session, article.id) == 1
 
 
 def test_a_refused_status_change_credits_nothing(agent_client, session, agent):
-    article = make_article(session)
-    ticket = make_ticket(session)
-    service.record_use(session, article.id, ticket_id=ticket.id, user_id=agent.id)
-    session.commit()
+    ticket, article = _ticket_using_an_article(session, agent)
     response = post_form(agent_client, f"/tickets/{ticket.id}/status", {"status": "bogus"})
     assert response.status_code == 400
     assert _resolved_tickets(session, article.id) == 0
