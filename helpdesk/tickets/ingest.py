@@ -562,13 +562,16 @@ class _Batch:
     def first_response_due(self, ticket: Ticket, now: datetime) -> datetime:
         """`sla.due_at` of a ticket whose only message arrived `now`, from the policies
         read once per batch instead of twice per message."""
+        mailbox = self.mailboxes.get(ticket.mailbox_id) if ticket.mailbox_id else None
+        return add_working_minutes(
+            now, self.targets_of(ticket).first_response_minutes, business_hours_of(mailbox)
+        )
+
+    def targets_of(self, ticket: Ticket) -> Targets:
         key = (ticket.mailbox_id, ticket.priority)
         if key not in self.targets:
             self.targets[key] = targets_for(self.session, ticket.mailbox_id, ticket.priority)
-        mailbox = self.mailboxes.get(ticket.mailbox_id) if ticket.mailbox_id else None
-        return add_working_minutes(
-            now, self.targets[key].first_response_minutes, business_hours_of(mailbox)
-        )
+        return self.targets[key]
 
     def acknowledgements_sent(self, customer: Customer, since: datetime) -> int:
         """Receipts to this customer since `since`, counting the ones this batch adds."""
@@ -929,7 +932,7 @@ class _Context:
         if ticket in self.batch.tickets_with_mail:
             self.batch.write()
         with self.session.no_autoflush:
-            apply_sla(self.session, ticket, self.now)
+            apply_sla(self.session, ticket, self.now, self.batch.targets_of(ticket))
 
     def add_message(self, ticket: Ticket, kind: MessageKind) -> _NewMessage:
         parsed = self.parsed

@@ -166,12 +166,16 @@ def _waiting_since(session: Session, ticket: Ticket, now: datetime) -> datetime:
     return session.scalar(query) or ticket.last_customer_message_at or now
 
 
-def due_at(session: Session, ticket: Ticket, now: datetime) -> datetime | None:
+def due_at(
+    session: Session, ticket: Ticket, now: datetime, targets: Targets | None = None
+) -> datetime | None:
+    """`targets`: the ticket's policy when the caller has it already (ingest reads the
+    policies once per batch)."""
     if ticket.status in DONE_STATUSES or ticket.merged_into_id is not None:
         return None
     if not ticket.customer_replied_last:
         return None
-    targets = targets_for(session, ticket.mailbox_id, ticket.priority)
+    targets = targets or targets_for(session, ticket.mailbox_id, ticket.priority)
     minutes = (
         targets.first_response_minutes
         if ticket.first_response_at is None
@@ -183,13 +187,15 @@ def due_at(session: Session, ticket: Ticket, now: datetime) -> datetime | None:
     )
 
 
-def apply_sla(session: Session, ticket: Ticket, now: datetime) -> datetime | None:
+def apply_sla(
+    session: Session, ticket: Ticket, now: datetime, targets: Targets | None = None
+) -> datetime | None:
     """Set (or clear) ticket.response_due_at from who wrote last; returns the new value.
 
     Call it after a customer message (ingest), an agent reply, a status or priority
     change. Does not commit.
     """
-    ticket.response_due_at = due_at(session, ticket, now)
+    ticket.response_due_at = due_at(session, ticket, now, targets)
     return ticket.response_due_at
 
 
