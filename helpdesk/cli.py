@@ -29,6 +29,7 @@ from helpdesk.config import PROJECT_ROOT, Config, ConfigError
 from helpdesk.db import database, make_engine, session_scope
 from helpdesk.demo import load_demo
 from helpdesk.migrate import alembic_config, upgrade
+from helpdesk.tickets.ingest import IngestSettings
 
 # How long a child gets to finish its current request or job after SIGTERM.
 STOP_TIMEOUT = 20.0
@@ -130,7 +131,7 @@ def demo() -> None:
     with _session(config) as session:
         if _has_users(session):
             _fail("the database already has users; demo data only goes into an empty database")
-        result = load_demo(session)
+        result = load_demo(session, IngestSettings.from_config(config))
     click.echo(f"Demo data loaded: {result.customer_count} customers.")
     click.echo(f"Admin login: {result.admin_email} / {result.admin_password}")
 
@@ -198,6 +199,37 @@ def run() -> None:
     raise click.exceptions.Exit(run_service(_config()))
 
 
+# Threads let one web process overlap many short requests that wait on Redis or the
+# database (the open pixel, fetched by the thousand after a send); bench/tracking.py
+# measures this set-up, and README's production command uses the same threads.
+WEB_WORKERS = 2
+WEB_THREADS = 16
+
+
+def web_server_argv(
+    bind: str, *options: str, workers: int = WEB_WORKERS, threads: int = WEB_THREADS
+) -> list[str]:
+    """The gunicorn command line for the web app, with extra gunicorn `options`."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        # The default control socket is one path in $HOME shared by every gunicorn on
+        # the machine; nothing here uses it.
+        "--no-control-socket",
+        *options,
+        "helpdesk:create_app()",
+    ]
+
+
 @dataclass(frozen=True)
 class ChildCommand:
     name: str
@@ -209,25 +241,11 @@ def child_commands(config: Config) -> list[ChildCommand]:
     commands = [
         ChildCommand(
             "web",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--bind",
+            web_server_argv(
                 f"{config.host}:{config.port}",
-                "--workers",
-                "2",
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
                 "--graceful-timeout",
                 str(int(STOP_TIMEOUT / 2)),
-                # The default control socket is one path in $HOME shared by every
-                # gunicorn on the machine; `helpdesk run` has no use for it.
-                "--no-control-socket",
-                "helpdesk:create_app()",
-            ],
+            ),
         ),
         ChildCommand("worker", [sys.executable, str(PROJECT_ROOT / "worker.py")]),
     ]
@@ -367,7 +385,7 @@ def _load_demo_on_first_start(config: Config) -> None:
     with _session(config) as session:
         if _has_users(session):
             return
-        result = load_demo(session)
+        result = load_demo(session, IngestSettings.from_config(config))
     # The only place this password ever appears: it is not logged or stored in clear.
     click.echo(
         f"First start: demo data loaded ({result.customer_count} customers).\n"

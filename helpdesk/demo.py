@@ -1,4 +1,5 @@
-"""The demo dataset `make run` loads on first start: staff accounts and ~200 customers.
+"""The demo dataset `make run` loads on first start: staff accounts, ~200 customers, and
+(helpdesk.demo_content) tickets, FAQ articles and a draft campaign.
 
 Customer data comes from a seeded random generator, so every first start looks the same;
 passwords come from `secrets`, because the admin login printed at start-up is a real one.
@@ -16,6 +17,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from helpdesk.auth.models import Role
 from helpdesk.auth.service import create_user
 from helpdesk.customers.models import (
     Customer,
@@ -27,6 +29,8 @@ from helpdesk.customers.models import (
     Tag,
 )
 from helpdesk.db import utcnow
+from helpdesk.demo_content import load_demo_content
+from helpdesk.tickets.ingest import IngestSettings
 
 SEED = 20240501
 CUSTOMER_COUNT = 200
@@ -137,13 +141,17 @@ class DemoResult:
     customer_count: int
 
 
-def load_demo(session: Session, now: datetime | None = None) -> DemoResult:
+def load_demo(
+    session: Session, ingest_settings: IngestSettings, now: datetime | None = None
+) -> DemoResult:
     """Adds the demo data to an empty database and commits; returns the admin's login."""
     now = now or utcnow()
     rng = random.Random(SEED)
     admin_password = _new_password()
-    create_user(session, email=ADMIN_EMAIL, name="Admin", password=admin_password, role="admin")
-    for role, name, email, is_manager in STAFF:
+    admin = create_user(
+        session, email=ADMIN_EMAIL, name="Admin", password=admin_password, role="admin"
+    )
+    staff = [
         create_user(
             session,
             email=email,
@@ -152,6 +160,8 @@ def load_demo(session: Session, now: datetime | None = None) -> DemoResult:
             role=role,
             is_manager=is_manager,
         )
+        for role, name, email, is_manager in STAFF
+    ]
     tags = [Tag(name=name) for name in TAGS]
     plan = CustomField(
         key="plan", label="Plan", field_type=FieldType.choice, choices=PLANS, position=0
@@ -169,6 +179,8 @@ def load_demo(session: Session, now: datetime | None = None) -> DemoResult:
         _add_field_values(session, rng, customer, plan, signup)
         _add_purchases(session, rng, customer, now, order_numbers)
     session.commit()
+    agents = [user for user in staff if user.role == Role.agent]
+    load_demo_content(session, customers, agents, admin, ingest_settings, now)
     return DemoResult(ADMIN_EMAIL, admin_password, len(customers))
 
 

@@ -8,9 +8,13 @@ from sqlalchemy import func, inspect, select
 
 from helpdesk.auth.models import Role, User
 from helpdesk.auth.service import ThrottlePolicy, authenticate
+from helpdesk.campaigns.models import Campaign, CampaignStatus
 from helpdesk.cli import main
 from helpdesk.customers.models import Customer, CustomField, CustomFieldValue, Purchase
 from helpdesk.db import make_engine
+from helpdesk.demo_content import FAQ_ARTICLES, MAILS
+from helpdesk.faq.models import Article, ArticleStatus
+from helpdesk.tickets.models import Message, MessageKind, Ticket
 
 
 @pytest.fixture
@@ -125,6 +129,20 @@ def test_demo_loads_staff_customers_fields_and_purchases(app, session, cli_env):
     assert 200 < count(session, Purchase) < 1000
     names = list(session.scalars(select(Customer.name)))
     assert any(not name.isascii() for name in names) and any(name.isascii() for name in names)
+
+
+def test_demo_brings_tickets_faq_and_a_campaign_draft(app, session, cli_env):
+    result = invoke(cli_env, "demo")
+    assert result.exit_code == 0, result.output
+    statuses = sorted(status.value for status in session.scalars(select(Ticket.status)))
+    assert len(statuses) == len(MAILS)
+    assert statuses.count("resolved") == 1 and statuses.count("waiting") == 1
+    # The follow-up mail is threaded into its ticket, not a ticket of its own.
+    customer_mail = select(Message).where(Message.kind == MessageKind.customer)
+    assert len(session.scalars(customer_mail).all()) == len(MAILS) + 1
+    published = select(Article).where(Article.status == ArticleStatus.published)
+    assert len(session.scalars(published).all()) == len(FAQ_ARTICLES)
+    assert [c.status for c in session.scalars(select(Campaign))] == [CampaignStatus.draft]
 
 
 def test_demo_prints_a_working_admin_login(app, session, cli_env):
