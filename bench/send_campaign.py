@@ -1,13 +1,19 @@
 """How fast worker.py sends a personalised campaign, against a bare send loop (the ceiling).
 
 Makes a fresh SQLite database (or uses BENCH_DATABASE_URL, e.g. a PostgreSQL database made
-for the run) with N subscribed customers, starts an aiosmtpd sink in its own process,
-starts the campaign and runs 2 `worker.py --burst` processes until every delivery has an
-outcome. The ceiling is one process that renders the same ~5 KB template in the Jinja2
-sandbox, builds the same message and sends it with smtplib over one reused connection.
+for the run) with N subscribed customers, starts an SMTP sink in its own process (this
+file's threaded one, or aiosmtpd's Sink with --sink aiosmtpd, which costs about a
+millisecond per message itself), starts the campaign and runs 2 `worker.py --burst`
+processes until every delivery has an outcome. The ceiling is one process that renders
+the same ~5 KB template in the Jinja2 sandbox, builds the same message the same way the
+workers do (sending.build_campaign_message) and sends it with smtplib over one reused
+connection to the same sink: the ratio is what the workers' own machinery (claims, state
+changes, the job queue) leaves of it. For reference the run also prints the rate of that
+loop when the message goes through the email package (outbound.build_message), as
+campaign messages were built before.
 
     REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/send_campaign.py \
-        [--recipients 20000] [--workers 2] [--ceiling-messages 2000]
+        [--recipients 20000] [--workers 2] [--ceiling-messages 2000] [--sink aiosmtpd]
 
 The Redis database named by REDIS_URL is flushed. The last line is machine-readable:
 msgs_per_s=... ceiling_msgs_per_s=... ratio=...
@@ -19,6 +25,7 @@ import argparse
 import os
 import smtplib
 import socket
+import socketserver
 import subprocess
 import sys
 import tempfile
@@ -33,7 +40,12 @@ from sqlalchemy import func, insert, select  # noqa: E402
 
 from helpdesk.campaigns import jobs, rendering, tracking  # noqa: E402
 from helpdesk.campaigns.models import Campaign, Delivery, DeliveryState, Segment  # noqa: E402
-from helpdesk.campaigns.sending import start_sending  # noqa: E402
+from helpdesk.campaigns.sending import (  # noqa: E402
+    SendSettings,
+    build_campaign_message,
+    load_content,
+    start_sending,
+)
 from helpdesk.config import Config  # noqa: E402
 from helpdesk.customers.models import Customer, SubscriptionStatus  # noqa: E402
 from helpdesk.db import database, make_engine, utcnow  # noqa: E402
@@ -62,20 +74,53 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_sink(port: int) -> subprocess.Popen:
+class SinkHandler(socketserver.StreamRequestHandler):
+    """A minimal SMTP server (RFC 5321: greeting, EHLO/HELO, MAIL, RCPT, DATA with the
+    dot terminator, RSET, NOOP, QUIT) that accepts every message and keeps nothing.
+
+    aiosmtpd's Sink reads a message body line by line through asyncio and costs about a
+    millisecond per 10 KB message, most of what a bare send loop measures; this one
+    reads with a buffered socket file in a thread per connection.
+    """
+
+    def handle(self) -> None:
+        write, readline = self.wfile.write, self.rfile.readline
+        write(b"220 bench-sink ESMTP\r\n")
+        while line := readline(1002):
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                write(b"250-bench-sink\r\n250-8BITMIME\r\n250 SIZE 52428800\r\n")
+            elif verb in (b"HELO", b"MAIL", b"RCPT", b"RSET", b"NOOP"):
+                write(b"250 OK\r\n")
+            elif verb == b"DATA":
+                write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                while (body_line := readline()) not in (b".\r\n", b""):
+                    pass
+                if not body_line:
+                    return
+                write(b"250 OK: queued\r\n")
+            elif verb == b"QUIT":
+                write(b"221 Bye\r\n")
+                return
+            else:
+                write(b"500 Command not recognized\r\n")
+
+
+def serve_sink(port: int) -> None:
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    socketserver.ThreadingTCPServer.daemon_threads = True
+    with socketserver.ThreadingTCPServer(("127.0.0.1", port), SinkHandler) as server:
+        server.serve_forever()
+
+
+def start_sink(port: int, kind: str) -> subprocess.Popen:
+    """The SMTP server both the workers and the ceiling loop send to, in its own process."""
+    if kind == "aiosmtpd":
+        argv = ["-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"]
+    else:
+        argv = [__file__, "--serve-sink", str(port)]
     sink = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aiosmtpd",
-            "-n",
-            "-l",
-            f"127.0.0.1:{port}",
-            "-c",
-            "aiosmtpd.handlers.Sink",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [sys.executable, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -134,8 +179,28 @@ def run_workers(count: int, env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def ceiling(campaign: Campaign, smtp_port: int, messages: int, config: Config) -> float:
-    """Render in the sandbox, build, send over one smtplib connection: nothing else."""
+def ceiling(
+    campaign: Campaign, links: dict[str, int], smtp_port: int, messages: int, config: Config
+) -> float:
+    """Render in the sandbox, build as the workers do, send over one smtplib connection:
+    nothing else."""
+    settings = SendSettings.from_config(config)
+    connection = smtplib.SMTP("127.0.0.1", smtp_port)
+    started = time.perf_counter()
+    for n in range(messages):
+        context = {"name": f"Reader Number{n}", "first_name": "Reader", "email": "x"}
+        recipient = f"reader{n}@example.com"
+        message = build_campaign_message(campaign, links, f"{n:032x}", recipient, context, settings)
+        connection.sendmail(message.mail_from, [recipient], message.data)
+    elapsed = time.perf_counter() - started
+    connection.quit()
+    return messages / elapsed
+
+
+def email_package_ceiling(
+    campaign: Campaign, smtp_port: int, messages: int, config: Config
+) -> float:
+    """The same loop with the message made by the email package (build_message)."""
     domain = mail_domain(config.public_url)
     connection = smtplib.SMTP("127.0.0.1", smtp_port)
     started = time.perf_counter()
@@ -172,7 +237,17 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--ceiling-messages", type=int, default=2_000)
     parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument(
+        "--sink",
+        choices=["threaded", "aiosmtpd"],
+        default="threaded",
+        help="the SMTP server to send to: this file's threaded sink or aiosmtpd's Sink",
+    )
+    parser.add_argument("--serve-sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_sink:
+        serve_sink(args.serve_sink)
+        return 0
     redis_url = os.environ.get("REDIS_URL")
     if not redis_url:
         raise SystemExit("set REDIS_URL to a Redis database this run may flush")
@@ -184,7 +259,8 @@ def main() -> int:
         metadata.create_all(engine)
         engine.dispose()
         smtp_port = free_port()
-        sink = start_sink(smtp_port)
+        sink = start_sink(smtp_port, args.sink)
+        print(f"sink: {args.sink}", flush=True)
         env = dict(os.environ) | {
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
@@ -218,11 +294,16 @@ def main() -> int:
                         Delivery.campaign_id == campaign_id, Delivery.state == DeliveryState.sent
                     )
                 )
-                campaign = session.get(Campaign, campaign_id)
+                campaign, links = load_content(session, campaign_id)
             print(f"workers: {sent} of {args.recipients} sent in {elapsed:.1f} s", flush=True)
             rate = sent / elapsed
-            ceiling_rate = ceiling(campaign, smtp_port, args.ceiling_messages, config)
+            ceiling_rate = ceiling(campaign, links, smtp_port, args.ceiling_messages, config)
             print(f"ceiling: {args.ceiling_messages} messages at {ceiling_rate:.0f}/s", flush=True)
+            old_rate = email_package_ceiling(campaign, smtp_port, args.ceiling_messages, config)
+            print(
+                f"reference: the same loop building with the email package: {old_rate:.0f}/s",
+                flush=True,
+            )
         finally:
             sink.terminate()
             sink.wait()

@@ -1,12 +1,16 @@
 """The open pixel under load: gunicorn on loopback, 32 keep-alive connections for 10 s.
 
 Makes a fresh SQLite database (or uses BENCH_DATABASE_URL) with 5,000 sent deliveries,
-serves the app with gunicorn (gthread workers) and hits the signed pixel URL from 32
-threads, each with its own http.client keep-alive connection, spread over the deliveries;
-every request records an open (one look-up, one INSERT, one UPDATE).
+serves the app with gunicorn as `helpdesk run` does (helpdesk.cli.web_server_argv) and
+hits the signed pixel URL from 32 threads, each with its own http.client keep-alive
+connection, spread over the deliveries. Each request buffers its open in Redis; after the
+timed run one `worker.py --burst` counts them, and the run fails unless every answered
+request became exactly one open in the database.
 
-    .venv/bin/python bench/tracking.py [--connections 32] [--seconds 10] [--workers 2]
+    REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/tracking.py \
+        [--connections 32] [--seconds 10] [--workers 2] [--threads 16]
 
+The Redis database named by REDIS_URL (default: database 14 on localhost) is flushed.
 The last line is machine-readable: rps=... p99_ms=...
 """
 
@@ -28,11 +32,13 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert  # noqa: E402
+from redis import Redis  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from helpdesk.campaigns.models import Campaign, Delivery, DeliveryState  # noqa: E402
 from helpdesk.campaigns.tracking import tracking_urls  # noqa: E402
+from helpdesk.cli import WEB_THREADS, WEB_WORKERS, web_server_argv  # noqa: E402
 from helpdesk.customers.models import Customer  # noqa: E402
 from helpdesk.db import make_engine, utcnow  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
@@ -81,11 +87,11 @@ def prepare(database_url: str, deliveries: int) -> list[str]:
     return [urlsplit(tracking_urls("http://127.0.0.1", SECRET, t).open_url).path for t in tokens]
 
 
-def wait_for(port: int, process: subprocess.Popen) -> None:
+def wait_for(port: int, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited:\n{process.stderr.read().decode()[-2000:]}")
+            raise SystemExit(f"gunicorn exited:\n{log.read_text()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
@@ -132,14 +138,36 @@ def load(port: int, paths: list[str], connections: int, seconds: float):
     return flat, sum(errors), elapsed
 
 
+def count_opens(database_url: str, env: dict[str, str]) -> tuple[int, float]:
+    """Run one burst worker over the flush jobs the requests queued; the opens counted."""
+    started = time.perf_counter()
+    worker = subprocess.run(
+        [sys.executable, str(ROOT / "worker.py"), "--burst"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    elapsed = time.perf_counter() - started
+    if worker.returncode != 0:
+        raise SystemExit(f"worker failed:\n{worker.stderr.decode()[-2000:]}")
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        counted = session.scalar(select(func.sum(Delivery.open_count))) or 0
+    engine.dispose()
+    return counted, elapsed
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=WEB_WORKERS)
+    parser.add_argument("--threads", type=int, default=WEB_THREADS)
     parser.add_argument("--deliveries", type=int, default=5000)
     args = parser.parse_args()
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14")
+    Redis.from_url(redis_url).flushdb()
     with tempfile.TemporaryDirectory(prefix="bench-tracking-") as tmp:
         database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
         paths = prepare(database_url, args.deliveries)
@@ -148,39 +176,38 @@ def main() -> int:
             "DATABASE_URL": database_url,
             "SECRET_KEY": SECRET,
             "HELPDESK_INSTANCE": f"{tmp}/instance",
-            "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+            "REDIS_URL": redis_url,
         }
-        server = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "gunicorn"),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(args.workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(args.threads),
-                "--keep-alive",
-                "30",
-                "--log-level",
-                "warning",
-                "helpdesk:create_app()",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        log = Path(tmp) / "gunicorn.log"
+        argv = web_server_argv(
+            f"127.0.0.1:{port}",
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+            workers=args.workers,
+            threads=args.threads,
         )
-        try:
-            wait_for(port, server)
-            load(port, paths, 4, 1.0)
-            latencies, errors, elapsed = load(port, paths, args.connections, args.seconds)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    if not latencies:
-        raise SystemExit(f"no successful requests ({errors} errors)")
+        with log.open("wb") as log_file:
+            server = subprocess.Popen(
+                argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file
+            )
+            try:
+                wait_for(port, server, log)
+                warm_up, warm_up_errors, _ = load(port, paths, 4, 1.0)
+                latencies, errors, elapsed = load(port, paths, args.connections, args.seconds)
+            finally:
+                server.terminate()
+                server.wait(timeout=30)
+        if not latencies:
+            raise SystemExit(
+                f"no successful requests ({errors} errors):\n{log.read_text()[-2000:]}"
+            )
+        answered = len(warm_up) + len(latencies)
+        counted, flush_seconds = count_opens(database_url, env)
+        print(f"flush: {counted} opens counted by one worker in {flush_seconds:.1f} s", flush=True)
+        if counted != answered:
+            raise SystemExit(f"{answered} pixels answered but {counted} opens counted")
     rps = len(latencies) / elapsed
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000

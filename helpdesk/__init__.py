@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Request, render_template
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -10,6 +11,17 @@ from helpdesk.config import PROJECT_ROOT, Config
 from helpdesk.db import database
 
 csrf = CSRFProtect()
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """Flask's cookie sessions, minus building a signing serializer for requests that
+    carry no session cookie: the open pixel and click redirects, fetched by the thousand
+    by mail clients and image proxies, never do."""
+
+    def open_session(self, app: Flask, request: Request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -33,12 +45,20 @@ def create_app(config: Config | None = None) -> Flask:
         REMEMBER_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=config.import_max_bytes,
     )
+    app.session_interface = _SessionInterface()
     database.configure(config.database_url)
     csrf.init_app(app)
     _init_login(app)
     _register_features(app)
     _register_error_pages(app)
+    _add_pixel_fast_path(app, config)
     return app
+
+
+def _add_pixel_fast_path(app: Flask, config: Config) -> None:
+    from helpdesk.campaigns.tracking_views import PixelFastPath
+
+    app.wsgi_app = PixelFastPath(app.wsgi_app, config)
 
 
 def _init_login(app: Flask) -> None:

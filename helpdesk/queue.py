@@ -15,6 +15,7 @@ IMPORT_QUEUE = "imports"
 QUEUE_NAMES = (MAIL_QUEUE, DEFAULT_QUEUE, CAMPAIGN_QUEUE, IMPORT_QUEUE)
 
 _connections: dict[str, Redis] = {}
+_request_connections: dict[str, Redis] = {}
 
 
 def redis_connection(config: Config) -> Redis:
@@ -22,6 +23,17 @@ def redis_connection(config: Config) -> Redis:
     if url not in _connections:
         _connections[url] = Redis.from_url(url)
     return _connections[url]
+
+
+def request_redis_connection(config: Config) -> Redis:
+    """For web requests that must answer even when Redis does not (the tracking pixel):
+    short timeouts, so a stuck Redis costs a request a fraction of a second, not a hang."""
+    url = config.effective_redis_url
+    if url not in _request_connections:
+        _request_connections[url] = Redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5
+        )
+    return _request_connections[url]
 
 
 def get_queue(config: Config, name: str = DEFAULT_QUEUE) -> Queue:

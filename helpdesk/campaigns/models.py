@@ -195,3 +195,17 @@ class Suppression(Base):
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TrackingBatch(Base):
+    """A batch of buffered opens and clicks already applied to the figures.
+
+    Written in the same transaction as the batch's counts, so a batch handed out again
+    (its flusher died after the commit, before telling Redis) is recognised and not
+    counted twice.
+    """
+
+    __tablename__ = "tracking_batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,23 +1,51 @@
 """Public tracking endpoints: the open pixel, click redirects, view in browser, unsubscribe.
 
 They answer recipients' mail clients, image proxies and link scanners, so they need no
-login or cookie, check the signed token first and do one small write. The one-click
-unsubscribe POST (RFC 8058) comes from a mail provider's server with no session and no
-CSRF token; the signed link is what authorizes it, so it is exempt from CSRF.
+login or cookie and check the signed token first. The pixel and the click redirect touch
+no database: they push the event to Redis and answer at once (the click's target comes
+from the signed campaign id and a per-process copy of the campaign's links); a worker
+job counts the events. The pixel's usual case is answered by `PixelFastPath` before
+Flask sees the request. If Redis cannot be reached they write straight to the database
+as before, and skip Redis for a few seconds. The one-click unsubscribe POST (RFC 8058) comes
+from a mail provider's server with no session and no CSRF token; the signed link is what
+authorizes it, so it is exempt from CSRF.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import time
+
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from redis.exceptions import RedisError
+from rq import Queue
 
 from helpdesk import csrf
 from helpdesk.auth.permissions import client_ip, public
-from helpdesk.campaigns import rendering, tracking
+from helpdesk.campaigns import jobs, rendering, tracking
 from helpdesk.campaigns.models import Campaign
-from helpdesk.db import utcnow
+from helpdesk.db import database, utcnow
+from helpdesk.queue import DEFAULT_QUEUE, request_redis_connection
 from helpdesk.web import db_session
 
+log = logging.getLogger(__name__)
+
 bp = Blueprint("tracking", __name__)
+
+# After Redis fails, events go straight to the database for this long before Redis is
+# tried again, so an outage costs one timeout, not one per request.
+REDIS_RETRY_SECONDS = 5.0
+_redis_down_until: dict[str, float] = {}  # by Redis URL
+_links = tracking.CampaignLinkCache()
+_event_logs: dict[str, tracking.TrackingEventLog] = {}  # by Redis URL
+
+
+def _event_log(config) -> tracking.TrackingEventLog:
+    url = config.effective_redis_url
+    if url not in _event_logs:
+        _event_logs[url] = tracking.TrackingEventLog(request_redis_connection(config))
+    return _event_logs[url]
 
 
 def _config():
@@ -30,43 +58,134 @@ def _no_store(response: Response) -> Response:
     return response
 
 
+def _buffer(config, event: str) -> bool:
+    """Hand the event to Redis for the flush job; False when Redis is unavailable and
+    the caller must record it itself."""
+    url = config.effective_redis_url
+    if time.monotonic() < _redis_down_until.get(url, 0.0):
+        return False
+    events = _event_log(config)
+    try:
+        flush_needed = events.push(event)
+    except RedisError as exc:
+        _redis_down_until[url] = time.monotonic() + REDIS_RETRY_SECONDS
+        log.warning("tracking: Redis unavailable (%s); writing opens and clicks directly", exc)
+        return False
+    if flush_needed:
+        try:
+            Queue(DEFAULT_QUEUE, connection=events.redis).enqueue(jobs.flush_tracking_events)
+        except RedisError as exc:
+            # The event is stored; the next event queues the job.
+            log.warning("tracking: could not queue the flush job: %s", exc)
+            with contextlib.suppress(RedisError):
+                events.flush_queued_failed()
+    return True
+
+
+_PIXEL_HEADERS = [
+    ("Content-Type", "image/gif"),
+    ("Content-Length", str(len(tracking.PIXEL_GIF))),
+    ("Cache-Control", "no-store, private"),
+]
+
+
+class PixelFastPath:
+    """WSGI middleware answering the open pixel's usual case, a valid link and Redis up,
+    before Flask builds a request context: that machinery is most of the pixel's cost,
+    and the pixel uses none of it (no session, login, CSRF, template or database).
+    Everything else, a bad link or Redis down included, goes on to `open_pixel`."""
+
+    def __init__(self, app, config) -> None:
+        self.app = app
+        self.config = config
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if (
+            path.startswith("/t/o/")
+            and path.endswith(".gif")
+            and environ.get("REQUEST_METHOD") == "GET"
+        ):
+            signed = path[len("/t/o/") : -len(".gif")]
+            try:
+                token = tracking.unsign(self.config.secret_key, tracking.OPEN, signed)
+            except tracking.UnknownToken:
+                token = None
+            if token is not None and "/" not in signed:
+                event = tracking.open_event(
+                    token,
+                    utcnow(),
+                    environ.get("HTTP_USER_AGENT", ""),
+                    environ.get("REMOTE_ADDR") or "unknown",
+                )
+                if _buffer(self.config, event):
+                    start_response("200 OK", list(_PIXEL_HEADERS))
+                    return [tracking.PIXEL_GIF]
+        # A failed push has switched Redis off for a few seconds: the view writes directly.
+        return self.app(environ, start_response)
+
+
 @bp.get("/t/o/<signed>.gif")
 @public
 def open_pixel(signed: str):
-    session = db_session()
     config = _config()
     try:
-        tracking.record_open(
-            session,
-            config.secret_key,
-            signed,
-            user_agent=request.headers.get("User-Agent", ""),
-            remote_ip=client_ip(),
-            now=utcnow(),
-            machine_window_s=config.machine_open_seconds,
-        )
+        token = tracking.unsign(config.secret_key, tracking.OPEN, signed)
     except tracking.UnknownToken:
         abort(404)
-    session.commit()
+    user_agent = request.headers.get("User-Agent", "")
+    now = utcnow()
+    if not _buffer(config, tracking.open_event(token, now, user_agent, client_ip())):
+        session = db_session()
+        try:
+            tracking.record_open(
+                session,
+                config.secret_key,
+                signed,
+                user_agent=user_agent,
+                remote_ip=client_ip(),
+                now=now,
+                machine_window_s=config.machine_open_seconds,
+            )
+        except tracking.UnknownToken:
+            abort(404)
+        session.commit()
     return _no_store(Response(tracking.PIXEL_GIF, mimetype="image/gif"))
+
+
+def _load_links(campaign_id: int) -> dict[int, str]:
+    with database.session() as session:
+        return tracking.campaign_links(session, campaign_id)
 
 
 @bp.get("/t/c/<signed>/<int:position>")
 @public
 def click(signed: str, position: int):
-    session = db_session()
+    config = _config()
     try:
-        url = tracking.record_click(
-            session,
-            _config().secret_key,
-            signed,
-            position,
-            user_agent=request.headers.get("User-Agent", ""),
-            now=utcnow(),
-        )
+        token, campaign_id = tracking.unsign_click(config.secret_key, signed)
     except tracking.UnknownToken:
         abort(404)
-    session.commit()
+    if campaign_id is None:
+        # A link mailed before click links carried the campaign id.
+        with database.session() as session:
+            campaign_id = tracking.campaign_of_token(session, token)
+        if campaign_id is None:
+            abort(404)
+    url = _links.url(campaign_id, position, _load_links)
+    if url is None:
+        abort(404)
+    user_agent = request.headers.get("User-Agent", "")
+    now = utcnow()
+    if not _buffer(config, tracking.click_event(token, position, now, user_agent)):
+        session = db_session()
+        try:
+            url = tracking.record_click(
+                session, config.secret_key, signed, position, user_agent=user_agent, now=now
+            )
+        except tracking.UnknownToken:
+            abort(404)
+        session.commit()
     return _no_store(redirect(url, code=302))
 
 

@@ -40,3 +40,14 @@ def worker_env(monkeypatch, config, smtp_sink, tmp_path):
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values
+
+
+@pytest.fixture(autouse=True)
+def forget_cached_links():
+    """Tests empty the tables and reuse campaign ids, which a real database never does;
+    the web process's copy of campaign links must not outlive a test."""
+    from helpdesk.campaigns import tracking_views
+
+    tracking_views._links.clear()
+    yield
+    tracking_views._links.clear()
