@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 03:34:33.167616
+Create Date: 2026-11-27 04:43:50.997857
 """
 
 from alembic import op
@@ -115,6 +115,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tags')),
     sa.UniqueConstraint('name', name=op.f('uq_tags_name'))
     )
+    op.create_table('tracking_batches',
+    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('applied_at', helpdesk.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tracking_batches'))
+    )
+    op.create_index(op.f('ix_tracking_batches_applied_at'), 'tracking_batches', ['applied_at'], unique=False)
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('email', sa.String(length=320), nullable=False),
@@ -685,6 +691,8 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_contact_notes_customer_id'), table_name='contact_notes')
     op.drop_table('contact_notes')
     op.drop_table('users')
+    op.drop_index(op.f('ix_tracking_batches_applied_at'), table_name='tracking_batches')
+    op.drop_table('tracking_batches')
     op.drop_table('tags')
     op.drop_index(op.f('ix_login_attempts_ip'), table_name='login_attempts')
     op.drop_index(op.f('ix_login_attempts_email'), table_name='login_attempts')
