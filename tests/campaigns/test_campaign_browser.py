@@ -1,11 +1,23 @@
-"""In Chromium: build a segment in the rule builder, write a campaign, preview it."""
+"""In Chromium: build a segment in the rule builder, write a campaign, preview it; send a
+campaign, open it, click its link, unsubscribe, and read it all in the report."""
 
 from __future__ import annotations
+
+import re
+from html import unescape
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import DEFAULT_PASSWORD, make_custom_field, make_customer
+from tests.campaigns.sending_support import run_campaign_jobs
+from tests.campaigns.tracking_support import run_tracking_jobs
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    make_custom_field,
+    make_customer,
+    make_sending_campaign,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -80,3 +92,49 @@ def test_build_segment_write_campaign_and_preview(page, marketer, customers):
     narrow = page.frame_locator("iframe.preview-narrow").locator("p")
     expect(narrow).to_have_text("Hello 김민지, you are on pro.")
     assert page.locator("iframe.preview-narrow").bounding_box()["width"] < 400
+
+
+def _tracking_paths(received) -> tuple[str, str, str]:
+    """The pixel, the tracked link and the unsubscribe page, as paths on our server."""
+    html = received.message.get_body(("html",)).get_content()
+    pixel = re.search(r'<img[^>]+src="([^"]+/t/o/[^"]+)"', html).group(1)
+    click = re.search(r'href="([^"]+/t/c/[^"]+)"', html).group(1)
+    unsubscribe = re.search(r"<(https?://[^>]+)>", received.message["List-Unsubscribe"]).group(1)
+    return tuple(urlsplit(unescape(url)).path for url in (pixel, click, unsubscribe))
+
+
+def test_send_open_click_unsubscribe_and_read_the_report(
+    page, live_server, marketer, session, worker_env, redis_conn, smtp_handler, monkeypatch
+):
+    monkeypatch.setenv("MACHINE_OPEN_SECONDS", "0")
+    make_customer(session, email="minji@example.com", subscription_status="subscribed")
+    campaign = make_sending_campaign(
+        session,
+        html_body=(
+            "<p>Hello {{ customer.name }},</p>"
+            f'<p><a href="{live_server}/faq">Read our answers</a></p>'
+        ),
+    )
+    log_in(page, marketer.email)
+    page.wait_for_url("**/campaigns")
+    page.goto(f"/campaigns/{campaign.id}")
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("button[value=send_now]")
+    expect(page.locator(".flash")).to_contain_text("Sending to 1 recipients.")
+
+    run_campaign_jobs(redis_conn)
+    [received] = smtp_handler.received
+    pixel, click, unsubscribe = _tracking_paths(received)
+
+    assert page.request.get(pixel).headers["content-type"] == "image/gif"
+    page.goto(click)
+    expect(page).to_have_url(f"{live_server}/faq")
+    page.goto(unsubscribe)
+    page.click("main button[type=submit]")
+    expect(page.locator("main")).to_contain_text("unsubscribed")
+    run_tracking_jobs(redis_conn)
+
+    page.goto(f"/campaigns/{campaign.id}/report")
+    for figure, value in (("sent", "1"), ("human_opens", "1"), ("unique_clicks", "1")):
+        expect(page.locator(f'[data-figure="{figure}"]')).to_have_text(value)
+    expect(page.locator('[data-figure="unsubscribes"]')).to_have_text("1")
