@@ -88,6 +88,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk.faq.views import bp as faq_admin_bp
     from helpdesk.mail.mailbox_views import bp as mailboxes_bp
     from helpdesk.mail.views import bp as mail_bp
+    from helpdesk.reports.views import bp as dashboard_bp
     from helpdesk.tickets.queue_views import bp as queues_bp
     from helpdesk.tickets.settings_views import bp as ticket_settings_bp
     from helpdesk.tickets.views import bp as tickets_bp
@@ -108,6 +109,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(tracking_bp)
     app.register_blueprint(campaign_reports_bp)
+    app.register_blueprint(dashboard_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

@@ -9,11 +9,11 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from html import escape
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from helpdesk import charts
 from helpdesk.campaigns.models import (
     Campaign,
     CampaignLink,
@@ -185,46 +185,15 @@ def activity_over_time(session: Session, campaign_id: int) -> TimeSeries:
 
 
 def svg_chart(series: TimeSeries, *, title: str, labels: tuple[str, str]) -> str:
-    """A small line chart, drawn on the server so the page needs no script or CDN."""
-    width, height, pad = 720, 220, 36
-    top = max([*series.opens, *series.clicks, 1])
-    count = len(series.starts)
-
-    def points(values: list[int]) -> str:
-        step = (width - 2 * pad) / max(count - 1, 1)
-        return " ".join(
-            f"{pad + i * step:.1f},{height - pad - (v / top) * (height - 2 * pad):.1f}"
-            for i, v in enumerate(values)
-        )
-
-    first = series.starts[0].strftime("%Y-%m-%d %H:%M UTC") if count else ""
-    final = series.starts[-1].strftime("%Y-%m-%d %H:%M UTC") if count else ""
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-label="{escape(title)}" class="chart">',
-        f"<title>{escape(title)}</title>",
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
-        'stroke="#c9ced8"/>',
-        f'<text x="{pad}" y="{pad - 12}" font-size="11" fill="#5b6474">{top}</text>',
-        f'<text x="{pad}" y="{height - 10}" font-size="11" fill="#5b6474">{escape(first)}</text>',
-        f'<text x="{width - pad}" y="{height - 10}" font-size="11" fill="#5b6474" '
-        f'text-anchor="end">{escape(final)}</text>',
-    ]
-    for values, colour, label, y in (
-        (series.opens, "#2f6fde", labels[0], 14),
-        (series.clicks, "#e07b24", labels[1], 28),
-    ):
-        if count:
-            parts.append(
-                f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
-                f'points="{points(values)}"/>'
-            )
-        parts.append(
-            f'<text x="{width - pad}" y="{y}" font-size="12" fill="{colour}" '
-            f'text-anchor="end">{escape(label)} ({sum(values)})</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    """Opens and clicks over time as a line chart (helpdesk.charts draws it)."""
+    fmt = "%Y-%m-%d %H:%M" if series.bucket < timedelta(days=1) else "%Y-%m-%d"
+    return charts.line_chart(
+        [s.strftime(fmt) for s in series.starts],
+        [charts.Series(labels[0], series.opens), charts.Series(labels[1], series.clicks)],
+        title=title,
+        x_title="UTC",
+        y_title="#",
+    )
 
 
 @dataclass(frozen=True)

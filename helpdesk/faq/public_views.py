@@ -31,6 +31,7 @@ from helpdesk.faq import contact, search, service
 from helpdesk.faq.forms import ContactForm, VoteForm
 from helpdesk.faq.models import ArticleLanguage, Category
 from helpdesk.queue import redis_connection
+from helpdesk.reports import visits
 from helpdesk.tickets.jobs import enqueue_ticket_message
 from helpdesk.web import Page, db_session, page_number
 
@@ -129,6 +130,7 @@ def category(category_id: int):
 def article(lang: str, slug: str):
     session = db_session()
     found = service.published_article(session, lang, slug) or abort(404)
+    visits.article_viewed(found.id)
     return _page(
         "faq/article.html",
         shared=False,
@@ -194,6 +196,7 @@ def search_page():
             "Your search is too long. Use at most %(n)d characters.", n=search.MAX_QUERY_LENGTH
         )
     else:
+        visits.searched(query, len(hits))
         return _page("faq/search.html", query=query, hits=hits, error=None)
     return _page(
         "faq/search.html", 400, query=query[: search.MAX_QUERY_LENGTH * 2], hits=[], error=error
@@ -255,6 +258,8 @@ def contact_page():
                 )
             else:
                 _queue_confirmation(result)
+                if result.ticket_id and not result.duplicate:
+                    visits.contact_sent(result.ticket_id)
                 return _page("faq/contact_sent.html", shared=False, result=result)
     return _page("faq/contact.html", status, shared=False, form=form)
 

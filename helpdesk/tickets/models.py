@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     func,
+    null,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -118,6 +119,11 @@ class Ticket(Base):
             postgresql_using="gin",
             postgresql_ops={"subject_lower": "gin_trgm_ops"},
         ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_tickets_subject_chars",
+            func.string_to_array(func.lower(subject), null()),
+            postgresql_using="gin",
+        ).ddl_if(dialect="postgresql"),
     )
 
     @property
@@ -154,14 +160,21 @@ class Message(Base):
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
 
-    # Substring search over message text (Korean included): a trigram GIN index on
-    # PostgreSQL; SQLite gets the FTS5 trigram table below instead.
+    # Substring search over message text (Korean included). On PostgreSQL a trigram GIN
+    # index serves terms with three letters in a row; shorter ones (most Korean words
+    # have two syllables) use the index of the characters each text contains, since
+    # pg_trgm extracts no trigram from them. SQLite gets the FTS5 table below instead.
     __table_args__ = (
         Index(
             "ix_messages_body_text_trgm",
             func.lower(body_text).label("body_text_lower"),
             postgresql_using="gin",
             postgresql_ops={"body_text_lower": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_messages_body_text_chars",
+            func.string_to_array(func.lower(body_text), null()),
+            postgresql_using="gin",
         ).ddl_if(dialect="postgresql"),
     )
     attachments: Mapped[list[Attachment]] = relationship(
@@ -239,40 +252,45 @@ class Mention(Base):
 
 # Search DDL the models cannot express. The migration must run the same statements
 # (see helpdesk.tickets.models.SEARCH_DDL), since autogenerate does not see them.
+#
+# SQLite keeps one FTS5 trigram document per ticket (rowid = ticket id): the subject and
+# the text of all its messages, so a search yields ticket ids without a lookup per
+# message. Each text ends in two newlines so that every character starts some trigram:
+# a one- or two-character term (most Korean words have two syllables) becomes the
+# trigrams that start with it, listed by the fts5vocab table, and still finds every
+# occurrence, the last characters of a text included.
+SEARCH_TEXT_END = "char(10, 10)"
 SEARCH_DDL = {
     "postgresql": ["CREATE EXTENSION IF NOT EXISTS pg_trgm"],
     "sqlite": [
-        # One FTS5 trigram document per ticket (rowid = ticket id): the subject and the
-        # text of all its messages, so a search yields ticket ids without a lookup per
-        # message. Each text ends in a newline so that every two-character substring
-        # starts some trigram: two-character terms (most Korean words) use the index too.
         "CREATE VIRTUAL TABLE IF NOT EXISTS ticket_search USING fts5("
         "subject, body, tokenize='trigram')",
         "CREATE VIRTUAL TABLE IF NOT EXISTS ticket_search_vocab "
         "USING fts5vocab(ticket_search, row)",
         "CREATE TRIGGER IF NOT EXISTS ticket_search_insert AFTER INSERT ON tickets BEGIN "
         "INSERT INTO ticket_search(rowid, subject, body) "
-        "VALUES (new.id, new.subject || char(10), ''); END",
+        f"VALUES (new.id, new.subject || {SEARCH_TEXT_END}, ''); END",
         "CREATE TRIGGER IF NOT EXISTS ticket_search_subject "
         "AFTER UPDATE OF subject ON tickets BEGIN "
-        "UPDATE ticket_search SET subject = new.subject || char(10) WHERE rowid = new.id; END",
+        f"UPDATE ticket_search SET subject = new.subject || {SEARCH_TEXT_END} "
+        "WHERE rowid = new.id; END",
         "CREATE TRIGGER IF NOT EXISTS ticket_search_delete AFTER DELETE ON tickets BEGIN "
         "DELETE FROM ticket_search WHERE rowid = old.id; END",
         "CREATE TRIGGER IF NOT EXISTS ticket_search_message AFTER INSERT ON messages BEGIN "
-        "UPDATE ticket_search SET body = body || new.body_text || char(10) "
+        f"UPDATE ticket_search SET body = body || new.body_text || {SEARCH_TEXT_END} "
         "WHERE rowid = new.ticket_id; END",
         # Edits, deletions and merges (a message moving to another ticket) rebuild the
         # documents concerned from the messages table.
         "CREATE TRIGGER IF NOT EXISTS ticket_search_message_change "
         "AFTER UPDATE OF body_text, ticket_id ON messages BEGIN "
         "UPDATE ticket_search SET body = ("
-        "SELECT coalesce(group_concat(body_text || char(10), ''), '') "
+        f"SELECT coalesce(group_concat(body_text || {SEARCH_TEXT_END}, ''), '') "
         "FROM messages WHERE ticket_id = ticket_search.rowid) "
         "WHERE rowid IN (old.ticket_id, new.ticket_id); END",
         "CREATE TRIGGER IF NOT EXISTS ticket_search_message_delete "
         "AFTER DELETE ON messages BEGIN "
         "UPDATE ticket_search SET body = ("
-        "SELECT coalesce(group_concat(body_text || char(10), ''), '') "
+        f"SELECT coalesce(group_concat(body_text || {SEARCH_TEXT_END}, ''), '') "
         "FROM messages WHERE ticket_id = old.ticket_id) WHERE rowid = old.ticket_id; END",
     ],
 }

@@ -27,7 +27,6 @@ from helpdesk.tickets.models import Priority, TicketStatus
 from helpdesk.web import Page, db_session, page_number, safe_redirect_target
 
 bp = Blueprint("queues", __name__)
-nav.add_main("queues.index", _l("Tickets"), [Role.admin, Role.agent], order=10)
 
 PAGE_SIZE = 25
 # A poll asks again for a little before the last change it saw: a transaction that
@@ -65,6 +64,21 @@ SORT_LABELS = {
     "due": _l("Due soonest"),
     "priority": _l("Highest priority"),
 }
+
+
+def _nav_counts() -> list[nav.NavCount]:
+    counts = queues.nav_counts(db_session(), current_user.id)
+    return [nav.NavCount(view.value, str(VIEW_LABELS[view]), n) for view, n in counts.items()]
+
+
+nav.add_main(
+    "queues.index",
+    _l("Tickets"),
+    [Role.admin, Role.agent],
+    order=10,
+    counts=_nav_counts,
+    counts_endpoint="queues.counts",
+)
 
 
 @bp.app_context_processor
@@ -208,6 +222,16 @@ def updates():
         counts={view.value: n for view, n in found.counts.items() if n is not None},
         latest=found.latest.isoformat() if found.latest else since.isoformat(),
     )
+
+
+@bp.get("/tickets/counts")
+@roles_required(*SUPPORT)
+def counts():
+    """JSON for static/queue_nav.js: the navigation's numbers, on pages without a list."""
+    found = queues.nav_counts(db_session(), current_user.id)
+    response = jsonify(counts={view.value: n for view, n in found.items()})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/tickets/bulk")

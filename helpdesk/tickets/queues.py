@@ -7,12 +7,29 @@ Counts for every view come from one grouped query so the navigation stays cheap.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Integer, Select, case, column, func, literal, select, text, union, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    Text,
+    any_,
+    bindparam,
+    case,
+    column,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    union,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery, TextualSelect
@@ -91,9 +108,11 @@ class QueueRow:
 @dataclass(frozen=True)
 class QueuePage:
     rows: list[QueueRow]
+    # With exact False a search stopped counting: there are more than `total` matches.
     total: int
     number: int
     size: int
+    exact: bool = True
 
 
 def view_condition(view: View, user_id: int, now: datetime) -> ColumnElement[bool]:
@@ -149,22 +168,75 @@ def count_views(session: Session, user_id: int, now: datetime) -> dict[View, int
     return counts
 
 
+NAV_COUNTED_VIEWS = (View.unassigned, View.mine)
+
+
+def nav_counts(session: Session, user_id: int) -> dict[View, int]:
+    """Unassigned and Mine, for the main navigation on every page: one grouped count
+    over the live tickets that nobody or this user holds (two index ranges)."""
+    unassigned = Ticket.assignee_id.is_(None)
+    buckets = (
+        select(unassigned, func.count())
+        .where(Ticket.status.in_(ACTIVE), unassigned | (Ticket.assignee_id == user_id))
+        .group_by(unassigned)
+    )
+    counts = dict.fromkeys(NAV_COUNTED_VIEWS, 0)
+    for is_unassigned, n in session.execute(buckets):
+        counts[View.unassigned if is_unassigned else View.mine] += n
+    return counts
+
+
+def search_term(raw: str | None) -> str:
+    """The text a search looks for: NFC, trimmed, lower case, at most MAX_SEARCH_LENGTH."""
+    return normalize_text(raw or "").strip().lower()[:MAX_SEARCH_LENGTH]
+
+
 def _like(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _contains(session: Session, column_, term: str) -> ColumnElement[bool]:
+    """Case-insensitive substring test, in the form the search indexes serve.
+
+    SQLite's LIKE already folds ASCII case (and its lower() folds nothing more), so it
+    skips the lower() call on every row. On PostgreSQL, pg_trgm serves a pattern with
+    three letters in a row; for anything shorter it extracts no trigram and would scan,
+    so those terms first narrow the rows to texts holding all of the term's characters
+    (the `_chars` GIN indexes), and LIKE then checks the order.
+    """
+    if _is_sqlite(session):
+        return column_.like(_like(term), escape="\\")
+    lowered = func.lower(column_)
+    condition = lowered.like(_like(term), escape="\\")
+    if _TRIGRAM_RUN.search(term):
+        return condition
+    chars = sorted({c for c in term if not c.isspace()})
+    characters = func.string_to_array(lowered, null())
+    wanted = bindparam("chars", chars, type_=ARRAY(Text), unique=True)
+    return characters.op("@>")(wanted) & condition
+
+
+# Three characters pg_trgm counts as letters or digits, in a row.
+_TRIGRAM_RUN = re.compile(r"[^\W_]{3}")
+_MAX_TRIGRAMS = 2000
+
+
 def _fts_ticket_ids(session: Session, term: str) -> TextualSelect | None:
     """Ids of tickets whose subject or message text contains `term` (SQLite FTS5).
 
-    A two-character term becomes the trigrams that start with it (listed by the
-    fts5vocab table); that finds every occurrence because each text is indexed with a
-    trailing newline. None when the index cannot answer (one character, or a very
-    common pair) and a LIKE scan must.
+    A one- or two-character term becomes the trigrams that start with it (listed by
+    the fts5vocab table); that finds every occurrence because each text is indexed
+    with two trailing newlines. None when the index cannot answer (a very common
+    prefix) and a LIKE scan must.
     """
     if len(term) >= 3:
         phrases = [term]
-    elif len(term) == 2:
+    else:
         phrases = session.scalars(
             text(
                 "SELECT term FROM ticket_search_vocab WHERE term >= :low AND term < :high LIMIT :n"
@@ -174,8 +246,6 @@ def _fts_ticket_ids(session: Session, term: str) -> TextualSelect | None:
             return None
         if not phrases:
             return text("SELECT NULL AS rowid WHERE 0").columns(column("rowid", Integer))
-    else:
-        return None
     query = " OR ".join('"' + p.replace('"', '""') + '"' for p in phrases)
     return (
         text("SELECT rowid FROM ticket_search WHERE ticket_search MATCH :query")
@@ -184,45 +254,91 @@ def _fts_ticket_ids(session: Session, term: str) -> TextualSelect | None:
     )
 
 
-_MAX_TRIGRAMS = 2000
+def _customer_matches(session: Session, term: str) -> Select:
+    return select(Customer.id).where(
+        _found(session, Customer.email, term) | _found(session, Customer.name, term)
+    )
 
 
-def _contains(session: Session, column_, term: str) -> ColumnElement[bool]:
-    """Case-insensitive substring test. SQLite's LIKE already folds ASCII case (and its
-    lower() folds nothing more), so it skips the lower() call on every row."""
-    if session.get_bind().dialect.name == "sqlite":
-        return column_.like(_like(term), escape="\\")
-    return func.lower(column_).like(_like(term), escape="\\")
+def indexed_matches(session: Session, term: str, customer_ids: list[int] | None = None) -> Subquery:
+    """Ids of all tickets whose subject, message text, customer email or name contain
+    `term`, from index lookups: PostgreSQL's GIN indexes, SQLite's FTS5 documents.
 
-
-def search_matches(session: Session, raw: str) -> Subquery | None:
-    """Ids of tickets whose subject, message text, customer email or name contain the text.
-
-    PostgreSQL answers the subject and message parts from trigram GIN indexes (terms
-    of three characters or more); SQLite from its per-ticket FTS5 trigram table.
+    One id set from index-friendly lookups, rather than an OR the planner would answer
+    by testing every ticket. Customers carry no search index (it slowed imports down
+    too much); their table is small next to the messages and is scanned, unless the
+    caller already has the matching customers (see matching_customers).
     """
-    term = normalize_text(raw or "").strip().lower()[:MAX_SEARCH_LENGTH]
-    if not term:
-        return None
-    customers = select(Customer.id).where(
-        _contains(session, Customer.email, term) | _contains(session, Customer.name, term)
-    )
-    by_customer = select(Ticket.id).where(Ticket.customer_id.in_(customers))
-    indexed = (
-        _fts_ticket_ids(session, term) if session.get_bind().dialect.name == "sqlite" else None
-    )
+    by_customer = select(Ticket.id).where(_of_customers(session, term, customer_ids))
+    indexed = _fts_ticket_ids(session, term) if _is_sqlite(session) else None
     if indexed is not None:
         hits = indexed.subquery()
         matching = union(select(hits.c.rowid), by_customer)
     else:
-        # One id set from index-friendly lookups, rather than an OR the planner would
-        # answer by testing every ticket.
         matching = union(
             select(Ticket.id).where(_contains(session, Ticket.subject, term)),
             by_customer,
             select(Message.ticket_id).where(_contains(session, Message.body_text, term)),
         )
     return matching.subquery("matches")
+
+
+def _found(session: Session, column_, term: str) -> ColumnElement[bool]:
+    """The substring test for rows already picked by id: written so that no search
+    index can serve it, because probing a few rows beats reading an index's posting
+    lists for a common term."""
+    if _is_sqlite(session):
+        return column_.like(_like(term), escape="\\")
+    if term.upper() == term.lower():
+        # Nothing to fold (Hangul, digits): lower() would only cost time on every text.
+        return func.strpos(column_, term) > 0
+    return func.strpos(func.lower(column_), term) > 0
+
+
+def _among(session: Session, column_, ticket_ids: Sequence[int]) -> ColumnElement[bool]:
+    if _is_sqlite(session):
+        return column_.in_(ticket_ids)
+    # One array parameter rather than thousands of scalar ones.
+    return column_ == any_(bindparam("ids", list(ticket_ids), type_=ARRAY(Integer), unique=True))
+
+
+def matching_customers(session: Session, term: str) -> list[int] | None:
+    """Ids of the customers whose email or name contain `term` (one scan of the table),
+    or None when they are too many to pass around as a list."""
+    found = list(session.scalars(_customer_matches(session, term).limit(MAX_LISTED_CUSTOMERS + 1)))
+    return found if len(found) <= MAX_LISTED_CUSTOMERS else None
+
+
+MAX_LISTED_CUSTOMERS = 2000
+
+
+def _of_customers(
+    session: Session, term: str, customer_ids: list[int] | None
+) -> ColumnElement[bool]:
+    if customer_ids is None:
+        return Ticket.customer_id.in_(_customer_matches(session, term))
+    return _among(session, Ticket.customer_id, customer_ids)
+
+
+def matching_among(
+    session: Session, term: str, ticket_ids: Sequence[int], customer_ids: list[int] | None
+) -> set[int]:
+    """Which of these tickets contain `term` in the subject, message text, customer
+    email or name: a lookup by id, for a handful to a few hundred tickets.
+
+    `customer_ids` are the customers that match (see matching_customers), found once
+    per search rather than once per lookup; None when there were too many to list.
+    """
+    if not ticket_ids:
+        return set()
+    by_ticket = select(Ticket.id).where(
+        _among(session, Ticket.id, ticket_ids),
+        _found(session, Ticket.subject, term) | _of_customers(session, term, customer_ids),
+    )
+    by_message = select(Message.ticket_id).where(
+        _among(session, Message.ticket_id, ticket_ids), _found(session, Message.body_text, term)
+    )
+    return set(session.scalars(union(by_ticket, by_message)))
 
 
 def _conditions(flt: QueueFilter, user_id: int, now: datetime) -> list:
@@ -248,16 +364,6 @@ def _conditions(flt: QueueFilter, user_id: int, now: datetime) -> list:
     return conditions
 
 
-def _matching_ids(session: Session, flt: QueueFilter, conditions: list) -> Select:
-    """The ids of the view's tickets; a search joins its match set, so the database
-    walks the (usually small) set of hits instead of probing it for every ticket."""
-    query = select(Ticket.id)
-    matches = search_matches(session, flt.text)
-    if matches is not None:
-        query = query.join(matches, matches.c[0] == Ticket.id)
-    return query.where(*conditions)
-
-
 def _order_by(flt: QueueFilter) -> list:
     match flt.sort:
         case Sort.created:
@@ -269,7 +375,7 @@ def _order_by(flt: QueueFilter) -> list:
         case Sort.priority:
             rank = case({p.value: r for p, r in PRIORITY_RANK.items()}, value=Ticket.priority)
             key = rank
-            return [rank.desc() if flt.descending else rank, Ticket.updated_at.desc()]
+            return [rank.desc() if flt.descending else rank, Ticket.updated_at.desc(), Ticket.id]
         case _:
             key = Ticket.updated_at
     return [key.desc(), Ticket.id.desc()] if flt.descending else [key, Ticket.id]
@@ -302,6 +408,13 @@ def _rows(session: Session, query: Select) -> list[QueueRow]:
     ]
 
 
+def _rows_for(session: Session, ticket_ids: Sequence[int], flt: QueueFilter) -> list[QueueRow]:
+    if not ticket_ids:
+        return []
+    ids = select(Ticket.id).where(Ticket.id.in_(ticket_ids))
+    return _rows(session, _page_query(ids, flt, 0, len(ticket_ids)))
+
+
 def list_tickets(
     session: Session,
     flt: QueueFilter,
@@ -314,10 +427,73 @@ def list_tickets(
     """One page of the view, filtered, searched and sorted, with the total for paging."""
     size = max(1, min(size, MAX_PAGE_SIZE))
     page = max(1, page)
-    ids = _matching_ids(session, flt, _conditions(flt, user_id, now))
+    offset = (page - 1) * size
+    conditions = _conditions(flt, user_id, now)
+    term = search_term(flt.text)
+    if term:
+        return _search_page(session, flt, term, conditions, offset, page, size)
+    ids = select(Ticket.id).where(*conditions)
     total = session.scalar(select(func.count()).select_from(ids.subquery())) or 0
-    rows = _rows(session, _page_query(ids, flt, (page - 1) * size, size))
+    rows = _rows(session, _page_query(ids, flt, offset, size))
     return QueuePage(rows, total, page, size)
+
+
+# A search first reads the view in its own order, a chunk at a time, testing each
+# ticket by id: a common term fills the page from the first few hundred tickets, and
+# the page then says "more than N" rather than counting thousands of matches. When the
+# matches are too sparse for that to pay off, the search indexes list every match and
+# the page gets an exact total.
+SEARCH_CHUNKS = (100, 300, 800)
+SEARCH_WALK_LIMIT = sum(SEARCH_CHUNKS)
+
+
+def _search_page(
+    session: Session,
+    flt: QueueFilter,
+    term: str,
+    conditions: list,
+    offset: int,
+    page: int,
+    size: int,
+) -> QueuePage:
+    wanted = offset + size + 1  # one more than the page shows: is there a next page?
+    first = list(
+        session.scalars(
+            select(Ticket.id)
+            .where(*conditions)
+            .order_by(*_order_by(flt))
+            .limit(SEARCH_WALK_LIMIT + 1)
+        )
+    )
+    customers = matching_customers(session, term)
+    found: list[int] = []
+    examined = 0
+    for chunk_size in SEARCH_CHUNKS:
+        chunk = first[examined : examined + chunk_size]
+        matched = matching_among(session, term, chunk, customers)
+        found.extend(ticket_id for ticket_id in chunk if ticket_id in matched)
+        examined += len(chunk)
+        if examined == len(first):
+            # The whole view was read: the count is exact.
+            return QueuePage(
+                _rows_for(session, found[offset : offset + size], flt), len(found), page, size
+            )
+        if len(found) >= wanted:
+            rows = _rows_for(session, found[offset : offset + size], flt)
+            return QueuePage(rows, offset + size, page, size, exact=False)
+        # At this rate, would the next chunks fill the page?
+        expected = len(found) / examined * (SEARCH_WALK_LIMIT - examined)
+        if len(found) + expected < wanted:
+            break
+    matches = indexed_matches(session, term, customers)
+    found = list(
+        session.scalars(
+            select(Ticket.id)
+            .where(*conditions, Ticket.id.in_(select(matches.c[0])))
+            .order_by(*_order_by(flt))
+        )
+    )
+    return QueuePage(_rows_for(session, found[offset : offset + size], flt), len(found), page, size)
 
 
 @dataclass(frozen=True)
@@ -344,7 +520,12 @@ def updates_since(
     rows: list[QueueRow] = []
     if changed_ids:
         conditions = [*_conditions(flt, user_id, now), changed]
-        ids = _matching_ids(session, flt, conditions)
+        term = search_term(flt.text)
+        if term:
+            customers = matching_customers(session, term)
+            matched = matching_among(session, term, changed_ids, customers)
+            conditions.append(Ticket.id.in_(sorted(matched)))
+        ids = select(Ticket.id).where(*conditions)
         rows = _rows(session, _page_query(ids, flt, 0, UPDATES_LIMIT))
     latest = session.scalar(select(func.max(Ticket.updated_at)))
     return Updates(rows, changed_ids, count_views(session, user_id, now), latest)

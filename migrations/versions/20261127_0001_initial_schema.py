@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 04:43:50.997857
+Create Date: 2026-11-27 04:51:46.820637
 """
 
 from alembic import op
@@ -25,12 +25,12 @@ SEARCH_DDL = {
     'sqlite': [
         "CREATE VIRTUAL TABLE IF NOT EXISTS ticket_search USING fts5(subject, body, tokenize='trigram')",
         'CREATE VIRTUAL TABLE IF NOT EXISTS ticket_search_vocab USING fts5vocab(ticket_search, row)',
-        "CREATE TRIGGER IF NOT EXISTS ticket_search_insert AFTER INSERT ON tickets BEGIN INSERT INTO ticket_search(rowid, subject, body) VALUES (new.id, new.subject || char(10), ''); END",
-        'CREATE TRIGGER IF NOT EXISTS ticket_search_subject AFTER UPDATE OF subject ON tickets BEGIN UPDATE ticket_search SET subject = new.subject || char(10) WHERE rowid = new.id; END',
+        "CREATE TRIGGER IF NOT EXISTS ticket_search_insert AFTER INSERT ON tickets BEGIN INSERT INTO ticket_search(rowid, subject, body) VALUES (new.id, new.subject || char(10, 10), ''); END",
+        'CREATE TRIGGER IF NOT EXISTS ticket_search_subject AFTER UPDATE OF subject ON tickets BEGIN UPDATE ticket_search SET subject = new.subject || char(10, 10) WHERE rowid = new.id; END',
         'CREATE TRIGGER IF NOT EXISTS ticket_search_delete AFTER DELETE ON tickets BEGIN DELETE FROM ticket_search WHERE rowid = old.id; END',
-        'CREATE TRIGGER IF NOT EXISTS ticket_search_message AFTER INSERT ON messages BEGIN UPDATE ticket_search SET body = body || new.body_text || char(10) WHERE rowid = new.ticket_id; END',
-        "CREATE TRIGGER IF NOT EXISTS ticket_search_message_change AFTER UPDATE OF body_text, ticket_id ON messages BEGIN UPDATE ticket_search SET body = (SELECT coalesce(group_concat(body_text || char(10), ''), '') FROM messages WHERE ticket_id = ticket_search.rowid) WHERE rowid IN (old.ticket_id, new.ticket_id); END",
-        "CREATE TRIGGER IF NOT EXISTS ticket_search_message_delete AFTER DELETE ON messages BEGIN UPDATE ticket_search SET body = (SELECT coalesce(group_concat(body_text || char(10), ''), '') FROM messages WHERE ticket_id = old.ticket_id) WHERE rowid = old.ticket_id; END",
+        'CREATE TRIGGER IF NOT EXISTS ticket_search_message AFTER INSERT ON messages BEGIN UPDATE ticket_search SET body = body || new.body_text || char(10, 10) WHERE rowid = new.ticket_id; END',
+        "CREATE TRIGGER IF NOT EXISTS ticket_search_message_change AFTER UPDATE OF body_text, ticket_id ON messages BEGIN UPDATE ticket_search SET body = (SELECT coalesce(group_concat(body_text || char(10, 10), ''), '') FROM messages WHERE ticket_id = ticket_search.rowid) WHERE rowid IN (old.ticket_id, new.ticket_id); END",
+        "CREATE TRIGGER IF NOT EXISTS ticket_search_message_delete AFTER DELETE ON messages BEGIN UPDATE ticket_search SET body = (SELECT coalesce(group_concat(body_text || char(10, 10), ''), '') FROM messages WHERE ticket_id = old.ticket_id) WHERE rowid = old.ticket_id; END",
     ],
 }
 
@@ -79,6 +79,14 @@ def upgrade() -> None:
     op.create_index(op.f('ix_customers_created_at'), 'customers', ['created_at'], unique=False)
     op.create_index(op.f('ix_customers_subscription_status'), 'customers', ['subscription_status'], unique=False)
     op.create_index('uq_customers_email_lower', 'customers', [sa.literal_column('lower(email)')], unique=True)
+    op.create_table('dashboard_faq_searches',
+    sa.Column('query', sa.String(length=200), nullable=False),
+    sa.Column('hour', helpdesk.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('searches', sa.Integer(), nullable=False),
+    sa.Column('empty_searches', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('query', 'hour', name=op.f('pk_dashboard_faq_searches'))
+    )
+    op.create_index(op.f('ix_dashboard_faq_searches_hour'), 'dashboard_faq_searches', ['hour'], unique=False)
     op.create_table('faq_categories',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -314,6 +322,14 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_campaigns_scheduled_at'), 'campaigns', ['scheduled_at'], unique=False)
     op.create_index(op.f('ix_campaigns_status'), 'campaigns', ['status'], unique=False)
+    op.create_table('dashboard_article_views',
+    sa.Column('article_id', sa.Integer(), nullable=False),
+    sa.Column('hour', helpdesk.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('views', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['article_id'], ['faq_articles.id'], name=op.f('fk_dashboard_article_views_article_id_faq_articles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('article_id', 'hour', name=op.f('pk_dashboard_article_views'))
+    )
+    op.create_index('ix_dashboard_article_views_hour', 'dashboard_article_views', ['hour', 'article_id', 'views'], unique=False)
     op.create_table('faq_article_revisions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('article_id', sa.Integer(), nullable=False),
@@ -387,10 +403,15 @@ def upgrade() -> None:
     op.create_index('ix_tickets_assignee_status_updated', 'tickets', ['assignee_id', 'status', 'updated_at'], unique=False)
     op.create_index(op.f('ix_tickets_created_at'), 'tickets', ['created_at'], unique=False)
     op.create_index(op.f('ix_tickets_customer_id'), 'tickets', ['customer_id'], unique=False)
+    op.create_index('ix_tickets_dashboard_created', 'tickets', ['created_at', 'mailbox_id', 'merged_into_id', 'status', 'assignee_id', 'priority', 'first_response_at'], unique=False)
+    op.create_index('ix_tickets_dashboard_first_response', 'tickets', ['first_response_at', 'created_at', 'assignee_id', 'mailbox_id', 'merged_into_id', 'priority'], unique=False)
+    op.create_index('ix_tickets_dashboard_resolved', 'tickets', ['resolved_at', 'status', 'created_at', 'assignee_id', 'mailbox_id', 'merged_into_id'], unique=False)
     op.create_index(op.f('ix_tickets_mailbox_id'), 'tickets', ['mailbox_id'], unique=False)
     op.create_index(op.f('ix_tickets_response_due_at'), 'tickets', ['response_due_at'], unique=False)
     op.create_index('ix_tickets_status_assignee_due', 'tickets', ['status', 'assignee_id', 'response_due_at'], unique=False)
     op.create_index('ix_tickets_status_updated', 'tickets', ['status', 'updated_at'], unique=False)
+    if _dialect() == "postgresql":
+        op.create_index('ix_tickets_subject_chars', 'tickets', [sa.literal_column('string_to_array(lower(subject), NULL)')], unique=False, postgresql_using='gin')
     if _dialect() == "postgresql":
         op.create_index('ix_tickets_subject_trgm', 'tickets', [sa.literal_column('lower(subject)').label('subject_lower')], unique=False, postgresql_using='gin', postgresql_ops={'subject_lower': 'gin_trgm_ops'})
     op.create_index(op.f('ix_tickets_updated_at'), 'tickets', ['updated_at'], unique=False)
@@ -403,6 +424,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_campaign_links')),
     sa.UniqueConstraint('campaign_id', 'position', name=op.f('uq_campaign_links_campaign_id'))
     )
+    op.create_table('dashboard_faq_contacts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ticket_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', helpdesk.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('articles_read', sa.Integer(), nullable=False),
+    sa.Column('last_article_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['last_article_id'], ['faq_articles.id'], name=op.f('fk_dashboard_faq_contacts_last_article_id_faq_articles'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_dashboard_faq_contacts_ticket_id_tickets'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dashboard_faq_contacts'))
+    )
+    op.create_index(op.f('ix_dashboard_faq_contacts_created_at'), 'dashboard_faq_contacts', ['created_at'], unique=False)
+    op.create_index(op.f('ix_dashboard_faq_contacts_ticket_id'), 'dashboard_faq_contacts', ['ticket_id'], unique=False)
     op.create_table('deliveries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -550,8 +583,11 @@ def upgrade() -> None:
     sa.UniqueConstraint('message_id', name=op.f('uq_messages_message_id'))
     )
     if _dialect() == "postgresql":
+        op.create_index('ix_messages_body_text_chars', 'messages', [sa.literal_column('string_to_array(lower(body_text), NULL)')], unique=False, postgresql_using='gin')
+    if _dialect() == "postgresql":
         op.create_index('ix_messages_body_text_trgm', 'messages', [sa.literal_column('lower(body_text)').label('body_text_lower')], unique=False, postgresql_using='gin', postgresql_ops={'body_text_lower': 'gin_trgm_ops'})
     op.create_index(op.f('ix_messages_created_at'), 'messages', ['created_at'], unique=False)
+    op.create_index('ix_messages_dashboard_kind_created', 'messages', ['kind', 'created_at', 'author_id', 'ticket_id'], unique=False)
     op.create_index(op.f('ix_messages_ticket_id'), 'messages', ['ticket_id'], unique=False)
     op.create_table('open_events',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -618,9 +654,12 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_open_events_at'), table_name='open_events')
     op.drop_table('open_events')
     op.drop_index(op.f('ix_messages_ticket_id'), table_name='messages')
+    op.drop_index('ix_messages_dashboard_kind_created', table_name='messages')
     op.drop_index(op.f('ix_messages_created_at'), table_name='messages')
     if _dialect() == "postgresql":
         op.drop_index('ix_messages_body_text_trgm', table_name='messages', postgresql_using='gin', postgresql_ops={'body_text_lower': 'gin_trgm_ops'})
+    if _dialect() == "postgresql":
+        op.drop_index('ix_messages_body_text_chars', table_name='messages', postgresql_using='gin')
     op.drop_table('messages')
     op.drop_index(op.f('ix_delivery_problems_customer_id'), table_name='delivery_problems')
     op.drop_index(op.f('ix_delivery_problems_created_at'), table_name='delivery_problems')
@@ -647,14 +686,22 @@ def downgrade() -> None:
     op.drop_index('ix_deliveries_customer', table_name='deliveries')
     op.drop_index('ix_deliveries_campaign_state', table_name='deliveries')
     op.drop_table('deliveries')
+    op.drop_index(op.f('ix_dashboard_faq_contacts_ticket_id'), table_name='dashboard_faq_contacts')
+    op.drop_index(op.f('ix_dashboard_faq_contacts_created_at'), table_name='dashboard_faq_contacts')
+    op.drop_table('dashboard_faq_contacts')
     op.drop_table('campaign_links')
     op.drop_index(op.f('ix_tickets_updated_at'), table_name='tickets')
     if _dialect() == "postgresql":
         op.drop_index('ix_tickets_subject_trgm', table_name='tickets', postgresql_using='gin', postgresql_ops={'subject_lower': 'gin_trgm_ops'})
+    if _dialect() == "postgresql":
+        op.drop_index('ix_tickets_subject_chars', table_name='tickets', postgresql_using='gin')
     op.drop_index('ix_tickets_status_updated', table_name='tickets')
     op.drop_index('ix_tickets_status_assignee_due', table_name='tickets')
     op.drop_index(op.f('ix_tickets_response_due_at'), table_name='tickets')
     op.drop_index(op.f('ix_tickets_mailbox_id'), table_name='tickets')
+    op.drop_index('ix_tickets_dashboard_resolved', table_name='tickets')
+    op.drop_index('ix_tickets_dashboard_first_response', table_name='tickets')
+    op.drop_index('ix_tickets_dashboard_created', table_name='tickets')
     op.drop_index(op.f('ix_tickets_customer_id'), table_name='tickets')
     op.drop_index(op.f('ix_tickets_created_at'), table_name='tickets')
     op.drop_index('ix_tickets_assignee_status_updated', table_name='tickets')
@@ -666,6 +713,8 @@ def downgrade() -> None:
     op.drop_table('faq_article_votes')
     op.drop_index(op.f('ix_faq_article_revisions_article_id'), table_name='faq_article_revisions')
     op.drop_table('faq_article_revisions')
+    op.drop_index('ix_dashboard_article_views_hour', table_name='dashboard_article_views')
+    op.drop_table('dashboard_article_views')
     op.drop_index(op.f('ix_campaigns_status'), table_name='campaigns')
     op.drop_index(op.f('ix_campaigns_scheduled_at'), table_name='campaigns')
     op.drop_table('campaigns')
@@ -701,6 +750,8 @@ def downgrade() -> None:
     op.drop_table('faq_search_vocabulary')
     op.drop_table('faq_search_stats')
     op.drop_table('faq_categories')
+    op.drop_index(op.f('ix_dashboard_faq_searches_hour'), table_name='dashboard_faq_searches')
+    op.drop_table('dashboard_faq_searches')
     op.drop_index('uq_customers_email_lower', table_name='customers')
     op.drop_index(op.f('ix_customers_subscription_status'), table_name='customers')
     op.drop_index(op.f('ix_customers_created_at'), table_name='customers')

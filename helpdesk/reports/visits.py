@@ -1,0 +1,70 @@
+"""What visitors do in the public help centre, counted for the dashboard.
+
+The FAQ's public views call these once their page is built. The writes wait on `g` and
+are made after the response is ready (`write_pending`, run by the reports blueprint after
+every request) in the request's own session; a failed write is logged and never costs a
+visitor the page. Staff browsing the public pages are not counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import g, session
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from helpdesk.db import utcnow
+from helpdesk.reports import service
+from helpdesk.web import db_session
+
+log = logging.getLogger(__name__)
+
+# The articles this browser read, remembered in its session cookie until it writes to us.
+FAQ_READ_KEY = "dashboard_faq_read"
+MAX_REMEMBERED_ARTICLES = 20
+
+
+def _count(write: Callable[[Session], None]) -> None:
+    if current_user.is_authenticated:
+        return
+    g.setdefault("help_centre_writes", []).append(write)
+
+
+def article_viewed(article_id: int) -> None:
+    at = utcnow()
+    _count(lambda db: service.record_article_view(db, article_id, at))
+    if not current_user.is_authenticated:
+        read = [i for i in session.get(FAQ_READ_KEY, []) if i != article_id]
+        session[FAQ_READ_KEY] = [*read, article_id][-MAX_REMEMBERED_ARTICLES:]
+
+
+def searched(query: str, found: int) -> None:
+    at = utcnow()
+    _count(lambda db: service.record_search(db, query, found, at))
+
+
+def contact_sent(ticket_id: int) -> None:
+    """A contact-form ticket, with the articles this browser read before writing."""
+    if current_user.is_authenticated:
+        return
+    read = [i for i in session.pop(FAQ_READ_KEY, []) if isinstance(i, int)]
+    at = utcnow()
+    _count(lambda db: service.record_contact(db, ticket_id, read, at))
+
+
+def write_pending(response):
+    writes = g.pop("help_centre_writes", None)
+    if not writes or response.status_code >= 400:
+        return response
+    db = db_session()
+    try:
+        for write in writes:
+            write(db)
+        db.commit()
+    except SQLAlchemyError:
+        db.rollback()
+        log.exception("could not record help-centre activity")
+    return response

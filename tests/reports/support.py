@@ -1,0 +1,51 @@
+"""Seeding helpers for the dashboard tests: tickets and messages at fixed UTC times."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from helpdesk.reports import service
+from helpdesk.tickets.models import Message, MessageKind
+from tests.factories import make_ticket
+
+SEOUL = service.user_zone("Asia/Seoul")
+NEW_YORK = service.user_zone("America/New_York")
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)
+
+
+def scope(first: date, last: date, zone=SEOUL, mailbox_id: int | None = None) -> service.Scope:
+    return service.Scope(service.DateRange(first, last, zone), mailbox_id)
+
+
+def ticket(session, created_at: datetime, *, n: int = 0, **values):
+    """A ticket created at `created_at`; `first_response`/`resolved` are minutes after it."""
+    first = values.pop("first_response", None)
+    resolved = values.pop("resolved", None)
+    if first is not None:
+        values["first_response_at"] = created_at + minutes(first)
+    if resolved is not None:
+        values["resolved_at"] = created_at + minutes(resolved)
+        values.setdefault("status", "resolved")
+    return make_ticket(
+        session,
+        customer_email=f"customer{n}@example.com",
+        created_at=created_at,
+        updated_at=created_at,
+        **values,
+    )
+
+
+def reply(session, ticket_, author, at: datetime, kind=MessageKind.reply) -> Message:
+    message = Message(
+        ticket_id=ticket_.id, kind=kind, author_id=author.id, body_text="Answer", created_at=at
+    )
+    session.add(message)
+    session.commit()
+    return message
