@@ -26,3 +26,11 @@ def login(client, email: str, password: str = DEFAULT_PASSWORD):
     response = post_form(client, "/login", {"email": email, "password": password})
     assert response.status_code == 302, response.data[:500]
     return response
+
+
+def browser_login(page, email: str, password: str = DEFAULT_PASSWORD) -> None:
+    """Log in through the login page in the browser under test."""
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("main button[type=submit]")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.factories import DEFAULT_PASSWORD
+from tests.helpers import browser_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -10,21 +10,14 @@ pytestmark = [
 ]
 
 
-def log_in(page, email: str, password: str = DEFAULT_PASSWORD) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("main button[type=submit]")
-
-
 def test_login_page_logs_an_agent_in_and_shows_the_navigation(page, agent):
-    log_in(page, agent.email)
+    browser_login(page, agent.email)
     page.wait_for_url("**/tickets**")
     assert page.locator(".usermenu").inner_text().startswith(agent.name)
 
 
 def test_wrong_password_shows_an_error_on_the_login_page(page, agent):
-    log_in(page, agent.email, "not the password")
+    browser_login(page, agent.email, "not the password")
     assert "Wrong email or password" in page.locator(".form-errors").inner_text()
 
 
@@ -36,7 +29,7 @@ def test_language_switch_shows_the_login_page_in_korean(page):
 
 
 def test_user_setting_switches_the_whole_ui_to_korean(page, agent):
-    log_in(page, agent.email)
+    browser_login(page, agent.email)
     page.goto("/preferences")
     page.select_option("select[name=language]", "ko")
     page.click("main button[type=submit]")

@@ -13,23 +13,16 @@ from playwright.sync_api import expect
 from tests.campaigns.sending_support import run_campaign_jobs
 from tests.campaigns.tracking_support import run_tracking_jobs
 from tests.factories import (
-    DEFAULT_PASSWORD,
     make_custom_field,
     make_customer,
     make_sending_campaign,
 )
+from tests.helpers import browser_login
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
-
-
-def log_in(page, email: str) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("main button[type=submit]")
 
 
 @pytest.fixture
@@ -46,7 +39,7 @@ def customers(session):
 
 
 def test_build_segment_write_campaign_and_preview(page, marketer, customers):
-    log_in(page, marketer.email)
+    browser_login(page, marketer.email)
     page.wait_for_url("**/campaigns")
 
     page.goto("/segments/new")
@@ -115,7 +108,7 @@ def test_send_open_click_unsubscribe_and_read_the_report(
             f'<p><a href="{live_server}/faq">Read our answers</a></p>'
         ),
     )
-    log_in(page, marketer.email)
+    browser_login(page, marketer.email)
     page.wait_for_url("**/campaigns")
     page.goto(f"/campaigns/{campaign.id}")
     page.on("dialog", lambda dialog: dialog.accept())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import DEFAULT_PASSWORD, make_ticket
+from tests.factories import make_ticket
+from tests.helpers import browser_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -12,16 +13,9 @@ pytestmark = [
 ]
 
 
-def log_in(page, email):
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("button[type=submit]")
-
-
 def test_new_ticket_appears_in_the_open_list_and_the_count_updates(page, session, agent):
     make_ticket(session, subject="Already here")
-    log_in(page, agent.email)
+    browser_login(page, agent.email)
     page.goto("/tickets?view=unassigned")
     count = page.locator('.queue-views [data-count="unassigned"]')
     assert count.inner_text() == "1"
@@ -41,7 +35,7 @@ def test_new_ticket_appears_in_the_open_list_and_the_count_updates(page, session
 
 
 def test_first_ticket_replaces_the_empty_state(page, session, agent):
-    log_in(page, agent.email)
+    browser_login(page, agent.email)
     page.goto("/tickets?view=unassigned")
     assert page.locator("[data-empty]").is_visible()
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import DEFAULT_PASSWORD, make_ticket
+from tests.factories import make_ticket
+from tests.helpers import browser_login
 
 pytestmark = [
     pytest.mark.browser,
@@ -12,16 +13,9 @@ pytestmark = [
 ]
 
 
-def log_in(page, email):
-    page.goto("/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("button[type=submit]")
-
-
 def test_nav_counts_update_on_a_page_without_the_ticket_list(page, session, agent):
     make_ticket(session, subject="Already here")
-    log_in(page, agent.email)
+    browser_login(page, agent.email)
     page.goto("/customers")
     unassigned = page.locator('.mainnav [data-count="unassigned"]')
     mine = page.locator('.mainnav [data-count="mine"]')
@@ -40,7 +34,7 @@ def test_nav_counts_update_on_a_page_without_the_ticket_list(page, session, agen
 
 
 def test_queue_page_updates_the_nav_counts_with_its_own_updates(page, session, agent):
-    log_in(page, agent.email)
+    browser_login(page, agent.email)
     page.goto("/tickets?view=mine")
     assert page.locator('.mainnav [data-count="unassigned"]').inner_text() == "0"
 
