@@ -197,6 +197,35 @@ def svg_chart(series: TimeSeries, *, title: str, labels: tuple[str, str]) -> str
 
 
 @dataclass(frozen=True)
+class ReceivedCampaign:
+    campaign_id: int
+    name: str
+    sent_at: datetime
+    opened: bool  # by a person: machine opens do not count
+    clicked: bool
+
+
+def campaigns_received(
+    session: Session, customer_id: int, limit: int = 3
+) -> list[ReceivedCampaign]:
+    """The latest campaigns sent to a customer and what they did with them (ticket page)."""
+    rows = session.execute(
+        select(
+            Campaign.id,
+            Campaign.name,
+            Delivery.sent_at,
+            Delivery.first_opened_at.is_not(None),
+            Delivery.first_clicked_at.is_not(None),
+        )
+        .join(Campaign, Campaign.id == Delivery.campaign_id)
+        .where(Delivery.customer_id == customer_id, Delivery.sent_at.is_not(None))
+        .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
+        .limit(limit)
+    )
+    return [ReceivedCampaign(*row) for row in rows]
+
+
+@dataclass(frozen=True)
 class CampaignComparison:
     campaign_id: int
     name: str

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from helpdesk.auth.models import Role, User
+from helpdesk.campaigns.reports import ReceivedCampaign, campaigns_received
 from helpdesk.customers import service as customer_service
 from helpdesk.customers.models import Customer, CustomField
 from helpdesk.customers.normalize import InvalidEmail, normalize_email, normalize_tags
@@ -980,6 +981,7 @@ class TicketPage:
     custom_fields: list[tuple[CustomField, object]]
     lifetime_value: list
     timeline: list[TimelineEntry]
+    campaigns: list[ReceivedCampaign]
     other_tickets: list[Ticket]
     duplicates: list[DuplicateCandidate]
     merged_into: Ticket | None = None
@@ -1017,6 +1019,7 @@ def ticket_page(session: Session, ticket_id: int) -> TicketPage:
         custom_fields=[(f, values.get(f.id)) for f in customer_service.list_custom_fields(session)],
         lifetime_value=customer_service.lifetime_value(session, customer.id),
         timeline=customer_timeline(session, customer.id, limit=5),
+        campaigns=campaigns_received(session, customer.id),
         other_tickets=list(
             session.scalars(
                 select(Ticket)

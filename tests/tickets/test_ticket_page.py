@@ -12,15 +12,19 @@ from email.message import EmailMessage
 
 import pytest
 
+from helpdesk.campaigns.models import DeliveryState
+from helpdesk.db import utcnow
 from helpdesk.mail.models import RawSource
 from helpdesk.tickets.ingest import ingest_message
 from helpdesk.tickets.models import MessageKind, SendStatus, Ticket
 from tests.factories import (
     make_custom_field,
     make_customer,
+    make_delivery,
     make_mailbox,
     make_message,
     make_purchase,
+    make_sending_campaign,
     make_ticket,
 )
 from tests.helpers import login
@@ -287,6 +291,24 @@ def test_customer_panel_shows_record_value_fields_and_other_tickets(agent_client
     assert f"#{older.id} Last month" in others
     activity = re.search(r'id="recent-activity".*?</section>', html, re.S).group(0)
     assert "Bought Starter plan" in activity
+
+
+def test_customer_panel_lists_the_campaigns_they_received_and_opened(agent_client, session):
+    customer = make_customer(session, email="minji@example.com")
+    opened = make_sending_campaign(session, name="Spring news")
+    ignored = make_sending_campaign(session, name="Summer sale")
+    never_sent = make_sending_campaign(session, name="Autumn draft")
+    make_delivery(session, opened, customer, first_opened_at=utcnow())
+    make_delivery(session, ignored, customer, sent_at=utcnow())
+    make_delivery(session, never_sent, customer, sent_at=None, state=DeliveryState.pending)
+    ticket = make_ticket(session, customer_email="minji@example.com")
+
+    html = page_text(agent_client.get(f"/tickets/{ticket.id}"))
+    panel = re.search(r'id="customer-campaigns".*?</section>', html, re.S).group(0)
+    assert panel.index("Summer sale") < panel.index("Spring news")
+    assert re.search(r"Spring news.*?Opened", panel, re.S)
+    assert re.search(r"Summer sale.*?Not opened", panel, re.S)
+    assert "Autumn draft" not in panel
 
 
 def test_unknown_ticket_is_404(agent_client):
