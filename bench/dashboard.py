@@ -22,11 +22,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.support import temporary_postgres_database  # noqa: E402
 from helpdesk import create_app  # noqa: E402
 from helpdesk.auth import service as auth_service  # noqa: E402
 from helpdesk.auth.models import User  # noqa: E402
@@ -41,9 +41,6 @@ from helpdesk.reports.models import ArticleViewCount, SearchCount  # noqa: E402
 from helpdesk.tickets.models import Message as TicketMessage  # noqa: E402
 from helpdesk.tickets.models import SLAPolicy, Ticket  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 TICKETS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 MESSAGES_PER_TICKET = 5
 AGENTS = 50
@@ -357,13 +354,7 @@ def run_sqlite() -> float:
 
 
 def run_postgres() -> float:
-    admin_url = make_url(POSTGRES_URL)
-    name = f"bench_dashboard_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    try:
+    with temporary_postgres_database("bench_dashboard") as url:
         engine = make_engine(url)
         metadata.create_all(engine)
         # Trigram search indexes are not read by the dashboard and slow the load.
@@ -379,12 +370,6 @@ def run_postgres() -> float:
         engine.dispose()
         print(f"PostgreSQL: filled in {seconds:.0f} s")
         return measure(url, "postgres")
-    finally:
-        if database.engine is not None:
-            database.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

@@ -13,30 +13,26 @@ The last line is machine-readable: search_p95_ms=... suggest_p95_ms=...
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import accumulate
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from bench.support import temporary_postgres_database  # noqa: E402
 from helpdesk.db import make_engine  # noqa: E402
 from helpdesk.faq import service  # noqa: E402
 from helpdesk.faq.search import search_articles, suggest_articles  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
-
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 def words(text: str) -> list[str]:
@@ -170,22 +166,14 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def fresh_database(postgres: bool) -> tuple[str, callable]:
-    if not postgres:
-        path = Path(tempfile.mkdtemp(prefix="faq-bench-")) / "faq.db"
-        return f"sqlite:///{path}", lambda: None
-    admin_url = make_url(POSTGRES_URL)
-    name = f"faq_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return admin_url.set(database=name).render_as_string(hide_password=False), drop
+@contextmanager
+def fresh_database(postgres: bool) -> Iterator[str]:
+    if postgres:
+        with temporary_postgres_database("faq_bench") as url:
+            yield url
+    else:
+        with tempfile.TemporaryDirectory(prefix="faq-bench-") as folder:
+            yield f"sqlite:///{folder}/faq.db"
 
 
 def main() -> None:
@@ -196,50 +184,49 @@ def main() -> None:
     args = parser.parse_args()
     generate = Text(random.Random(20240601))
 
-    url, drop = fresh_database(args.postgres)
-    engine = make_engine(url)
-    try:
-        metadata.create_all(engine)
-        with Session(engine, expire_on_commit=False) as session:
-            started = time.perf_counter()
-            for number in range(args.articles):
-                language = "ko" if number % 2 else "en"
-                service.create_article(session, generate.article(language), None)
-                if number % 250 == 249:
-                    session.commit()
-            session.commit()
-            indexing = time.perf_counter() - started
-            terms = session.scalar(text("SELECT count(*) FROM faq_search_terms"))
-            print(
-                f"{engine.dialect.name}: indexed {args.articles} articles in {indexing:.1f} s "
-                f"({terms} index rows)"
-            )
-        # Planner statistics and a vacuumed visibility map, as autovacuum leaves a
-        # long-running database (the bulk load just left a million fresh rows behind).
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(
-                text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
-            )
-        with Session(engine, expire_on_commit=False) as session:
-            queries = [generate.query() for _ in range(args.queries)]
-            tickets = [generate.ticket() for _ in range(args.queries)]
-            for query in queries[:20]:  # warm the caches the way a running server has them
-                search_articles(session, query)
-            search_ms, suggest_ms, found = [], [], 0
-            for query in queries:
+    with fresh_database(args.postgres) as url:
+        engine = make_engine(url)
+        try:
+            metadata.create_all(engine)
+            with Session(engine, expire_on_commit=False) as session:
                 started = time.perf_counter()
-                hits = search_articles(session, query)
-                search_ms.append((time.perf_counter() - started) * 1000)
-                found += bool(hits)
-                session.rollback()
-            for ticket in tickets:
-                started = time.perf_counter()
-                suggest_articles(session, ticket)
-                suggest_ms.append((time.perf_counter() - started) * 1000)
-                session.rollback()
-    finally:
-        engine.dispose()
-        drop()
+                for number in range(args.articles):
+                    language = "ko" if number % 2 else "en"
+                    service.create_article(session, generate.article(language), None)
+                    if number % 250 == 249:
+                        session.commit()
+                session.commit()
+                indexing = time.perf_counter() - started
+                terms = session.scalar(text("SELECT count(*) FROM faq_search_terms"))
+                print(
+                    f"{engine.dialect.name}: indexed {args.articles} articles in {indexing:.1f} s "
+                    f"({terms} index rows)"
+                )
+            # Planner statistics and a vacuumed visibility map, as autovacuum leaves a
+            # long-running database (the bulk load just left a million fresh rows behind).
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(
+                    text("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
+                )
+            with Session(engine, expire_on_commit=False) as session:
+                queries = [generate.query() for _ in range(args.queries)]
+                tickets = [generate.ticket() for _ in range(args.queries)]
+                for query in queries[:20]:  # warm the caches the way a running server has them
+                    search_articles(session, query)
+                search_ms, suggest_ms, found = [], [], 0
+                for query in queries:
+                    started = time.perf_counter()
+                    hits = search_articles(session, query)
+                    search_ms.append((time.perf_counter() - started) * 1000)
+                    found += bool(hits)
+                    session.rollback()
+                for ticket in tickets:
+                    started = time.perf_counter()
+                    suggest_articles(session, ticket)
+                    suggest_ms.append((time.perf_counter() - started) * 1000)
+                    session.rollback()
+        finally:
+            engine.dispose()
 
     print(
         f"search:  p50={statistics.median(search_ms):.1f} ms  p95={percentile(search_ms, 0.95):.1f}"

@@ -19,23 +19,19 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.support import temporary_postgres_database  # noqa: E402
 from helpdesk.customers import importer  # noqa: E402
 from helpdesk.customers.models import Customer, CustomField, FieldType  # noqa: E402
 from helpdesk.db import make_engine  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 FAMILY = ["김", "이", "박", "최", "정", "강", "조", "윤"]
 GIVEN = ["민준", "서연", "도윤", "지우", "하준", "서윤", "예준", "하은"]
 ENGLISH = ["Alice Smith", "Bob Jones", "Carol White", "David Brown", "Eve Miller"]
@@ -119,18 +115,8 @@ def bench_sqlite(content: bytes, rows: int) -> float:
 
 
 def bench_postgres(content: bytes, rows: int) -> float:
-    admin_url = make_url(POSTGRES_URL)
-    name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = admin_url.set(database=name).render_as_string(hide_password=False)
+    with temporary_postgres_database("bench_import") as url:
         elapsed, cpu, server = run_import(url, content)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     report("postgres", rows, elapsed, cpu, server)
     return rows / elapsed
 

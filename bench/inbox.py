@@ -15,15 +15,14 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.support import temporary_postgres_database  # noqa: E402
 from helpdesk import create_app  # noqa: E402
 from helpdesk.auth import service as auth_service  # noqa: E402
 from helpdesk.auth.models import User  # noqa: E402
@@ -34,9 +33,6 @@ from helpdesk.mail.models import Mailbox  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
 from helpdesk.tickets.models import SEARCH_DDL, SEARCH_TEXT_END, Message, Ticket  # noqa: E402
 
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 TICKETS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 MESSAGES_PER_TICKET = 5
 AGENTS = 20
@@ -300,13 +296,7 @@ def run_sqlite() -> float:
 
 
 def run_postgres() -> float:
-    admin_url = make_url(POSTGRES_URL)
-    name = f"bench_inbox_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    try:
+    with temporary_postgres_database("bench_inbox") as url:
         engine = make_engine(url)
         metadata.create_all(engine)
         # GIN indexes build much faster once than row by row during the load.
@@ -332,12 +322,6 @@ def run_postgres() -> float:
             f"search indexes and VACUUM ANALYZE in {time.perf_counter() - started:.0f} s"
         )
         return measure(url, "postgres")
-    finally:
-        if database.engine is not None:
-            database.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -31,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
+from bench.support import temporary_postgres_database  # noqa: E402
 from helpdesk.config import Config  # noqa: E402
 from helpdesk.db import database, make_engine  # noqa: E402
 from helpdesk.mail.imap import poll_mailbox  # noqa: E402
@@ -43,9 +42,6 @@ from helpdesk.tickets.models import Ticket  # noqa: E402
 from tests.mail.dovecot import start_dovecot  # noqa: E402
 
 PASSWORD_ENV = "BENCH_IMAP_PASSWORD"
-POSTGRES_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 
 KOREAN_SUBJECTS = [
@@ -183,23 +179,6 @@ def poll_into(url: str, account, batch: int, instance: Path, expected: int) -> f
     return result.fetched / elapsed
 
 
-def create_postgres_database() -> str:
-    admin_url = make_url(POSTGRES_URL)
-    name = f"helpdesk_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres_database(url: str) -> None:
-    admin = create_engine(make_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=5000)
@@ -231,13 +210,10 @@ def main() -> None:
                 parsed,
             )
             print("PostgreSQL:")
-            pg_url = create_postgres_database()
-            try:
+            with temporary_postgres_database("bench_ingest") as pg_url:
                 postgres_rate = poll_into(
                     pg_url, account, args.batch, tmp_path / "instance", parsed
                 )
-            finally:
-                drop_postgres_database(pg_url)
         finally:
             server.stop()
 

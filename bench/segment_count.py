@@ -14,7 +14,6 @@ Ends with one line: postgres_s=... sqlite_s=...
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -26,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from bench.support import POSTGRES_URL, temporary_postgres_database  # noqa: E402
 from helpdesk.campaigns.segments import segment_customer_ids_query  # noqa: E402
 from helpdesk.db import make_engine  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
@@ -242,9 +241,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument(
         "--postgres-url",
-        default=os.environ.get(
-            "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
+        default=POSTGRES_URL,
     )
     args = parser.parse_args()
 
@@ -253,22 +250,9 @@ def main() -> None:
     sizes = ", ".join(f"{name} {len(rows):,}" for name, (_c, rows) in tables.items())
     print(f"generated in {time.perf_counter() - started:.1f}s: {sizes}")
 
-    admin_url = make_url(args.postgres_url)
-    name = f"bench_segment_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
+    with temporary_postgres_database("bench_segment", args.postgres_url) as url:
         print("PostgreSQL")
-        postgres_s = bench(
-            admin_url.set(database=name).render_as_string(hide_password=False),
-            load_postgres,
-            tables,
-        )
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        postgres_s = bench(url, load_postgres, tables)
 
     with tempfile.TemporaryDirectory() as tmp:
         print("SQLite")

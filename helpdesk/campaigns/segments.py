@@ -42,12 +42,11 @@ from helpdesk.customers.models import (
     customer_tags,
 )
 from helpdesk.db import utcnow
-from helpdesk.tickets.models import Ticket, TicketStatus
+from helpdesk.tickets.models import OPEN_STATUSES, Ticket
 
 MAX_GROUPS = 20
 MAX_CONDITIONS = 50
 MAX_DAYS = 36_500
-OPEN_TICKET_STATUSES = (TicketStatus.new, TicketStatus.open, TicketStatus.waiting)
 
 
 class SegmentError(ValueError):
@@ -407,7 +406,7 @@ def _engagement(column):
 
 
 def _open_ticket(op: str, value, now: datetime, where: str) -> ColumnElement[bool]:
-    has = exists().where(Ticket.customer_id == Customer.id, Ticket.status.in_(OPEN_TICKET_STATUSES))
+    has = exists().where(Ticket.customer_id == Customer.id, Ticket.status.in_(OPEN_STATUSES))
     return has if op == "has" else ~has
 
 

@@ -42,12 +42,17 @@ from helpdesk.reports.models import (
     ContactAfterFaq,
     SearchCount,
 )
+from helpdesk.tickets.models import (
+    DONE_STATUSES,
+    OPEN_STATUSES,
+    MessageKind,
+    SLAPolicy,
+    Ticket,
+    TicketStatus,
+)
 from helpdesk.tickets.models import Message as TicketMessage
-from helpdesk.tickets.models import MessageKind, SLAPolicy, Ticket, TicketStatus
 from helpdesk.tickets.sla import DEFAULT_FIRST_RESPONSE_MINUTES
 
-ACTIVE = (TicketStatus.new, TicketStatus.open, TicketStatus.waiting)
-DONE = (TicketStatus.resolved, TicketStatus.closed)
 DEFAULT_RANGE_DAYS = 30
 MAX_RANGE_DAYS = 366
 TOP = 10
@@ -57,7 +62,7 @@ CAMPAIGNS = 10
 # tests drive both code paths, so a changed wording fails them.
 REOPEN_PATTERNS = (
     "Reopened by a customer reply%",
-    *(f"Status {done} → {active} %" for done in DONE for active in ACTIVE),
+    *(f"Status {done} → {active} %" for done in DONE_STATUSES for active in OPEN_STATUSES),
 )
 
 
@@ -442,10 +447,10 @@ def now_figures(
             func.count(),
             func.coalesce(func.sum(case((overdue, 1), else_=0)), 0),
         )
-        .where(Ticket.status.in_(ACTIVE), in_mailbox)
+        .where(Ticket.status.in_(OPEN_STATUSES), in_mailbox)
         .group_by(Ticket.status, Ticket.assignee_id)
     ).all()
-    by_status = dict.fromkeys(ACTIVE, 0)
+    by_status = dict.fromkeys(OPEN_STATUSES, 0)
     held: dict[int, list[int]] = {}
     unassigned = overdue_total = 0
     for status, assignee_id, n, late in rows:
@@ -467,7 +472,7 @@ def now_figures(
                 func.sum(
                     case(
                         (
-                            (Ticket.resolved_at >= today_start) & Ticket.status.in_(DONE),
+                            (Ticket.resolved_at >= today_start) & Ticket.status.in_(DONE_STATUSES),
                             1,
                         ),
                         else_=0,
@@ -651,7 +656,7 @@ def sla_figures(session: Session, scope: Scope, now: datetime) -> SLAFigures:
                 _between(Ticket.created_at, scope),
                 _tickets_in_scope(scope),
                 Ticket.first_response_at.is_(None),
-                Ticket.status.in_(ACTIVE),
+                Ticket.status.in_(OPEN_STATUSES),
                 waited > target,
             )
         )
@@ -683,10 +688,10 @@ def reopen_figures(session: Session, scope: Scope) -> ReopenFigures:
     in_range = (_between(Ticket.created_at, scope), _tickets_in_scope(scope))
     # Counted in the select list, not the WHERE clause: SQLite would otherwise pick the
     # status index over the (covering) creation-time index.
-    done = session.scalar(select(_count_if(Ticket.status.in_(DONE))).where(*in_range))
+    done = session.scalar(select(_count_if(Ticket.status.in_(DONE_STATUSES))).where(*in_range))
     # Driven by the few reopen events, each a primary-key lookup of its ticket.
     reopened, reopened_done = session.execute(
-        select(func.count(), _count_if(Ticket.status.in_(DONE))).where(
+        select(func.count(), _count_if(Ticket.status.in_(DONE_STATUSES))).where(
             Ticket.id.in_(reopen_events), *in_range
         )
     ).one()

@@ -41,6 +41,11 @@ class TicketStatus(enum.StrEnum):
     closed = "closed"
 
 
+# Tickets still to be worked on, and tickets that are done (a customer reply reopens them).
+OPEN_STATUSES = (TicketStatus.new, TicketStatus.open, TicketStatus.waiting)
+DONE_STATUSES = (TicketStatus.resolved, TicketStatus.closed)
+
+
 class Priority(enum.StrEnum):
     low = "low"
     normal = "normal"

@@ -39,6 +39,8 @@ from helpdesk.customers.models import Customer, Tag
 from helpdesk.customers.normalize import normalize_text
 from helpdesk.mail.models import Mailbox
 from helpdesk.tickets.models import (
+    DONE_STATUSES,
+    OPEN_STATUSES,
     Message,
     MessageKind,
     Priority,
@@ -47,8 +49,6 @@ from helpdesk.tickets.models import (
     ticket_tags,
 )
 
-ACTIVE = (TicketStatus.new, TicketStatus.open, TicketStatus.waiting)
-DONE = (TicketStatus.resolved, TicketStatus.closed)
 MAX_PAGE_SIZE = 100
 MAX_SEARCH_LENGTH = 200
 MAX_BULK = 500
@@ -117,7 +117,7 @@ class QueuePage:
 
 def view_condition(view: View, user_id: int, now: datetime) -> ColumnElement[bool]:
     """Which tickets belong to a view, for the user looking at it."""
-    active = Ticket.status.in_(ACTIVE)
+    active = Ticket.status.in_(OPEN_STATUSES)
     match view:
         case View.unassigned:
             return active & Ticket.assignee_id.is_(None)
@@ -130,7 +130,7 @@ def view_condition(view: View, user_id: int, now: datetime) -> ColumnElement[boo
         case View.overdue:
             return active & (Ticket.response_due_at < now)
         case View.done:
-            return Ticket.status.in_(DONE)
+            return Ticket.status.in_(DONE_STATUSES)
         case View.all:
             return literal(True)
     raise QueueError(_l("Unknown view %(view)s.", view=view))
@@ -150,7 +150,7 @@ def count_views(session: Session, user_id: int, now: datetime) -> dict[View, int
             func.coalesce(Ticket.response_due_at < now, False).label("overdue"),
             func.count().label("n"),
         )
-        .where(Ticket.status.in_(ACTIVE))
+        .where(Ticket.status.in_(OPEN_STATUSES))
         .group_by(text("1"), text("2"), text("3"), text("4"))
     )
     counts: dict[View, int | None] = dict.fromkeys(COUNTED_VIEWS, 0)
@@ -177,7 +177,7 @@ def nav_counts(session: Session, user_id: int) -> dict[View, int]:
     unassigned = Ticket.assignee_id.is_(None)
     buckets = (
         select(unassigned, func.count())
-        .where(Ticket.status.in_(ACTIVE), unassigned | (Ticket.assignee_id == user_id))
+        .where(Ticket.status.in_(OPEN_STATUSES), unassigned | (Ticket.assignee_id == user_id))
         .group_by(unassigned)
     )
     counts = dict.fromkeys(NAV_COUNTED_VIEWS, 0)

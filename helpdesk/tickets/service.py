@@ -35,6 +35,7 @@ from helpdesk.mail.models import Mailbox, RawMessage
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
 from helpdesk.tickets.models import (
+    DONE_STATUSES,
     Attachment,
     AttachmentBlob,
     Mention,
@@ -827,7 +828,7 @@ def find_duplicates(session: Session, ticket_id: int, limit: int = 10) -> list[D
                 Ticket.customer_id == ticket.customer_id,
                 Ticket.id != ticket.id,
                 Ticket.merged_into_id.is_(None),
-                Ticket.status.not_in((TicketStatus.resolved, TicketStatus.closed)),
+                Ticket.status.not_in(DONE_STATUSES),
                 Ticket.created_at >= ticket.created_at - DUPLICATE_WINDOW,
                 Ticket.created_at <= ticket.created_at + DUPLICATE_WINDOW,
             )

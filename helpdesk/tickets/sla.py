@@ -17,18 +17,17 @@ from sqlalchemy.orm import Session
 from helpdesk.mail.models import Mailbox
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.models import (
+    DONE_STATUSES,
     Message,
     MessageKind,
     Priority,
     SLAPolicy,
     Ticket,
-    TicketStatus,
 )
 
 DEFAULT_FIRST_RESPONSE_MINUTES = 4 * 60
 DEFAULT_NEXT_RESPONSE_MINUTES = 24 * 60
 MAX_TARGET_MINUTES = 90 * 24 * 60
-DONE_STATUSES = (TicketStatus.resolved, TicketStatus.closed)
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 

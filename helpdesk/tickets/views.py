@@ -45,7 +45,7 @@ from helpdesk.tickets.forms import (
     TagsForm,
 )
 from helpdesk.tickets.jobs import send_ticket_message
-from helpdesk.tickets.models import TicketStatus
+from helpdesk.tickets.models import DONE_STATUSES
 from helpdesk.web import db_session
 
 bp = Blueprint("tickets", __name__)
@@ -205,7 +205,7 @@ def _refused(ticket_id: int, exc: service.TicketActionError, **render_args):
 
 def _credit_faq_if_resolved(ticket) -> None:
     """FAQ articles inserted into a ticket's replies count the tickets they helped resolve."""
-    if ticket.status in (TicketStatus.resolved, TicketStatus.closed):
+    if ticket.status in DONE_STATUSES:
         faq_service.record_resolution(db_session(), ticket.id)
 
 
