@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -48,6 +48,16 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+# Rows looked up per IN (...) list: well under SQLite's and PostgreSQL's parameter limits.
+IN_LIST_SIZE = 500
+
+
+def chunks(items: Sequence, size: int = IN_LIST_SIZE) -> Iterator[Sequence]:
+    """`items` in consecutive slices of at most `size`, for IN lists of bounded length."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def utcnow() -> datetime:

@@ -37,7 +37,7 @@ from helpdesk.campaigns.models import (
     TrackingBatch,
 )
 from helpdesk.campaigns.suppression import unsubscribe_customer
-from helpdesk.db import UTCDateTime
+from helpdesk.db import UTCDateTime, chunks
 
 OPEN, CLICK, UNSUBSCRIBE, VIEW = "open", "click", "unsubscribe", "view"
 
@@ -493,11 +493,6 @@ class AppliedEvents:
     duplicate: bool = False
 
 
-def _chunks(values: list, size: int = 500):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 def apply_events(
     session: Session, batch_id: str | None, events: list, *, machine_window_s: int
 ) -> AppliedEvents:
@@ -528,7 +523,7 @@ def apply_events(
         except (ValueError, TypeError):
             result.dropped += 1
     deliveries = {}
-    for chunk in _chunks(sorted({event[1] for event in parsed})):
+    for chunk in chunks(sorted({event[1] for event in parsed})):
         for row in session.execute(
             select(Delivery.id, Delivery.token, Delivery.sent_at, Delivery.campaign_id).where(
                 Delivery.token.in_(chunk)
@@ -539,7 +534,7 @@ def apply_events(
     click_campaigns = sorted(
         {deliveries[e[1]].campaign_id for e in parsed if e[0] == "c" and e[1] in deliveries}
     )
-    for chunk in _chunks(click_campaigns):
+    for chunk in chunks(click_campaigns):
         for link_id, campaign_id, position in session.execute(
             select(CampaignLink.id, CampaignLink.campaign_id, CampaignLink.position).where(
                 CampaignLink.campaign_id.in_(chunk)

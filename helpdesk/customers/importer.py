@@ -75,7 +75,7 @@ from helpdesk.customers.service import (
     parse_decimal,
     parse_field_value,
 )
-from helpdesk.db import utcnow
+from helpdesk.db import chunks, utcnow
 
 ENCODINGS = ("utf-8-sig", "cp949")
 DELIMITERS = (",", ";", "\t")
@@ -587,7 +587,7 @@ def _existing_customers(session: Session, emails: Sequence[str]) -> dict[str, Ex
     # Core rather than ORM execution: the ORM's per-row bookkeeping would double the
     # time of reading back 100,000 customers on a re-import.
     connection = session.connection()
-    for chunk in _chunks(sorted({email.lower() for email in emails}), LOOKUP_CHUNK):
+    for chunk in chunks(sorted({email.lower() for email in emails}), LOOKUP_CHUNK):
         query = select(*columns).where(_lower_email_in(session, chunk))
         for record in connection.execute(query):
             found[record.email.lower()] = ExistingCustomer(*record)
@@ -860,7 +860,7 @@ def _purchased_at(raw: str, zone: ZoneInfo, line: int, errors: list[RowError]) -
 
 def _existing_purchases(session: Session, customer_ids: set[int]) -> set[tuple[int, str, str]]:
     stored: set[tuple[int, str, str]] = set()
-    for chunk in _chunks(sorted(customer_ids), LOOKUP_CHUNK):
+    for chunk in chunks(sorted(customer_ids), LOOKUP_CHUNK):
         query = select(Purchase.customer_id, Purchase.order_ref, Purchase.product).where(
             _one_of(session, Purchase.customer_id, chunk), Purchase.order_ref.is_not(None)
         )
@@ -1064,15 +1064,10 @@ def _lower_email_in(session: Session, emails: Sequence[str]):
 
 def _customer_ids(session: Session, emails: Sequence[str]) -> dict[str, int]:
     ids: dict[str, int] = {}
-    for chunk in _chunks(sorted({email.lower() for email in emails}), LOOKUP_CHUNK):
+    for chunk in chunks(sorted({email.lower() for email in emails}), LOOKUP_CHUNK):
         query = select(Customer.id, Customer.email).where(_lower_email_in(session, chunk))
         ids.update((email.lower(), id_) for id_, email in session.connection().execute(query))
     return ids
-
-
-def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
-    for begin in range(0, len(items), size):
-        yield items[begin : begin + size]
 
 
 # --- import jobs -------------------------------------------------------------------------

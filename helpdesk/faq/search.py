@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, defer
 
+from helpdesk.db import chunks
 from helpdesk.faq.models import (
     Article,
     ArticleStatus,
@@ -249,7 +250,7 @@ def _dialect_insert(session: Session):
 
 def _update_vocabulary(session: Session, *, added: set[str], removed: set[str]) -> None:
     # Sorted, so two concurrent saves lock shared terms in the same order (no deadlock).
-    for chunk in _chunks(sorted(removed), 500):
+    for chunk in chunks(sorted(removed)):
         session.execute(
             update(SearchVocabulary)
             .where(SearchVocabulary.term.in_(chunk))
@@ -257,7 +258,7 @@ def _update_vocabulary(session: Session, *, added: set[str], removed: set[str]) 
             .execution_options(synchronize_session=False)
         )
     dialect_insert = _dialect_insert(session)
-    for chunk in _chunks(sorted(added), 500):
+    for chunk in chunks(sorted(added)):
         statement = dialect_insert(SearchVocabulary).values(
             [{"term": term, "documents": 1} for term in chunk]
         )
@@ -267,11 +268,6 @@ def _update_vocabulary(session: Session, *, added: set[str], removed: set[str]) 
                 set_={"documents": SearchVocabulary.documents + 1},
             )
         )
-
-
-def _chunks(items: list[str], size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # -- querying -----------------------------------------------------------------------

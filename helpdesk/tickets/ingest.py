@@ -27,7 +27,7 @@ from helpdesk.campaigns.tracking import unsubscribe_by_address
 from helpdesk.config import Config
 from helpdesk.customers.models import Customer
 from helpdesk.customers.normalize import InvalidEmail, normalize_email, normalize_text
-from helpdesk.db import utcnow
+from helpdesk.db import chunks, utcnow
 from helpdesk.mail.models import (
     ClosedReplyPolicy,
     DeliveryProblem,
@@ -286,11 +286,6 @@ def _dialect_insert(session: Session):
     return sqlite_insert
 
 
-def _chunks(values: list, size: int = 500):
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
 @dataclass
 class _NewMessage:
     """A message row waiting for the batch's INSERT, which sets its `id`.
@@ -444,7 +439,7 @@ class _Batch:
         claimed = set(self.session.scalars(self._claim, rows))
         self.holders = {key: raw_id for key, raw_id in first.items() if key in claimed}
         taken = [key for key in first if key not in claimed]
-        for chunk in _chunks(taken):
+        for chunk in chunks(taken):
             rows = self.session.execute(
                 select(SeenMessage.dedupe_key, SeenMessage.raw_message_id).where(
                     SeenMessage.dedupe_key.in_(chunk)
@@ -454,7 +449,7 @@ class _Batch:
         if missing := [key for key in taken if key not in self.holders]:
             raise LookupError(f"dedupe keys neither claimed nor found: {missing}")
         earlier = sorted(set(self.holders.values()) - {raw_id for _, raw_id in keys})
-        for chunk in _chunks(earlier):
+        for chunk in chunks(earlier):
             rows = self.session.execute(
                 select(RawMessage.id, RawMessage.ticket_id).where(RawMessage.id.in_(chunk))
             )
@@ -468,7 +463,7 @@ class _Batch:
             if mid
         }
         self.messages.update(dict.fromkeys(referenced))
-        for chunk in _chunks(sorted(referenced)):
+        for chunk in chunks(sorted(referenced)):
             # The tickets come along: most replies in a batch go to tickets not loaded yet.
             for mid, kind, ticket in self.session.execute(
                 select(Message.message_id, Message.kind, Ticket)
@@ -483,7 +478,7 @@ class _Batch:
             and mail.from_.email
             and (email := self.normalize(mail.from_.email.strip())) is not None
         }
-        for chunk in _chunks(sorted(senders)):
+        for chunk in chunks(sorted(senders)):
             for customer in self.session.scalars(
                 select(Customer).where(func.lower(Customer.email).in_(chunk))
             ):
