@@ -37,6 +37,7 @@ from sqlalchemy.sql.selectable import Subquery, TextualSelect
 from helpdesk.auth.models import Role, User
 from helpdesk.customers.models import Customer, Tag
 from helpdesk.customers.normalize import normalize_text
+from helpdesk.faq.service import record_resolution
 from helpdesk.mail.models import Mailbox
 from helpdesk.tickets.models import (
     DONE_STATUSES,
@@ -690,6 +691,7 @@ def _bulk_close(session, actor_id, ids, now) -> BulkResult:
         )
         for ticket_id in changing:
             _event(session, ticket_id, actor_id, "Closed (bulk action).", now)
+            record_resolution(session, ticket_id)
     session.expire_all()
     return BulkResult(BulkAction.close, len(changing), len(ids) - len(changing), "", changing)
 

@@ -31,6 +31,7 @@ from helpdesk.customers.models import Customer, CustomField
 from helpdesk.customers.normalize import InvalidEmail, normalize_email, normalize_tags
 from helpdesk.customers.timeline import TimelineEntry, customer_timeline
 from helpdesk.db import utcnow
+from helpdesk.faq.service import record_resolution
 from helpdesk.mail.models import Mailbox, RawMessage
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
@@ -325,6 +326,12 @@ def _apply_status(ticket: Ticket, status: TicketStatus, now: datetime) -> None:
         ticket.closed_at = None
 
 
+def _credit_faq_if_done(session: Session, ticket: Ticket) -> None:
+    """FAQ articles inserted into a ticket's replies count the tickets they helped solve."""
+    if ticket.status in DONE_STATUSES:
+        record_resolution(session, ticket.id)
+
+
 def set_status(session: Session, ticket_id: int, status: str, *, actor_id: int) -> Ticket:
     new_status = parse_status(status)
     actor = _agent(session, actor_id)
@@ -335,6 +342,7 @@ def set_status(session: Session, ticket_id: int, status: str, *, actor_id: int) 
     now = utcnow()
     previous = ticket.status
     _apply_status(ticket, new_status, now)
+    _credit_faq_if_done(session, ticket)
     sla.apply_sla(session, ticket, now)
     _changed(ticket, now)
     _event(session, ticket.id, f"Status {previous} → {new_status} by {actor.name}.", actor.id, now)
@@ -676,6 +684,7 @@ def send_reply(
         _store_attachment(session, reply.id, upload)
 
     _apply_status(ticket, status, now)
+    _credit_faq_if_done(session, ticket)
     ticket.first_response_at = ticket.first_response_at or now
     ticket.last_agent_reply_at = now
     ticket.customer_replied_last = False

@@ -45,7 +45,6 @@ from helpdesk.tickets.forms import (
     TagsForm,
 )
 from helpdesk.tickets.jobs import send_ticket_message
-from helpdesk.tickets.models import DONE_STATUSES
 from helpdesk.web import db_session
 
 bp = Blueprint("tickets", __name__)
@@ -203,12 +202,6 @@ def _refused(ticket_id: int, exc: service.TicketActionError, **render_args):
     return _render(page, status=status, error=exc.message, **render_args)
 
 
-def _credit_faq_if_resolved(ticket) -> None:
-    """FAQ articles inserted into a ticket's replies count the tickets they helped resolve."""
-    if ticket.status in DONE_STATUSES:
-        faq_service.record_resolution(db_session(), ticket.id)
-
-
 def _done(ticket_id: int, message: str, anchor: str = ""):
     db_session().commit()
     flash(message, "success")
@@ -287,7 +280,6 @@ def status(ticket_id: int):
         )
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc)
-    _credit_faq_if_resolved(ticket)
     return _done(ticket_id, _("Status set to %(status)s.", status=STATUS_LABELS[ticket.status]))
 
 
@@ -376,7 +368,6 @@ def reply(ticket_id: int):
         )
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc, reply_form=form, attachments_dropped=bool(uploads))
-    _credit_faq_if_resolved(message.ticket)
     session.commit()
     if _queue_send(message.id):
         flash(_("Reply queued for sending."), "success")

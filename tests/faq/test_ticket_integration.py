@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from helpdesk.faq import service
 from helpdesk.faq.models import Article
+from helpdesk.tickets import service as tickets_service
 from helpdesk.tickets.models import MessageKind
-from tests.factories import make_article, make_message, make_ticket
+from tests.factories import make_article, make_mailbox, make_message, make_ticket
 from tests.helpers import post_form
+from tests.tickets.mails import SETTINGS, ingest, mail
+
+MAIL = tickets_service.MailSettings(secret_key=SETTINGS.secret_key, domain="helpdesk.test")
 
 
 def _resolved_tickets(session, article_id: int) -> int:
@@ -56,3 +60,33 @@ def test_sent_replies_offer_to_become_an_faq_article(agent_client, session):
     page = agent_client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
     assert f"/faq/admin/new?from_message={reply.id}" in page
     assert f"/faq/admin/new?from_message={customer_mail.id}" not in page
+
+
+def test_closing_tickets_in_bulk_credits_the_articles_used(agent_client, session, agent):
+    ticket, article = _ticket_using_an_article(session, agent)
+    response = post_form(
+        agent_client, "/tickets/bulk", {"action": "close", "ticket_ids": [str(ticket.id)]}
+    )
+    assert response.status_code == 302
+    assert _resolved_tickets(session, article.id) == 1
+
+
+def test_a_reply_that_resolves_the_ticket_credits_the_article(session, agent):
+    article = make_article(session)
+    mailbox = make_mailbox(session, address="help@helpdesk.test")
+    received = ingest(session, mail(), mailbox=mailbox)
+    service.record_use(session, article.id, ticket_id=received.ticket_id, user_id=agent.id)
+    session.commit()
+    tickets_service.send_reply(
+        session,
+        received.ticket_id,
+        agent.id,
+        "Here is how.",
+        "",
+        [],
+        received.message_id,
+        "resolved",
+        mail=MAIL,
+    )
+    session.commit()
+    assert _resolved_tickets(session, article.id) == 1
