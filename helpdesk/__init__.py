@@ -6,6 +6,7 @@ from flask import Flask, Request, render_template
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from helpdesk.config import PROJECT_ROOT, Config
 from helpdesk.db import database
@@ -52,7 +53,17 @@ def create_app(config: Config | None = None) -> Flask:
     _register_features(app)
     _register_error_pages(app)
     _add_pixel_fast_path(app, config)
+    _trust_proxies(app, config)
     return app
+
+
+def _trust_proxies(app: Flask, config: Config) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, the client address (login throttling, the
+    open pixel's machine-open check) and scheme come from their X-Forwarded-* headers.
+    Outermost, so the pixel's fast path sees the client's address too."""
+    if config.trusted_proxies > 0:
+        n = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
 
 def _add_pixel_fast_path(app: Flask, config: Config) -> None:

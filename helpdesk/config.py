@@ -82,6 +82,7 @@ class Config:
     campaign_lease_seconds: int = 600
     soft_bounce_limit: int = 3
     machine_open_seconds: int = 10
+    trusted_proxies: int = 0
     testing: bool = False
     csrf_enabled: bool = True
 
@@ -149,6 +150,7 @@ class Config:
             campaign_lease_seconds=_int(env, "CAMPAIGN_LEASE_SECONDS", 600),
             soft_bounce_limit=_int(env, "SOFT_BOUNCE_LIMIT", 3),
             machine_open_seconds=_int(env, "MACHINE_OPEN_SECONDS", 10),
+            trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
             csrf_enabled=_bool(env, "CSRF_ENABLED", True),
         )
 
