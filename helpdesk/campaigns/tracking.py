@@ -266,6 +266,10 @@ def _unsubscribe_delivery(session: Session, token: str, now: datetime) -> int:
 _UNSUBSCRIBE_ADDRESS = re.compile(r"^unsubscribe\+([A-Za-z0-9]+)@", re.IGNORECASE)
 
 
+def is_unsubscribe_address(address: str) -> bool:
+    return _UNSUBSCRIBE_ADDRESS.match(address.strip()) is not None
+
+
 def unsubscribe_by_address(session: Session, address: str, *, now: datetime) -> int | None:
     """For mail to the List-Unsubscribe mailto address (`unsubscribe+<token>@domain`);
     returns the delivery id, or None when the address carries no known token."""

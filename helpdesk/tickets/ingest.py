@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from helpdesk.campaigns.suppression import apply_delivery_problem
-from helpdesk.campaigns.tracking import unsubscribe_by_address
+from helpdesk.campaigns.tracking import is_unsubscribe_address, unsubscribe_by_address
 from helpdesk.config import Config
 from helpdesk.customers.models import Customer
 from helpdesk.customers.normalize import InvalidEmail, normalize_email, normalize_text
@@ -58,6 +58,8 @@ from helpdesk.tickets.sla import (
     apply_sla,
     business_hours_of,
     targets_for,
+    unanswered_since,
+    unanswered_since_by_ticket,
 )
 from helpdesk.tickets.threading import (
     MAX_TICKET_ID,
@@ -351,7 +353,10 @@ class _Batch:
         self.raw_tickets: dict[int, int | None] = {}  # earlier raw messages' tickets
         self.acks_sent: dict[int, int] = {}  # customer id -> acknowledgements in the window
         self.blobs: set[str] = set()
-        self.tickets_with_mail: set[Ticket] = set()  # that got customer mail in this batch
+        self.pending_blobs: list[dict] = []
+        self.replied: set[Ticket] = set()  # customer replies bump their version at write
+        # Ticket -> its first customer message not answered yet, stored or in this batch.
+        self.waiting: dict[Ticket, datetime | None] = {}
         self.pending: list[_NewMessage] = []
         self.targets: dict[tuple[int | None, Priority], Targets] = {}
         self._normalized: dict[str, str | None] = {}
@@ -377,8 +382,10 @@ class _Batch:
             item.message_id = mail.message_id[:998] if mail.message_id else None
         self.claim([(dedupe_key(mail), item.id) for item, mail in zip(stored, parsed, strict=True)])
         self.prefetch(parsed)
-        for item, mail in zip(stored, parsed, strict=True):
-            self.outcomes[item.id] = _Context(self, item, mail).run()
+        contexts = [_Context(self, item, mail) for item, mail in zip(stored, parsed, strict=True)]
+        self.create_customers(contexts)
+        for context in contexts:
+            self.outcomes[context.raw.id] = context.run()
         self.write()
         # Receipts quote the ticket number, which the write has just assigned.
         for item, mail in zip(stored, parsed, strict=True):
@@ -408,11 +415,27 @@ class _Batch:
     def write(self) -> None:
         """Store what the batch has added so far: tickets and their changes, then messages."""
         self.session.flush()
+        if self.replied:
+            # Atomic in SQL, so an agent's concurrent change is never undone; one
+            # statement for the batch, as the ORM would write one UPDATE per ticket.
+            self.session.execute(
+                update(Ticket)
+                .where(Ticket.id.in_(sorted(t.id for t in self.replied)))
+                .values(version=Ticket.version + 1)
+            )
+            self.replied.clear()
+        if self.pending_blobs:
+            blobs, self.pending_blobs = self.pending_blobs, []
+            self.session.execute(self._insert_blob, blobs)
         pending, self.pending = self.pending, []
         if not pending:
             return
+        # render_nulls: every row has the same columns, so the rows go in one INSERT
+        # (without it, rows with a NULL are grouped apart from those around them).
         ids = self.session.scalars(
-            insert(Message).returning(Message.id, sort_by_parameter_order=True),
+            insert(Message)
+            .returning(Message.id, sort_by_parameter_order=True)
+            .execution_options(render_nulls=True),
             [message.values | {"ticket_id": message.ticket.id} for message in pending],
         ).all()
         for message, id_ in zip(pending, ids, strict=True):
@@ -471,6 +494,9 @@ class _Batch:
                 .where(Message.message_id.in_(chunk))
             ):
                 self.messages[mid] = (ticket, kind)
+        tickets = {known[0] for known in self.messages.values() if known is not None}
+        waiting = unanswered_since_by_ticket(self.session, [ticket.id for ticket in tickets])
+        self.waiting.update((ticket, waiting[ticket.id]) for ticket in tickets)
         senders = {
             email.lower()
             for mail in parsed
@@ -542,10 +568,7 @@ class _Batch:
         """Attachment bytes once by content hash; a blob stored before (or by a concurrent
         ingest) is the same bytes under the same key."""
         if sha256 not in self.blobs:
-            with self.session.no_autoflush:
-                self.session.execute(
-                    self._insert_blob, [{"sha256": sha256, "size": size, "content": content}]
-                )
+            self.pending_blobs.append({"sha256": sha256, "size": size, "content": content})
             self.blobs.add(sha256)
 
     def add_participant(self, ticket_id: int, email: str, name: str) -> None:
@@ -553,6 +576,36 @@ class _Batch:
         self.session.execute(
             self._insert_participant, [{"ticket_id": ticket_id, "email": email, "name": name}]
         )
+
+    def waiting_since(self, ticket: Ticket) -> datetime | None:
+        """When the customer's wait for our answer on this ticket began, if it has."""
+        if ticket not in self.waiting:
+            # Only a new ticket is missing from both the prefetch and `customer_wrote`.
+            self.waiting[ticket] = unanswered_since(self.session, ticket)
+        return self.waiting[ticket]
+
+    def customer_wrote(self, ticket: Ticket, at: datetime) -> None:
+        if ticket.id is None or self.waiting_since(ticket) is None:
+            self.waiting[ticket] = at
+
+    def create_customers(self, contexts: list[_Context]) -> None:
+        """Create the customers that the batch's customer mail needs in one INSERT.
+
+        A guess made before the rules run, from what the mail is; `customer` still
+        creates (one at a time) anyone it missed, for instance after a concurrent insert.
+        """
+        new: dict[str, dict] = {}
+        for context in contexts:
+            email = self.normalize(context.sender) if context.is_customer_mail() else None
+            if email is None or email.lower() in self.customers:
+                continue
+            name = normalize_text(context.parsed.from_.name or "")[:200]
+            new.setdefault(email.lower(), {"email": email, "name": name})
+        if not new:
+            return
+        with self.session.no_autoflush:
+            for customer in self.session.scalars(self._insert_customer, list(new.values())):
+                self.customers[customer.email.lower()] = customer
 
     def first_response_due(self, ticket: Ticket, now: datetime) -> datetime:
         """`sla.due_at` of a ticket whose only message arrived `now`, from the policies
@@ -647,6 +700,16 @@ class _Context:
             or self.unsubscribe_request()
             or self.auto_reply()
             or self.customer_mail()
+        )
+
+    def is_customer_mail(self) -> bool:
+        """Whether `run` will reach `customer_mail`, judged without changing anything."""
+        return (
+            self.parsed.kind == Kind.normal
+            and self.claim() is None
+            and self.quarantine() is None
+            and self.drop_own_mail() is None
+            and not any(is_unsubscribe_address(a) for a in self.recipient_addresses())
         )
 
     def claim(self) -> _Outcome | None:
@@ -916,18 +979,14 @@ class _Context:
         ticket.last_customer_message_at = self.now
         ticket.customer_replied_last = True
         ticket.updated_at = self.now
-        # Atomic in SQL, so an agent's concurrent change is never undone.
-        ticket.version = Ticket.version + 1
+        self.batch.replied.add(ticket)
 
     def reply_sla(self, ticket: Ticket) -> None:
-        """The due time after a customer's reply, as `apply_sla` computes it from the
-        ticket's stored customer messages and this one (its time is the ticket's
-        `last_customer_message_at` now). Flushing the batch first is needed only when
-        the ticket has customer mail from earlier in the batch."""
-        if ticket in self.batch.tickets_with_mail:
-            self.batch.write()
+        """The due time after a customer's reply: from the first customer message not
+        answered yet, stored or earlier in this batch, else this one."""
+        waiting_since = self.batch.waiting_since(ticket) or self.now
         with self.session.no_autoflush:
-            apply_sla(self.session, ticket, self.now, self.batch.targets_of(ticket))
+            apply_sla(self.session, ticket, self.now, self.batch.targets_of(ticket), waiting_since)
 
     def add_message(self, ticket: Ticket, kind: MessageKind) -> _NewMessage:
         parsed = self.parsed
@@ -936,7 +995,7 @@ class _Context:
             if not part.too_large:
                 self.batch.add_blob(part.sha256, part.size, part.content)
         if kind == MessageKind.customer:
-            self.batch.tickets_with_mail.add(ticket)
+            self.batch.customer_wrote(ticket, self.now)
         return self.batch.add_message(
             ticket,
             {

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from helpdesk.db import chunks
 from helpdesk.mail.models import Mailbox
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.models import (
@@ -155,21 +156,46 @@ def targets_for(session: Session, mailbox_id: int | None, priority: Priority) ->
     return Targets(chosen[0].first_response_minutes, chosen[0].next_response_minutes)
 
 
-def _waiting_since(session: Session, ticket: Ticket, now: datetime) -> datetime:
-    """The first customer message we have not answered: the clock runs from there."""
+def unanswered_since(session: Session, ticket: Ticket) -> datetime | None:
+    """The time of the first stored customer message we have not answered, if any."""
     query = select(func.min(Message.created_at)).where(
         Message.ticket_id == ticket.id, Message.kind == MessageKind.customer
     )
     if ticket.last_agent_reply_at is not None:
         query = query.where(Message.created_at > ticket.last_agent_reply_at)
-    return session.scalar(query) or ticket.last_customer_message_at or now
+    return session.scalar(query)
+
+
+def unanswered_since_by_ticket(
+    session: Session, ticket_ids: list[int]
+) -> dict[int, datetime | None]:
+    """`unanswered_since` for many tickets in one query (ingest asks for a batch's)."""
+    found = dict.fromkeys(ticket_ids)
+    for chunk in chunks(sorted(ticket_ids)):
+        rows = session.execute(
+            select(Message.ticket_id, func.min(Message.created_at))
+            .join(Ticket, Ticket.id == Message.ticket_id)
+            .where(
+                Message.ticket_id.in_(chunk),
+                Message.kind == MessageKind.customer,
+                (Ticket.last_agent_reply_at.is_(None))
+                | (Message.created_at > Ticket.last_agent_reply_at),
+            )
+            .group_by(Message.ticket_id)
+        )
+        found.update((ticket_id, since) for ticket_id, since in rows)
+    return found
 
 
 def due_at(
-    session: Session, ticket: Ticket, now: datetime, targets: Targets | None = None
+    session: Session,
+    ticket: Ticket,
+    now: datetime,
+    targets: Targets | None = None,
+    waiting_since: datetime | None = None,
 ) -> datetime | None:
-    """`targets`: the ticket's policy when the caller has it already (ingest reads the
-    policies once per batch)."""
+    """`targets` and `waiting_since` (the first unanswered customer message's time):
+    what the caller knows already; ingest reads them once per batch."""
     if ticket.status in DONE_STATUSES or ticket.merged_into_id is not None:
         return None
     if not ticket.customer_replied_last:
@@ -181,20 +207,26 @@ def due_at(
         else targets.next_response_minutes
     )
     mailbox = session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None
-    return add_working_minutes(
-        _waiting_since(session, ticket, now), minutes, business_hours_of(mailbox)
+    # The clock runs from the first customer message we have not answered.
+    since = (
+        waiting_since or unanswered_since(session, ticket) or ticket.last_customer_message_at or now
     )
+    return add_working_minutes(since, minutes, business_hours_of(mailbox))
 
 
 def apply_sla(
-    session: Session, ticket: Ticket, now: datetime, targets: Targets | None = None
+    session: Session,
+    ticket: Ticket,
+    now: datetime,
+    targets: Targets | None = None,
+    waiting_since: datetime | None = None,
 ) -> datetime | None:
     """Set (or clear) ticket.response_due_at from who wrote last; returns the new value.
 
     Call it after a customer message (ingest), an agent reply, a status or priority
     change. Does not commit.
     """
-    ticket.response_due_at = due_at(session, ticket, now, targets)
+    ticket.response_due_at = due_at(session, ticket, now, targets, waiting_since)
     return ticket.response_due_at
 
 
