@@ -4,7 +4,7 @@ Starts its own Dovecot, delivers generated mail (threads and replies, Korean in 
 EUC-KR, HTML, attachments), polls it into tickets on a fresh SQLite file and a fresh
 PostgreSQL database, and measures a bare imapclient FETCH + stdlib parse of the same mail.
 
-    .venv/bin/python bench/ingest.py [--messages 5000] [--batch 50]
+    .venv/bin/python bench/ingest.py [--messages 5000] [--batch 200]
 
 The last line is machine-readable:
 sqlite_msgs_per_s=... postgres_msgs_per_s=... ceiling_msgs_per_s=... ratio=...
@@ -182,7 +182,8 @@ def poll_into(url: str, account, batch: int, instance: Path, expected: int) -> f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=5000)
-    parser.add_argument("--batch", type=int, default=50)
+    # The product's default batch size, for the poll and the ceiling alike.
+    parser.add_argument("--batch", type=int, default=Config.mailbox_poll_batch)
     args = parser.parse_args()
 
     with (

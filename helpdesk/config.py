@@ -67,7 +67,8 @@ class Config:
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     import_max_bytes: int = 50 * 1024 * 1024
-    mailbox_poll_batch: int = 50
+    mailbox_poll_batch: int = 200
+    mailbox_poll_batch_bytes: int = 32 * 1024 * 1024
     poll_time_budget_seconds: int = 300
     poll_size_budget_bytes: int = 200 * 1024 * 1024
     smtpd_host: str = "127.0.0.1"
@@ -135,7 +136,8 @@ class Config:
             login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
             login_lockout_minutes=_int(env, "LOGIN_LOCKOUT_MINUTES", 15),
             import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024),
-            mailbox_poll_batch=_int(env, "MAILBOX_POLL_BATCH", 50),
+            mailbox_poll_batch=_int(env, "MAILBOX_POLL_BATCH", 200),
+            mailbox_poll_batch_bytes=_int(env, "MAILBOX_POLL_BATCH_BYTES", 32 * 1024 * 1024),
             poll_time_budget_seconds=_int(env, "POLL_TIME_BUDGET_SECONDS", 300),
             poll_size_budget_bytes=_int(env, "POLL_SIZE_BUDGET_BYTES", 200 * 1024 * 1024),
             smtpd_host=env.get("SMTPD_HOST", "127.0.0.1"),

@@ -6,17 +6,20 @@ committed first, then its tickets in one more commit), queue the acknowledgement
 flag \\Seen or move to the archive folder, then record the batch's highest UID. A crash
 anywhere before that last commit means the batch is fetched again and the Message-ID
 dedupe in ingest recognizes what was already taken in. Mail is never deleted or expunged.
+A reader thread fetches and parses the next batch while one is being ingested.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import queue
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
@@ -28,8 +31,16 @@ from sqlalchemy.orm import Session
 from helpdesk.config import Config, ConfigError, read_secret
 from helpdesk.db import database, utcnow
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus, TLSMode
+from helpdesk.mail.parse import ParsedMail
 from helpdesk.queue import redis_connection
-from helpdesk.tickets.ingest import Incoming, IngestResult, IngestSettings, ingest_batch
+from helpdesk.tickets.ingest import (
+    Incoming,
+    IngestResult,
+    IngestSettings,
+    ingest_batch,
+    own_addresses,
+    parse_incoming,
+)
 from helpdesk.tickets.jobs import enqueue_ticket_message
 
 log = logging.getLogger(__name__)
@@ -194,35 +205,37 @@ def _poll(
         archive = mailbox.archive_folder or None
         if uids and archive and not client.folder_exists(archive):
             client.create_folder(archive)
+        batches = _batches(client, uids, batch_size, config.mailbox_poll_batch_bytes)
+        own = own_addresses(session, settings)
+        parse = functools.partial(parse_incoming, settings=settings, own=own)
         fetched_bytes = 0
-        for start in range(0, len(uids), batch_size):
-            # Budgets are checked after the first batch, so every poll makes progress.
-            if start and (time.monotonic() - started > time_budget or fetched_bytes > size_budget):
-                result.complete = False
-                break
-            batch = uids[start : start + batch_size]
-            fetched = client.fetch(batch, ["BODY.PEEK[]"])
-            # A UID missing from the answer was expunged by someone else since SEARCH.
-            incoming = [
-                Incoming(fetched[uid][b"BODY[]"], imap_uid=uid)
-                for uid in batch
-                if fetched.get(uid, {}).get(b"BODY[]") is not None
-            ]
-            fetched_bytes += sum(len(message.raw) for message in incoming)
-            outcomes = ingest_batch(
-                session, incoming, source=RawSource.imap, settings=settings, mailbox_id=mailbox_id
-            )
-            _count(result, outcomes)
-            queue_acknowledgements(config, outcomes)
-            if after_commit is not None:
-                for message in incoming:
-                    after_commit(message.imap_uid)
-            _mark_taken(client, batch, archive)
-            mailbox = session.get(Mailbox, mailbox_id)
-            mailbox.last_uid = batch[-1]
-            mailbox.total_fetched += len(incoming)
-            session.commit()
-            keep_lock()
+        with _BatchReader(client, batches, parse) as reader:
+            for number, batch in enumerate(reader):
+                # Budgets are checked after the first batch, so every poll makes progress.
+                over_time = time.monotonic() - started > time_budget
+                if number and (over_time or fetched_bytes > size_budget):
+                    result.complete = False
+                    break
+                fetched_bytes += sum(len(message.raw) for message in batch.messages)
+                outcomes = ingest_batch(
+                    session,
+                    batch.messages,
+                    source=RawSource.imap,
+                    settings=settings,
+                    mailbox_id=mailbox_id,
+                )
+                _count(result, outcomes)
+                queue_acknowledgements(config, outcomes)
+                if after_commit is not None:
+                    for message in batch.messages:
+                        after_commit(message.imap_uid)
+                with reader.lock:
+                    _mark_taken(client, batch.uids, archive)
+                mailbox = session.get(Mailbox, mailbox_id)
+                mailbox.last_uid = batch.uids[-1]
+                mailbox.total_fetched += len(batch.messages)
+                session.commit()
+                keep_lock()
         mailbox.last_error = ""
     except POLL_ERRORS as exc:
         session.rollback()
@@ -237,6 +250,98 @@ def _poll(
     mailbox.last_poll_at = utcnow()
     mailbox.last_poll_fetched = result.fetched
     session.commit()
+
+
+def _batches(
+    client: IMAPClient, uids: list[int], most_messages: int, most_bytes: int
+) -> list[list[int]]:
+    """The UIDs in fetch order, cut into batches of at most `most_messages` messages and
+    `most_bytes` bytes (a larger message makes a batch of its own), so that a batch of
+    big attachments does not have to fit in memory at once."""
+    sizes = client.fetch(uids, ["RFC822.SIZE"]) if uids else {}
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    batch_bytes = 0
+    for uid in uids:
+        size = sizes.get(uid, {}).get(b"RFC822.SIZE", 0)
+        if batch and (len(batch) >= most_messages or batch_bytes + size > most_bytes):
+            batches.append(batch)
+            batch, batch_bytes = [], 0
+        batch.append(uid)
+        batch_bytes += size
+    if batch:
+        batches.append(batch)
+    return batches
+
+
+@dataclass
+class _FetchedBatch:
+    uids: list[int]
+    messages: list[Incoming]  # parsed; fewer than `uids` when some were expunged meanwhile
+
+
+class _BatchReader:
+    """Fetches and parses the batches in a thread, one batch ahead of ingest.
+
+    Parsing is CPU work while ingest mostly waits for the database, so the two overlap.
+    The thread only reads (BODY.PEEK[]); flagging stays with the ingest side, after its
+    commit. They share the connection, and `lock` keeps their commands apart.
+    """
+
+    def __init__(
+        self,
+        client: IMAPClient,
+        batches: list[list[int]],
+        parse: Callable[[bytes], ParsedMail],
+    ):
+        self.client = client
+        self.lock = threading.Lock()
+        self._batches = batches
+        self._parse = parse
+        self._ready: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="imap-reader", daemon=True)
+
+    def __enter__(self) -> _BatchReader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        with contextlib.suppress(queue.Empty):
+            self._ready.get_nowait()  # lets a reader blocked on a full queue see the stop
+        self._thread.join()
+
+    def __iter__(self) -> Iterator[_FetchedBatch]:
+        while (item := self._ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def _read(self) -> None:
+        try:
+            for uids in self._batches:
+                if self._stop.is_set():
+                    return
+                with self.lock:
+                    fetched = self.client.fetch(uids, ["BODY.PEEK[]"])
+                # A UID missing from the answer was expunged by someone else since SEARCH.
+                raws = [(uid, fetched.get(uid, {}).get(b"BODY[]")) for uid in uids]
+                messages = [
+                    Incoming(raw, imap_uid=uid, parsed=self._parse(raw))
+                    for uid, raw in raws
+                    if raw is not None
+                ]
+                self._put(_FetchedBatch(uids, messages))
+            self._put(None)
+        except BaseException as exc:  # raised on the ingest side, where the poll handles it
+            self._put(exc)
+
+    def _put(self, item: _FetchedBatch | BaseException | None) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(queue.Full):
+                self._ready.put(item, timeout=0.5)
+                return
 
 
 def _count(result: PollResult, outcomes: list[IngestResult]) -> None:

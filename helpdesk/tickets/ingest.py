@@ -149,10 +149,25 @@ def store_raw(
 
 @dataclass(frozen=True)
 class Incoming:
-    """One received message for `ingest_batch`: its bytes and, from IMAP, its UID."""
+    """One received message for `ingest_batch`: its bytes, from IMAP its UID, and its
+    parse when the transport parsed it ahead (see `parse_incoming`)."""
 
     raw: bytes
     imap_uid: int | None = None
+    parsed: ParsedMail | None = None
+
+
+def parse_incoming(raw: bytes, settings: IngestSettings, own: frozenset[str]) -> ParsedMail:
+    """`parse_message` as ingest calls it. `own`: `own_addresses`, our own mail's senders.
+
+    Parsing changes nothing, so a transport may run it before the bytes are stored (the
+    poller does, in a thread, while the previous batch is written)."""
+    return parse_message(
+        raw,
+        max_attachment_bytes=settings.max_attachment_bytes,
+        own_addresses=own,
+        loop_header=LOOP_HEADER,
+    )
 
 
 @dataclass
@@ -162,6 +177,7 @@ class _Stored:
     id: int
     content: bytes
     mailbox_id: int | None
+    parsed: ParsedMail | None = None
     message_id: str | None = None  # from its header, once parsed
 
 
@@ -214,7 +230,9 @@ def ingest_batch(
         insert(RawMessage).returning(RawMessage.id, sort_by_parameter_order=True), rows
     ).all()
     session.commit()
-    stored = [_Stored(id_, m.raw, mailbox_id) for id_, m in zip(ids, messages, strict=True)]
+    stored = [
+        _Stored(id_, m.raw, mailbox_id, m.parsed) for id_, m in zip(ids, messages, strict=True)
+    ]
     return _ingest_stored(session, stored, settings)
 
 
@@ -370,13 +388,7 @@ class _Batch:
 
     def run(self, stored: list[_Stored]) -> list[IngestResult]:
         parsed = [
-            parse_message(
-                item.content,
-                max_attachment_bytes=self.settings.max_attachment_bytes,
-                own_addresses=self.own,
-                loop_header=LOOP_HEADER,
-            )
-            for item in stored
+            item.parsed or parse_incoming(item.content, self.settings, self.own) for item in stored
         ]
         for item, mail in zip(stored, parsed, strict=True):
             item.message_id = mail.message_id[:998] if mail.message_id else None

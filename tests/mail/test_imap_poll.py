@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -99,6 +101,31 @@ def test_batches_are_committed_and_flagged_one_after_another(
 
     assert result.fetched == 5 and count(session, Ticket) == 5
     assert seen_when_committed == {1: [], 2: [], 3: [1, 2], 4: [1, 2], 5: [1, 2, 3, 4]}
+
+
+def test_batches_are_cut_by_size_as_well_as_count(session, config, imap_mailbox, imap_account):
+    big = "A long description of the problem. " * 150  # about 5 KB
+    imap_account.append(numbered(1), numbered(2), numbered(3, big), numbered(4), numbered(5))
+    seen_when_committed = {}
+
+    def after_commit(uid):
+        flags = imap_account.flags()
+        seen_when_committed[uid] = sorted(u for u, f in flags.items() if SEEN in f)
+
+    small_batches = replace(config, mailbox_poll_batch_bytes=2_000)
+    result = poll_mailbox(imap_mailbox.id, small_batches, batch_size=3, after_commit=after_commit)
+
+    assert result.fetched == 5 and count(session, Ticket) == 5
+    # The big message is fetched on its own; the small ones around it in pairs.
+    assert seen_when_committed == {1: [], 2: [], 3: [1, 2], 4: [1, 2, 3], 5: [1, 2, 3]}
+
+
+def test_poll_leaves_no_reader_thread_behind(session, config, imap_mailbox, imap_account):
+    imap_account.append(numbered(1), numbered(2), numbered(3))
+
+    poll_mailbox(imap_mailbox.id, config, batch_size=1, time_budget=0)
+
+    assert not [t for t in threading.enumerate() if t.name == "imap-reader"]
 
 
 def test_mail_already_read_by_a_person_is_still_taken_in(
