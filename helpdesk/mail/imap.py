@@ -14,12 +14,16 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import multiprocessing
+import os
 import queue
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
@@ -52,8 +56,19 @@ MAX_IDLE_SECONDS = 25 * 60
 MAX_BACKOFF_SECONDS = 300
 MAILBOX_REFRESH_SECONDS = 30
 
-# Everything that means "the server or the network failed", as opposed to a bug here.
-POLL_ERRORS = (IMAPClientError, OSError, ssl.SSLError, socket.timeout, ConfigError)
+# Processes that parse fetched mail, beside the one writing to the database.
+PARSE_PROCESSES = max(1, min(4, (os.cpu_count() or 2) - 1))
+
+# Everything that means "the server or the network failed", as opposed to a bug here. A
+# broken parse pool (its process was killed) is replaced at the next poll.
+POLL_ERRORS = (
+    IMAPClientError,
+    OSError,
+    ssl.SSLError,
+    socket.timeout,
+    ConfigError,
+    BrokenProcessPool,
+)
 
 
 @dataclass
@@ -280,12 +295,37 @@ class _FetchedBatch:
     messages: list[Incoming]  # parsed; fewer than `uids` when some were expunged meanwhile
 
 
-class _BatchReader:
-    """Fetches and parses the batches in a thread, one batch ahead of ingest.
+_parse_pool: ProcessPoolExecutor | None = None
+_parse_pool_lock = threading.Lock()
 
-    Parsing is CPU work while ingest mostly waits for the database, so the two overlap.
-    The thread only reads (BODY.PEEK[]); flagging stays with the ingest side, after its
-    commit. They share the connection, and `lock` keeps their commands apart.
+
+def parse_in_processes(parse: Callable[[bytes], ParsedMail], raws: list[bytes]) -> list[ParsedMail]:
+    """`parse` applied to each message in the parse processes, so that parsing uses
+    another core than the database work. The pool lives as long as this process."""
+    global _parse_pool
+    with _parse_pool_lock:
+        if _parse_pool is None:
+            # Not fork: the poller runs beside other threads (one per mailbox).
+            context = multiprocessing.get_context("forkserver")
+            _parse_pool = ProcessPoolExecutor(PARSE_PROCESSES, mp_context=context)
+        pool = _parse_pool
+    try:
+        chunk = max(1, len(raws) // (PARSE_PROCESSES * 4))
+        return list(pool.map(parse, raws, chunksize=chunk))
+    except BrokenProcessPool:
+        with _parse_pool_lock:
+            if _parse_pool is pool:
+                _parse_pool = None
+        raise
+
+
+class _BatchReader:
+    """Fetches the batches in a thread, one batch ahead of ingest, and has them parsed.
+
+    Fetching waits for the IMAP server and parsing runs in other processes, while ingest
+    mostly waits for the database: the three overlap. The thread only reads
+    (BODY.PEEK[]); flagging stays with the ingest side, after its commit. They share the
+    connection, and `lock` keeps their commands apart.
     """
 
     def __init__(
@@ -327,10 +367,11 @@ class _BatchReader:
                     fetched = self.client.fetch(uids, ["BODY.PEEK[]"])
                 # A UID missing from the answer was expunged by someone else since SEARCH.
                 raws = [(uid, fetched.get(uid, {}).get(b"BODY[]")) for uid in uids]
+                raws = [(uid, raw) for uid, raw in raws if raw is not None]
+                parsed = parse_in_processes(self._parse, [raw for _, raw in raws])
                 messages = [
-                    Incoming(raw, imap_uid=uid, parsed=self._parse(raw))
-                    for uid, raw in raws
-                    if raw is not None
+                    Incoming(raw, imap_uid=uid, parsed=mail)
+                    for (uid, raw), mail in zip(raws, parsed, strict=True)
                 ]
                 self._put(_FetchedBatch(uids, messages))
             self._put(None)
