@@ -27,7 +27,7 @@ from helpdesk.campaigns.tracking import is_unsubscribe_address, unsubscribe_by_a
 from helpdesk.config import Config
 from helpdesk.customers.models import Customer
 from helpdesk.customers.normalize import InvalidEmail, normalize_email, normalize_text
-from helpdesk.db import chunks, utcnow
+from helpdesk.db import chunks, insert_returning_ids, utcnow
 from helpdesk.mail.models import (
     ClosedReplyPolicy,
     DeliveryProblem,
@@ -226,9 +226,7 @@ def ingest_batch(
         }
         for message in messages
     ]
-    ids = session.scalars(
-        insert(RawMessage).returning(RawMessage.id, sort_by_parameter_order=True), rows
-    ).all()
+    ids = insert_returning_ids(session, RawMessage, rows)
     session.commit()
     stored = [
         _Stored(id_, m.raw, mailbox_id, m.parsed) for id_, m in zip(ids, messages, strict=True)
@@ -442,14 +440,11 @@ class _Batch:
         pending, self.pending = self.pending, []
         if not pending:
             return
-        # render_nulls: every row has the same columns, so the rows go in one INSERT
-        # (without it, rows with a NULL are grouped apart from those around them).
-        ids = self.session.scalars(
-            insert(Message)
-            .returning(Message.id, sort_by_parameter_order=True)
-            .execution_options(render_nulls=True),
+        ids = insert_returning_ids(
+            self.session,
+            Message,
             [message.values | {"ticket_id": message.ticket.id} for message in pending],
-        ).all()
+        )
         for message, id_ in zip(pending, ids, strict=True):
             message.id = id_
         attachments = [a | {"message_id": m.id} for m in pending for a in m.attachments]

@@ -1,0 +1,35 @@
+"""Helpers every feature's writes go through."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from helpdesk.customers.models import Tag
+from helpdesk.db import insert_returning_ids
+
+
+def test_insert_returning_ids_gives_each_row_its_id_in_order(session):
+    names = [f"tag-{n}" for n in range(5)]
+
+    ids = insert_returning_ids(session, Tag, [{"name": name} for name in names])
+    session.commit()
+
+    stored = {id_: name for id_, name in session.execute(select(Tag.id, Tag.name))}
+    assert [stored[id_] for id_ in ids] == names
+    assert ids == sorted(ids)
+
+
+def test_insert_returning_ids_continues_after_rows_inserted_otherwise(session):
+    session.add(Tag(name="first"))
+    session.flush()
+
+    ids = insert_returning_ids(session, Tag, [{"name": "second"}, {"name": "third"}])
+    session.add(Tag(name="fourth"))
+    session.commit()
+
+    assert len({*ids, *session.scalars(select(Tag.id))}) == 4
+
+
+def test_insert_returning_ids_of_no_rows_inserts_nothing(session):
+    assert insert_returning_ids(session, Tag, []) == []
+    assert session.scalars(select(Tag)).all() == []
