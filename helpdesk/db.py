@@ -73,17 +73,30 @@ def insert_returning_ids(session: Session, model: type[Base], rows: list[dict]) 
     if session.get_bind().dialect.name != "postgresql":
         statement = insert(model).returning(model.id, sort_by_parameter_order=True)
         return list(session.scalars(statement.execution_options(render_nulls=True), rows))
-    sequence = func.pg_get_serial_sequence(model.__tablename__, "id")
-    ids = sorted(
-        session.scalars(
-            select(func.nextval(sequence)).select_from(func.generate_series(1, len(rows)))
-        )
-    )
+    ids = _next_ids(session, model, len(rows))
     session.execute(
         insert(model).execution_options(render_nulls=True),
         [row | {"id": id_} for row, id_ in zip(rows, ids, strict=True)],
     )
     return ids
+
+
+def assign_ids(session: Session, objects: Sequence[Base]) -> None:
+    """Give new objects of one model their ids before the flush, for the same reason as
+    `insert_returning_ids`: with ids set, the flush INSERTs them in one executemany.
+    Only on PostgreSQL; elsewhere the flush assigns the ids as usual."""
+    if not objects or session.get_bind().dialect.name != "postgresql":
+        return
+    for obj, id_ in zip(objects, _next_ids(session, type(objects[0]), len(objects)), strict=True):
+        obj.id = id_
+
+
+def _next_ids(session: Session, model: type[Base], count: int) -> list[int]:
+    sequence = func.pg_get_serial_sequence(model.__tablename__, "id")
+    numbers = func.generate_series(1, count)
+    # An autoflush here would INSERT the very objects waiting for these ids.
+    with session.no_autoflush:
+        return sorted(session.scalars(select(func.nextval(sequence)).select_from(numbers)))
 
 
 def utcnow() -> datetime:

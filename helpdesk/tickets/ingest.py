@@ -27,7 +27,7 @@ from helpdesk.campaigns.tracking import is_unsubscribe_address, unsubscribe_by_a
 from helpdesk.config import Config
 from helpdesk.customers.models import Customer
 from helpdesk.customers.normalize import InvalidEmail, normalize_email, normalize_text
-from helpdesk.db import chunks, insert_returning_ids, utcnow
+from helpdesk.db import assign_ids, chunks, insert_returning_ids, utcnow
 from helpdesk.mail.models import (
     ClosedReplyPolicy,
     DeliveryProblem,
@@ -370,6 +370,7 @@ class _Batch:
         self.acks_sent: dict[int, int] = {}  # customer id -> acknowledgements in the window
         self.blobs: set[str] = set()
         self.pending_blobs: list[dict] = []
+        self.new_tickets: list[Ticket] = []  # added to the session, in order
         self.replied: set[Ticket] = set()  # customer replies bump their version at write
         # Ticket -> its first customer message not answered yet, stored or in this batch.
         self.waiting: dict[Ticket, datetime | None] = {}
@@ -422,9 +423,15 @@ class _Batch:
         )
         return results
 
+    def flush(self) -> None:
+        """The session's flush, with the new tickets' ids assigned first (`assign_ids`)."""
+        new, self.new_tickets = [t for t in self.new_tickets if t.id is None], []
+        assign_ids(self.session, new)
+        self.session.flush()
+
     def write(self) -> None:
         """Store what the batch has added so far: tickets and their changes, then messages."""
-        self.session.flush()
+        self.flush()
         if self.replied:
             # Atomic in SQL, so an agent's concurrent change is never undone; one
             # statement for the batch, as the ORM would write one UPDATE per ticket.
@@ -934,7 +941,7 @@ class _Context:
     def persisted(self, ticket: Ticket) -> Ticket:
         """The ticket with its id; one opened earlier in this batch may not have it yet."""
         if ticket.id is None:
-            self.session.flush()
+            self.batch.flush()
         return ticket
 
     def closed_policy(self, ticket: Ticket) -> ClosedReplyPolicy:
@@ -962,6 +969,7 @@ class _Context:
         # ticket's messages and policies to find what is known here already.
         ticket.response_due_at = self.batch.first_response_due(ticket, self.now)
         self.session.add(ticket)
+        self.batch.new_tickets.append(ticket)
         mailbox = self.batch.mailboxes.get(mailbox_id) if mailbox_id else None
         if mailbox is not None and mailbox.auto_assign:
             auto_assign(self.session, ticket)
