@@ -59,16 +59,8 @@ MAILBOX_REFRESH_SECONDS = 30
 # Processes that parse fetched mail, beside the one writing to the database.
 PARSE_PROCESSES = max(1, min(4, (os.cpu_count() or 2) - 1))
 
-# Everything that means "the server or the network failed", as opposed to a bug here. A
-# broken parse pool (its process was killed) is replaced at the next poll.
-POLL_ERRORS = (
-    IMAPClientError,
-    OSError,
-    ssl.SSLError,
-    socket.timeout,
-    ConfigError,
-    BrokenProcessPool,
-)
+# Everything that means "the server or the network failed", as opposed to a bug here.
+POLL_ERRORS = (IMAPClientError, OSError, ssl.SSLError, socket.timeout, ConfigError)
 
 
 @dataclass
@@ -292,7 +284,8 @@ def _batches(
 @dataclass
 class _FetchedBatch:
     uids: list[int]
-    messages: list[Incoming]  # parsed; fewer than `uids` when some were expunged meanwhile
+    # Parsed unless the parse pool failed; fewer than `uids` when some were expunged since.
+    messages: list[Incoming]
 
 
 _parse_pool: ProcessPoolExecutor | None = None
@@ -301,7 +294,9 @@ _parse_pool_lock = threading.Lock()
 
 def parse_in_processes(parse: Callable[[bytes], ParsedMail], raws: list[bytes]) -> list[ParsedMail]:
     """`parse` applied to each message in the parse processes, so that parsing uses
-    another core than the database work. The pool lives as long as this process."""
+    another core than the database work. The pool lives as long as this process; when
+    one of its processes dies, this raises BrokenProcessPool and the next call makes a
+    new pool."""
     global _parse_pool
     with _parse_pool_lock:
         if _parse_pool is None:
@@ -368,7 +363,14 @@ class _BatchReader:
                 # A UID missing from the answer was expunged by someone else since SEARCH.
                 raws = [(uid, fetched.get(uid, {}).get(b"BODY[]")) for uid in uids]
                 raws = [(uid, raw) for uid, raw in raws if raw is not None]
-                parsed = parse_in_processes(self._parse, [raw for _, raw in raws])
+                try:
+                    parsed = parse_in_processes(self._parse, [raw for _, raw in raws])
+                except BrokenProcessPool:
+                    # A parse process died (killed, or crashed on one of these): ingest
+                    # parses this batch itself, after its bytes are stored, as it would
+                    # without the pool. The next batch gets a new pool.
+                    log.warning("parse process died; batch of UID %s parsed in ingest", uids[0])
+                    parsed = [None] * len(raws)
                 messages = [
                     Incoming(raw, imap_uid=uid, parsed=mail)
                     for (uid, raw), mail in zip(raws, parsed, strict=True)

@@ -7,9 +7,12 @@ import os
 from concurrent.futures.process import BrokenProcessPool
 
 import pytest
+from sqlalchemy import select
 
-from helpdesk.mail.imap import parse_in_processes
+from helpdesk.mail import imap
+from helpdesk.mail.imap import parse_in_processes, poll_mailbox
 from helpdesk.mail.parse import parse_message
+from helpdesk.tickets.models import Ticket
 from tests.tickets.mails import mail
 
 
@@ -18,6 +21,10 @@ def parse_and_report_process(raw: bytes) -> tuple[str, int]:
 
 
 def die(raw: bytes) -> None:
+    os._exit(1)
+
+
+def die_parsing(raw: bytes, settings, own) -> None:
     os._exit(1)
 
 
@@ -37,3 +44,15 @@ def test_a_killed_parse_process_fails_the_call_and_the_next_one_gets_a_new_pool(
     parsed = parse_in_processes(functools.partial(parse_message), [mail("Hi", subject="Again")])
 
     assert [p.subject for p in parsed] == ["Again"]
+
+
+def test_poll_whose_parse_process_dies_parses_in_ingest_and_loses_nothing(
+    session, config, imap_mailbox, imap_account, monkeypatch
+):
+    imap_account.append(mail(subject="One"), mail(subject="Two", message_id="<two@example.com>"))
+    monkeypatch.setattr(imap, "parse_incoming", die_parsing)
+
+    result = poll_mailbox(imap_mailbox.id, config)
+
+    assert (result.fetched, result.ingested, result.error) == (2, 2, "")
+    assert sorted(session.scalars(select(Ticket.subject))) == ["One", "Two"]
