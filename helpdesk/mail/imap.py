@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 import socket
 import ssl
 import threading
@@ -302,7 +303,9 @@ def parse_in_processes(parse: Callable[[bytes], ParsedMail], raws: list[bytes]) 
         if _parse_pool is None:
             # Not fork: the poller runs beside other threads (one per mailbox).
             context = multiprocessing.get_context("forkserver")
-            _parse_pool = ProcessPoolExecutor(PARSE_PROCESSES, mp_context=context)
+            _parse_pool = ProcessPoolExecutor(
+                PARSE_PROCESSES, mp_context=context, initializer=_leave_interrupts_to_the_poller
+            )
         pool = _parse_pool
     try:
         chunk = max(1, len(raws) // (PARSE_PROCESSES * 4))
@@ -312,6 +315,11 @@ def parse_in_processes(parse: Callable[[bytes], ParsedMail], raws: list[bytes]) 
             if _parse_pool is pool:
                 _parse_pool = None
         raise
+
+
+def _leave_interrupts_to_the_poller() -> None:
+    # Ctrl-C reaches the whole process group; the poller ends the pool as it exits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _BatchReader:
