@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import event, func, select
 
+from helpdesk.customers.models import Customer
 from helpdesk.mail.models import RawMessage, RawSource, RawStatus
 from helpdesk.tickets import ingest as ingest_module
 from helpdesk.tickets.ingest import Incoming, IngestSettings, ingest_batch
 from helpdesk.tickets.models import Message, MessageKind, Ticket
 from tests.factories import make_mailbox
-from tests.tickets.mails import SETTINGS, mail
+from tests.tickets.mails import SETTINGS, SUPPORT, mail
 
 
 def batch(session, *raws: bytes, mailbox=None, settings=SETTINGS):
@@ -151,3 +152,81 @@ def test_a_batch_of_new_tickets_costs_few_statements_per_message(session):
     # ids of a multi-row INSERT in order, so there each is its own statement).
     per_batch = 12
     assert len(statements) <= per_batch + 3 * 5, statements
+
+
+def statements_of(session, work) -> list[str]:
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return statements
+
+
+def test_replies_in_a_batch_cost_no_statements_of_their_own_beyond_their_rows(session):
+    mailbox = make_mailbox(session)
+    batch(session, *(numbered(n) for n in range(1, 11)), mailbox=mailbox)
+
+    def replies(numbers, round_):
+        return [
+            numbered(
+                n,
+                headers={
+                    "Message-ID": f"<r{round_}-{n}@example.com>",
+                    "In-Reply-To": f"<q{n}@example.com>",
+                },
+            )
+            for n in numbers
+        ]
+
+    few = statements_of(session, lambda: batch(session, *replies(range(1, 3), 1), mailbox=mailbox))
+    many = statements_of(
+        session, lambda: batch(session, *replies(range(3, 11), 2), mailbox=mailbox)
+    )
+
+    # Six more replies: at most their raw row and message row each (one statement each
+    # on SQLite, none on PostgreSQL); no due-time query or version update per reply.
+    assert len(many) - len(few) <= 2 * 6, many
+
+
+def test_replies_in_a_batch_keep_the_due_time_of_the_first_unanswered_message(session):
+    mailbox = make_mailbox(session)
+    (first,) = batch(session, mail(), mailbox=mailbox)
+    due = session.get(Ticket, first.ticket_id).response_due_at
+
+    batch(
+        session,
+        mail(message_id="<m2@example.com>", headers={"In-Reply-To": "<m1@example.com>"}),
+        mail(message_id="<m3@example.com>", headers={"In-Reply-To": "<m2@example.com>"}),
+        mailbox=mailbox,
+    )
+
+    ticket = session.get(Ticket, first.ticket_id, populate_existing=True)
+    assert ticket.response_due_at == due
+
+
+def test_a_batch_creates_customers_only_for_its_customer_mail(session):
+    mailbox = make_mailbox(session)
+    bounce = mail(
+        "Delivery failed.",
+        sender="Mail Delivery System <MAILER-DAEMON@mx.example.net>",
+        message_id="<bounce@mx.example.net>",
+        headers={"X-Failed-Recipients": "gone@example.com"},
+    )
+    out_of_office = mail(
+        "I am away.",
+        sender="Away <away@example.org>",
+        message_id="<ooo@example.org>",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    own = mail(sender=f"Support <{SUPPORT}>", message_id="<own@helpdesk.test>")
+
+    batch(session, bounce, out_of_office, own, numbered(1), mailbox=mailbox)
+
+    assert session.scalars(select(Customer.email)).all() == ["customer1@example.com"]
