@@ -63,16 +63,13 @@ def chunks(items: Sequence, size: int = IN_LIST_SIZE) -> Iterator[Sequence]:
 def insert_returning_ids(session: Session, model: type[Base], rows: list[dict]) -> list[int]:
     """INSERT the rows, each as given (None included), and return their new ids in order.
 
-    On PostgreSQL the ids are taken from the table's sequence first and the rows sent as
-    one pipelined executemany of a single prepared statement. A multi-row INSERT ...
-    RETURNING would do, but psycopg re-parses its (long, never the same) text for every
-    batch, which cost more than the insert itself.
+    The ids are reserved first (`_next_ids`) and the rows sent as one executemany of a
+    single statement. A multi-row INSERT ... RETURNING costs more: psycopg re-parses its
+    long text for every batch, and SQLite, which cannot return ids in row order, is sent
+    one INSERT per row.
     """
     if not rows:
         return []
-    if session.get_bind().dialect.name != "postgresql":
-        statement = insert(model).returning(model.id, sort_by_parameter_order=True)
-        return list(session.scalars(statement.execution_options(render_nulls=True), rows))
     ids = _next_ids(session, model, len(rows))
     session.execute(
         insert(model).execution_options(render_nulls=True),
@@ -83,20 +80,25 @@ def insert_returning_ids(session: Session, model: type[Base], rows: list[dict]) 
 
 def assign_ids(session: Session, objects: Sequence[Base]) -> None:
     """Give new objects of one model their ids before the flush, for the same reason as
-    `insert_returning_ids`: with ids set, the flush INSERTs them in one executemany.
-    Only on PostgreSQL; elsewhere the flush assigns the ids as usual."""
-    if not objects or session.get_bind().dialect.name != "postgresql":
-        return
-    for obj, id_ in zip(objects, _next_ids(session, type(objects[0]), len(objects)), strict=True):
-        obj.id = id_
+    `insert_returning_ids`: with ids set, the flush INSERTs them in one executemany."""
+    if objects:
+        ids = _next_ids(session, type(objects[0]), len(objects))
+        for obj, id_ in zip(objects, ids, strict=True):
+            obj.id = id_
 
 
 def _next_ids(session: Session, model: type[Base], count: int) -> list[int]:
-    sequence = func.pg_get_serial_sequence(model.__tablename__, "id")
-    numbers = func.generate_series(1, count)
+    """`count` new ids for the model's table, in increasing order."""
     # An autoflush here would INSERT the very objects waiting for these ids.
     with session.no_autoflush:
-        return sorted(session.scalars(select(func.nextval(sequence)).select_from(numbers)))
+        if session.get_bind().dialect.name == "postgresql":
+            sequence = func.pg_get_serial_sequence(model.__tablename__, "id")
+            numbers = func.generate_series(1, count)
+            return sorted(session.scalars(select(func.nextval(sequence)).select_from(numbers)))
+        # SQLite gives a new row max(id) + 1, and our writing transactions hold the
+        # write lock from their BEGIN IMMEDIATE, so no other writer can take these ids.
+        top = session.scalar(select(func.max(model.id))) or 0
+        return list(range(top + 1, top + count + 1))
 
 
 def utcnow() -> datetime:
