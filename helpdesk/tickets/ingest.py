@@ -347,13 +347,15 @@ class _Outcome:
 
 class _Batch:
     """What every message of one batch needs, read once per batch instead of per message:
-    mailboxes and our own addresses, dedupe claims, the customers who wrote, the tickets
-    of the Message-IDs the batch refers to, response targets. Kept up to date as the
-    batch adds rows, so a reply threads to a ticket opened earlier in the same batch.
+    mailboxes and our own addresses, dedupe claims, the customers who wrote (new ones
+    created together), the tickets of the Message-IDs the batch refers to and when their
+    customers began waiting, response targets. Kept up to date as the batch adds rows, so
+    a reply threads to a ticket opened earlier in the same batch.
 
-    New tickets are only added to the session and new messages collected as rows; `write`
-    at the end stores them all (on PostgreSQL a multi-row INSERT per table) instead of a
-    few statements and a flush per message.
+    New tickets are only added to the session, new messages, blobs and version bumps
+    collected; `write` at the end stores them all (one executemany per table, see
+    `insert_returning_ids`), so a batch costs the same number of statements whatever its
+    size.
     """
 
     def __init__(self, session: Session, settings: IngestSettings):
