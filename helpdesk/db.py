@@ -66,10 +66,12 @@ def insert_returning_ids(session: Session, model: type[Base], rows: list[dict]) 
     The ids are reserved first (`_next_ids`) and the rows sent as one executemany of a
     single statement. A multi-row INSERT ... RETURNING costs more: psycopg re-parses its
     long text for every batch, and SQLite, which cannot return ids in row order, is sent
-    one INSERT per row.
+    one INSERT per row. A single row (mail from the SMTP gateway) is one INSERT ...
+    RETURNING, which saves the reservation.
     """
-    if not rows:
-        return []
+    if len(rows) < 2:
+        statement = insert(model).returning(model.id).execution_options(render_nulls=True)
+        return list(session.scalars(statement, rows)) if rows else []
     ids = _next_ids(session, model, len(rows))
     session.execute(
         insert(model).execution_options(render_nulls=True),
@@ -80,8 +82,9 @@ def insert_returning_ids(session: Session, model: type[Base], rows: list[dict]) 
 
 def assign_ids(session: Session, objects: Sequence[Base]) -> None:
     """Give new objects of one model their ids before the flush, for the same reason as
-    `insert_returning_ids`: with ids set, the flush INSERTs them in one executemany."""
-    if objects:
+    `insert_returning_ids`: with ids set, the flush INSERTs them in one executemany.
+    One object is left to the flush's INSERT ... RETURNING."""
+    if len(objects) > 1:
         ids = _next_ids(session, type(objects[0]), len(objects))
         for obj, id_ in zip(objects, ids, strict=True):
             obj.id = id_

@@ -45,3 +45,10 @@ def test_assign_ids_lets_the_flush_insert_objects_with_ids_it_did_not_make(sessi
 
     assert all(tag.id for tag in tags) and tags[0].id < tags[1].id
     assert session.scalar(select(Tag.name).where(Tag.id == tags[1].id)) == "two"
+
+
+def test_insert_returning_ids_of_one_row(session):
+    (id_,) = insert_returning_ids(session, Tag, [{"name": "only"}])
+    session.commit()
+
+    assert session.scalar(select(Tag.name).where(Tag.id == id_)) == "only"
