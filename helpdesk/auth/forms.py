@@ -6,16 +6,16 @@ from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from helpdesk.auth.models import Role
 from helpdesk.i18n import LANGUAGES
 
 ROLE_CHOICES = [
-    (Role.admin.value, _l("Admin")),
-    (Role.agent.value, _l("Agent")),
-    (Role.marketer.value, _l("Marketer")),
+    SelectChoice(Role.admin.value, _l("Admin")),
+    SelectChoice(Role.agent.value, _l("Agent")),
+    SelectChoice(Role.marketer.value, _l("Marketer")),
 ]
 
 
@@ -23,8 +23,8 @@ ROLE_CHOICES = [
 _NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 
 
-def timezone_choices() -> list[tuple[str, str]]:
-    return [(zone, zone) for zone in sorted(available_timezones() - _NOT_ZONES)]
+def timezone_choices() -> list[SelectChoice]:
+    return [SelectChoice(zone) for zone in sorted(available_timezones() - _NOT_ZONES)]
 
 
 class LoginForm(FlaskForm):
@@ -34,7 +34,9 @@ class LoginForm(FlaskForm):
 
 class PreferencesForm(FlaskForm):
     language = SelectField(
-        _l("Language"), choices=[("", _l("Browser default"))] + list(LANGUAGES.items())
+        _l("Language"),
+        choices=[SelectChoice("", _l("Browser default"))]
+        + [SelectChoice(code, name) for code, name in LANGUAGES.items()],
     )
     timezone = SelectField(_l("Time zone"), choices=timezone_choices())
 

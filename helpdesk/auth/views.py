@@ -86,7 +86,7 @@ def preferences():
 
 @bp.app_context_processor
 def _role_labels():
-    return {"role_labels": dict(ROLE_CHOICES)}
+    return {"role_labels": {choice.value: choice.label for choice in ROLE_CHOICES}}
 
 
 @bp.get("/admin/users")

@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from helpdesk import nav
 from helpdesk.auth.permissions import MARKETING, roles_required
@@ -288,8 +289,8 @@ def _campaign_form(campaign: Campaign | None) -> CampaignForm:
             segment_id=str(campaign.segment_id or ""),
             text_body=campaign.text_body if campaign.text_edited else "",
         )
-    form.segment_id.choices = [("", _("— choose a segment —"))] + [
-        (str(s.id), s.name) for s in service.list_segments(db_session())
+    form.segment_id.choices = [SelectChoice("", _("— choose a segment —"))] + [
+        SelectChoice(str(s.id), s.name) for s in service.list_segments(db_session())
     ]
     return form
 

@@ -8,29 +8,30 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, Optional
 
 from helpdesk.customers.models import CustomField, FieldType, NoteKind, SubscriptionStatus
 
 STATUS_CHOICES = [
-    (SubscriptionStatus.not_subscribed.value, _l("Not subscribed")),
-    (SubscriptionStatus.subscribed.value, _l("Subscribed")),
-    (SubscriptionStatus.unsubscribed.value, _l("Unsubscribed")),
+    SelectChoice(SubscriptionStatus.not_subscribed.value, _l("Not subscribed")),
+    SelectChoice(SubscriptionStatus.subscribed.value, _l("Subscribed")),
+    SelectChoice(SubscriptionStatus.unsubscribed.value, _l("Unsubscribed")),
 ]
 FIELD_TYPE_CHOICES = [
-    (FieldType.text.value, _l("Text")),
-    (FieldType.number.value, _l("Number")),
-    (FieldType.date.value, _l("Date")),
-    (FieldType.boolean.value, _l("Yes / no")),
-    (FieldType.choice.value, _l("Choice from a list")),
+    SelectChoice(FieldType.text.value, _l("Text")),
+    SelectChoice(FieldType.number.value, _l("Number")),
+    SelectChoice(FieldType.date.value, _l("Date")),
+    SelectChoice(FieldType.boolean.value, _l("Yes / no")),
+    SelectChoice(FieldType.choice.value, _l("Choice from a list")),
 ]
 NOTE_KIND_CHOICES = [
-    (NoteKind.call.value, _l("Call")),
-    (NoteKind.meeting.value, _l("Meeting")),
-    (NoteKind.chat.value, _l("Chat")),
-    (NoteKind.other.value, _l("Other")),
+    SelectChoice(NoteKind.call.value, _l("Call")),
+    SelectChoice(NoteKind.meeting.value, _l("Meeting")),
+    SelectChoice(NoteKind.chat.value, _l("Chat")),
+    SelectChoice(NoteKind.other.value, _l("Other")),
 ]
+NOT_SET = SelectChoice("", _l("— not set —"))
 CUSTOM_FIELD_PREFIX = "cf_"
 
 
@@ -73,10 +74,10 @@ def _input_for(custom_field: CustomField):
     label = custom_field.label
     match custom_field.field_type:
         case FieldType.choice:
-            choices = [("", _l("— not set —"))] + [(c, c) for c in custom_field.choices]
+            choices = [NOT_SET] + [SelectChoice(c) for c in custom_field.choices]
             return SelectField(label, choices=choices, validate_choice=False)
         case FieldType.boolean:
-            choices = [("", _l("— not set —")), ("yes", _l("Yes")), ("no", _l("No"))]
+            choices = [NOT_SET, SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))]
             return SelectField(label, choices=choices, validate_choice=False)
         case FieldType.date:
             return StringField(label, render_kw={"type": "date", "placeholder": "YYYY-MM-DD"})

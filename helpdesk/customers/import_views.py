@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import SelectField
+from wtforms import SelectChoice, SelectField
 
 from helpdesk.auth.permissions import ALL_STAFF, roles_required
 from helpdesk.customers import importer, jobs
@@ -96,7 +96,7 @@ KIND_VALUES = {kind.value for kind in ImportKind}
 class ImportForm(FlaskForm):
     kind = SelectField(
         _l("What the file contains"),
-        choices=[(kind.value, label) for kind, label in KIND_LABELS.items()],
+        choices=[SelectChoice(kind.value, label) for kind, label in KIND_LABELS.items()],
     )
     file = FileField(
         _l("CSV file"), validators=[FileRequired(message=_l("Choose a CSV file to upload."))]

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Length, NumberRange, Optional
 
 from helpdesk.faq import contact
 from helpdesk.faq.service import MAX_BODY, MAX_SLUG, MAX_TAGS, MAX_TITLE
 
-LANGUAGE_CHOICES = [("ko", _l("Korean")), ("en", _l("English"))]
-STATUS_CHOICES = [("draft", _l("Draft")), ("published", _l("Published"))]
+LANGUAGE_CHOICES = [SelectChoice("ko", _l("Korean")), SelectChoice("en", _l("English"))]
+STATUS_CHOICES = [SelectChoice("draft", _l("Draft")), SelectChoice("published", _l("Published"))]
 
 
 def _optional_int(value):
@@ -42,8 +49,8 @@ class ArticleForm(FlaskForm):
     )
 
     def set_categories(self, categories) -> None:
-        self.category_id.choices = [(None, _l("No category"))] + [
-            (c.id, c.name) for c in categories
+        self.category_id.choices = [SelectChoice(None, _l("No category"))] + [
+            SelectChoice(c.id, c.name) for c in categories
         ]
 
 

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length
 
 from helpdesk import nav
@@ -35,13 +35,13 @@ nav.add_setting(
 
 PAGE_SIZE = 50
 TLS_CHOICES = [
-    (TLSMode.ssl.value, _l("SSL/TLS (port 993)")),
-    (TLSMode.starttls.value, _l("STARTTLS (port 143)")),
-    (TLSMode.none.value, _l("None (only on a trusted network)")),
+    SelectChoice(TLSMode.ssl.value, _l("SSL/TLS (port 993)")),
+    SelectChoice(TLSMode.starttls.value, _l("STARTTLS (port 143)")),
+    SelectChoice(TLSMode.none.value, _l("None (only on a trusted network)")),
 ]
 POLICY_CHOICES = [
-    (ClosedReplyPolicy.reopen.value, _l("Reopen the ticket")),
-    (ClosedReplyPolicy.follow_up.value, _l("Open a follow-up ticket")),
+    SelectChoice(ClosedReplyPolicy.reopen.value, _l("Reopen the ticket")),
+    SelectChoice(ClosedReplyPolicy.follow_up.value, _l("Open a follow-up ticket")),
 ]
 
 

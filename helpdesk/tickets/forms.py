@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, MultipleFileField, SelectField, StringField, TextAreaField
+from wtforms import (
+    HiddenField,
+    MultipleFileField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 
 from helpdesk.tickets.models import Priority, TicketStatus
 
@@ -25,7 +32,7 @@ PRIORITY_LABELS = {
 
 
 def _status_choices():
-    return [(status.value, label) for status, label in STATUS_LABELS.items()]
+    return [SelectChoice(status.value, label) for status, label in STATUS_LABELS.items()]
 
 
 class ReplyForm(FlaskForm):
@@ -63,7 +70,7 @@ class StatusForm(FlaskForm):
 class PriorityForm(FlaskForm):
     priority = SelectField(
         _l("Priority"),
-        choices=lambda: [(p.value, label) for p, label in PRIORITY_LABELS.items()],
+        choices=lambda: [SelectChoice(p.value, label) for p, label in PRIORITY_LABELS.items()],
         validate_choice=False,
     )
 

@@ -25,6 +25,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from redis.exceptions import RedisError
+from wtforms import SelectChoice
 
 from helpdesk import nav
 from helpdesk.auth.permissions import SUPPORT, roles_required
@@ -141,8 +142,8 @@ def _render(
         agent_id=str(ticket.assignee_id or ""),
         expected_assignee_id=str(ticket.assignee_id or ""),
     )
-    assign_form.agent_id.choices = [("", _("Nobody"))] + [
-        (str(agent.id), agent.name) for agent in page.agents
+    assign_form.agent_id.choices = [SelectChoice("", _("Nobody"))] + [
+        SelectChoice(str(agent.id), agent.name) for agent in page.agents
     ]
     try:
         remote_for = int(request.args.get("remote_images", ""))
