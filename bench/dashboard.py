@@ -50,6 +50,8 @@ CAMPAIGNS = 10
 DELIVERIES_PER_CAMPAIGN = 2_000
 RANGE_DAYS = 90
 SAMPLES = 15
+# First-response targets in minutes; "low" has no policy, so the built-in four hours apply.
+FIRST_RESPONSE_TARGETS = {"low": 240, "normal": 240, "high": 60, "urgent": 30}
 WARMUP = 2
 BATCH = 10_000
 PASSWORD = "bench password 1"
@@ -107,11 +109,12 @@ def _ticket_and_messages(rng: random.Random, ticket_id: int, agent_ids, mailbox_
         resolved = (first_response or created) + timedelta(minutes=rng.expovariate(1 / 1440))
         closed = resolved + timedelta(days=2) if status == "closed" else None
     customer_last = status in ("new", "open")
+    priority = rng.choice(["low", "normal", "normal", "normal", "high", "urgent"])
     ticket = {
         "id": ticket_id,
         "subject": f"Order {ticket_id}",
         "status": status,
-        "priority": rng.choice(["low", "normal", "normal", "normal", "high", "urgent"]),
+        "priority": priority,
         "mailbox_id": rng.choice(mailbox_ids),
         "customer_id": rng.randrange(1, CUSTOMERS + 1),
         "assignee_id": assignee,
@@ -124,6 +127,8 @@ def _ticket_and_messages(rng: random.Random, ticket_id: int, agent_ids, mailbox_
         "closed_at": closed,
         "customer_replied_last": customer_last,
         "response_due_at": created + timedelta(hours=4) if customer_last else None,
+        # The policies below, in wall-clock time (no mailbox here keeps business hours).
+        "first_response_due_at": created + timedelta(minutes=FIRST_RESPONSE_TARGETS[priority]),
     }
     messages = []
     end = min(resolved or NOW, NOW)
@@ -179,7 +184,8 @@ def fill(url: str, seed: int = 7) -> float:
                     "next_response_minutes": minutes * 4,
                 }
                 for mailbox in (None, mailbox_ids[0])
-                for priority, minutes in (("normal", 240), ("high", 60), ("urgent", 30))
+                for priority, minutes in FIRST_RESPONSE_TARGETS.items()
+                if priority != "low"
             ],
         )
         customers = [

@@ -1,12 +1,17 @@
 """The Alembic revisions build exactly the schema the models describe, on both databases."""
 
+from datetime import UTC, datetime, timedelta
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
+from helpdesk.customers.models import Customer
 from helpdesk.db import make_engine
-from helpdesk.migrate import include_object, upgrade
+from helpdesk.migrate import alembic_config, include_object, upgrade
 from helpdesk.models import metadata
+from helpdesk.tickets.models import SLAPolicy, Ticket
 
 
 def test_migrations_produce_the_models_schema(empty_database_url):
@@ -31,3 +36,40 @@ def test_migrations_create_the_ticket_search_structures(empty_database_url):
             indexes = {index["name"] for index in inspect(conn).get_indexes("messages")}
             assert "ix_messages_body_text_trgm" in indexes
     engine.dispose()
+
+
+def test_revision_0002_gives_existing_tickets_their_first_response_due_time(empty_database_url):
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0001")
+    engine = make_engine(empty_database_url)
+    created = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    due_now = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+    ticket = {"status": "open", "priority": "normal", "customer_id": 1, "created_at": created}
+    with engine.begin() as conn:
+        conn.execute(Customer.__table__.insert().values(id=1, email="c@example.com"))
+        conn.execute(
+            SLAPolicy.__table__.insert().values(
+                priority="normal", first_response_minutes=30, next_response_minutes=600
+            )
+        )
+        conn.execute(
+            Ticket.__table__.insert(),
+            [
+                ticket
+                | {
+                    "id": 1,
+                    "first_response_at": created + timedelta(hours=1),
+                    "response_due_at": None,
+                },
+                ticket | {"id": 2, "first_response_at": None, "response_due_at": due_now},
+            ],
+        )
+
+    command.upgrade(config, "head")
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(Ticket.id, Ticket.first_response_due_at))
+        due = {ticket_id: at for ticket_id, at in rows}
+    engine.dispose()
+    # Answered: created + the default policy's 30 minutes. Unanswered: its due time.
+    assert due == {1: created + timedelta(minutes=30), 2: due_now}

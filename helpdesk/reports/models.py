@@ -77,6 +77,7 @@ def _dashboard_indexes() -> None:
         Ticket.assignee_id,
         Ticket.priority,
         Ticket.first_response_at,
+        Ticket.first_response_due_at,
     )
     Index(
         "ix_tickets_dashboard_first_response",
@@ -86,6 +87,7 @@ def _dashboard_indexes() -> None:
         Ticket.mailbox_id,
         Ticket.merged_into_id,
         Ticket.priority,
+        Ticket.first_response_due_at,
     )
     Index(
         "ix_tickets_dashboard_resolved",

@@ -28,7 +28,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from helpdesk.auth.models import Role, User
 from helpdesk.campaigns.models import Campaign, Delivery, DeliveryState
@@ -46,12 +46,10 @@ from helpdesk.tickets.models import (
     DONE_STATUSES,
     OPEN_STATUSES,
     MessageKind,
-    SLAPolicy,
     Ticket,
     TicketStatus,
 )
 from helpdesk.tickets.models import Message as TicketMessage
-from helpdesk.tickets.sla import DEFAULT_FIRST_RESPONSE_MINUTES
 
 DEFAULT_RANGE_DAYS = 30
 MAX_RANGE_DAYS = 366
@@ -600,12 +598,12 @@ def response_times(session: Session, scope: Scope) -> ResponseTimes:
 
 @dataclass(frozen=True)
 class SLAFigures:
-    """First responses measured against the first-response target of the ticket's
-    mailbox and priority (wall-clock time)."""
+    """First responses measured against each ticket's first-response due time (the
+    target of its mailbox and priority, counted in the mailbox's business hours)."""
 
     answered: int  # first responses given in the range
     answered_late: int
-    unanswered_late: int  # created in the range, still open, unanswered past the target
+    unanswered_late: int  # created in the range, still open, unanswered past the due time
 
     @property
     def breaches(self) -> int:
@@ -621,44 +619,27 @@ class SLAFigures:
 
 
 def sla_figures(session: Session, scope: Scope, now: datetime) -> SLAFigures:
-    """First-response breaches: answered later than the target, or (created in the
-    range, still open) not answered although the target has passed. The target is the
-    mailbox's policy for the priority, else the default policy, else the built-in one.
-    Two queries, each over one index range (first answered in / created in the range).
+    """First-response breaches: answered after the due time, or (created in the range,
+    still open) not answered although the due time has passed. The due time is the one
+    the ticket carried (`first_response_due_at`), so business hours and a priority
+    changed before the answer count as they did for the agents. Two queries, each over
+    one index range (first answered in / created in the range).
     """
-    own = aliased(SLAPolicy)
-    default = aliased(SLAPolicy)
-    target = 60.0 * func.coalesce(
-        own.first_response_minutes,
-        default.first_response_minutes,
-        DEFAULT_FIRST_RESPONSE_MINUTES,
-    )
-
-    def with_targets(query):
-        return query.outerjoin(
-            own, (own.mailbox_id == Ticket.mailbox_id) & (own.priority == Ticket.priority)
-        ).outerjoin(default, default.mailbox_id.is_(None) & (default.priority == Ticket.priority))
-
-    late = _seconds(session, Ticket.first_response_at, Ticket.created_at) > target
+    late = Ticket.first_response_at > Ticket.first_response_due_at
     answered, answered_late = session.execute(
-        with_targets(
-            select(func.count(), _count_if(late))
-            .select_from(Ticket)
-            .where(_between(Ticket.first_response_at, scope), _tickets_in_scope(scope))
-        )
+        select(func.count(), _count_if(late))
+        .select_from(Ticket)
+        .where(_between(Ticket.first_response_at, scope), _tickets_in_scope(scope))
     ).one()
-    waited = _seconds(session, literal(now, UTCDateTime), Ticket.created_at)
     unanswered_late = session.scalar(
-        with_targets(
-            select(func.count())
-            .select_from(Ticket)
-            .where(
-                _between(Ticket.created_at, scope),
-                _tickets_in_scope(scope),
-                Ticket.first_response_at.is_(None),
-                Ticket.status.in_(OPEN_STATUSES),
-                waited > target,
-            )
+        select(func.count())
+        .select_from(Ticket)
+        .where(
+            _between(Ticket.created_at, scope),
+            _tickets_in_scope(scope),
+            Ticket.first_response_at.is_(None),
+            Ticket.status.in_(OPEN_STATUSES),
+            Ticket.first_response_due_at < literal(now, UTCDateTime),
         )
     )
     return SLAFigures(int(answered), int(answered_late), int(unanswered_late or 0))

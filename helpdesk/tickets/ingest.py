@@ -970,6 +970,7 @@ class _Context:
         # Set before the INSERT rather than updated after it; apply_sla would query the
         # ticket's messages and policies to find what is known here already.
         ticket.response_due_at = self.batch.first_response_due(ticket, self.now)
+        ticket.first_response_due_at = ticket.response_due_at
         self.session.add(ticket)
         self.batch.new_tickets.append(ticket)
         mailbox = self.batch.mailboxes.get(mailbox_id) if mailbox_id else None

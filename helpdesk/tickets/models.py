@@ -105,6 +105,9 @@ class Ticket(Base):
     # When our next answer is due (first or next response target); None while the
     # customer owes us nothing. The Overdue view is `response_due_at < now`.
     response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # When the first answer was (or is) due, in the mailbox's business hours; kept after
+    # the answer, so that reports can tell a late first response from one in time.
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     customer_replied_last: Mapped[bool] = mapped_column(Boolean, default=True)
 
     tags: Mapped[list[Tag]] = relationship(secondary=ticket_tags, order_by=Tag.name)

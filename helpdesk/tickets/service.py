@@ -878,6 +878,10 @@ def find_duplicates(session: Session, ticket_id: int, limit: int = 10) -> list[D
     return found[:limit]
 
 
+def _earliest(*times: datetime | None) -> datetime | None:
+    return min((t for t in times if t is not None), default=None)
+
+
 def merge_tickets(session: Session, source_id: int, target_id: int, agent_id: int) -> Ticket:
     """Move everything of `source` into `target` and close `source` pointing at it.
 
@@ -929,8 +933,10 @@ def merge_tickets(session: Session, source_id: int, target_id: int, agent_id: in
         .limit(1)
     )
     target.customer_replied_last = last_turn != MessageKind.reply
-    target.first_response_at = min(
-        (t for t in (source.first_response_at, target.first_response_at) if t), default=None
+    target.first_response_at = _earliest(source.first_response_at, target.first_response_at)
+    # The conversation's first answer was due when the earlier of the two was.
+    target.first_response_due_at = _earliest(
+        source.first_response_due_at, target.first_response_due_at
     )
     sla.apply_sla(session, target, now)
     _changed(target, now)

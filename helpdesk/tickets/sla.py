@@ -227,6 +227,8 @@ def apply_sla(
     change. Does not commit.
     """
     ticket.response_due_at = due_at(session, ticket, now, targets, waiting_since)
+    if ticket.first_response_at is None and ticket.response_due_at is not None:
+        ticket.first_response_due_at = ticket.response_due_at
     return ticket.response_due_at
 
 

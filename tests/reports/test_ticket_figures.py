@@ -203,3 +203,24 @@ def test_durations_on_sqlite_without_unixepoch(session, monkeypatch):
     # 1, 2, 4 minutes: median 2; p90 h = 1.8, 2 + 0.8 * 2 = 3.6.
     assert stats.first_response.median == pytest.approx(2 * 60)
     assert stats.first_response.p90 == pytest.approx(3.6 * 60)
+
+
+def test_a_first_response_in_time_counting_business_hours_is_no_breach(session):
+    office = make_mailbox(
+        session,
+        business_hours={"timezone": "Asia/Seoul", "days": [0, 1, 2, 3, 4], "start": "09:00",
+                        "end": "18:00"},
+    )  # fmt: skip
+    session.add(SLAPolicy(mailbox_id=None, priority="normal", first_response_minutes=30,
+                          next_response_minutes=600))  # fmt: skip
+    session.commit()
+    # Friday 17:50 in Seoul; 10 minutes of the target that day, 20 on Monday: due 09:20.
+    # Answered Monday 09:10, more than two days later in wall-clock time.
+    friday = utc(2026, 3, 6, 8, 50)
+    ticket(session, friday, n=1, mailbox_id=office.id, first_response=(2 * 24 + 15) * 60 + 20)
+    # The same weekend, answered Monday 09:30: ten minutes late.
+    ticket(session, friday, n=2, mailbox_id=office.id, first_response=(2 * 24 + 15) * 60 + 40)
+
+    sla = service.sla_figures(session, scope(date(2026, 3, 6), date(2026, 3, 9)), NOW)
+
+    assert (sla.answered, sla.answered_late) == (2, 1)

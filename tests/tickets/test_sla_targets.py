@@ -122,3 +122,27 @@ def test_saving_policies_retimes_waiting_tickets_of_that_mailbox(session):
     assert save_policies(session, mailbox.id, targets, None, MONDAY_10_UTC) == 1
     session.commit()
     assert ticket.response_due_at == MONDAY_10_UTC + timedelta(hours=1)
+
+
+def test_the_first_response_due_time_stays_after_the_answer(session):
+    ticket = make_ticket(session)
+    make_message(session, ticket, created_at=MONDAY_10_UTC)
+    due = apply_sla(session, ticket, MONDAY_10_UTC)
+
+    ticket.customer_replied_last = False
+    ticket.first_response_at = ticket.last_agent_reply_at = MONDAY_10_UTC + timedelta(hours=1)
+    apply_sla(session, ticket, ticket.first_response_at)
+
+    assert (ticket.response_due_at, ticket.first_response_due_at) == (None, due)
+
+
+def test_a_priority_change_before_the_answer_moves_the_first_response_due_time(session):
+    add_policy(session, None, Priority.urgent, 30, 60)
+    ticket = make_ticket(session)
+    make_message(session, ticket, created_at=MONDAY_10_UTC)
+    apply_sla(session, ticket, MONDAY_10_UTC)
+
+    ticket.priority = Priority.urgent
+    apply_sla(session, ticket, MONDAY_10_UTC)
+
+    assert ticket.first_response_due_at == MONDAY_10_UTC + timedelta(minutes=30)
