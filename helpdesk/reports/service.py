@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,7 +27,6 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
-    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -316,63 +316,28 @@ class Durations:
         return self.by_key.get(key, NO_DURATIONS)
 
 
-def _ranked_stats(d, *, by_key: bool):
-    """SQLite: (overall?, key, n, median, p90) rows from a window numbering the sorted
-    durations of each key (or of all rows)."""
-    partition = {"partition_by": d.c.key} if by_key else {}
-    ranked = select(
-        d.c.key if by_key else literal(None).label("key"),
-        d.c.seconds,
-        (func.row_number().over(order_by=d.c.seconds, **partition) - 1).label("r"),
-        func.count().over(**partition).label("n"),
-    ).subquery()
-
-    def percentile(p: float):
-        h = (ranked.c.n - 1) * p
-        low = cast(h, Integer)  # h >= 0, so truncation is the floor
-        fraction = h - low
-        return func.sum(
-            case(
-                (ranked.c.r == low, ranked.c.seconds * (1 - fraction)),
-                (ranked.c.r == low + 1, ranked.c.seconds * fraction),
-                else_=0,
-            )
-        )
-
-    query = select(
-        literal(0 if by_key else 1),
-        ranked.c.key,
-        func.max(ranked.c.n),
-        percentile(0.5),
-        percentile(0.9),
-    )
-    return query.group_by(ranked.c.key) if by_key else query.having(func.count() > 0)
-
-
 def duration_stats(session: Session, durations) -> Durations:
     """Count, median and 90th percentile of a subquery with columns `key` and `seconds`,
-    over all its rows and per key, computed in the database in one query.
+    over all its rows and per key.
 
     The percentile is the one PostgreSQL's percentile_cont computes (linear interpolation
     between closest ranks, Excel's PERCENTILE.INC): for the n values sorted ascending,
     x[0] … x[n-1], and p in [0, 1], take h = (n - 1)·p and return
     x[⌊h⌋] + (h - ⌊h⌋)·(x[⌊h⌋ + 1] - x[⌊h⌋]). The median is p = 0.5 (the mean of the two
-    middle values when n is even). SQLite has no percentile function: window functions
-    number the sorted rows (per key, and overall) and a sum weights the one or two rows
-    at rank ⌊h⌋.
+    middle values when n is even). PostgreSQL computes it in one query (grouping sets);
+    SQLite, which has no percentile function, returns the rows and `_durations_of_rows`
+    computes it.
     """
     d = durations
-    if session.get_bind().dialect.name == "postgresql":
-        query = select(
-            func.grouping(d.c.key),
-            d.c.key,
-            func.count(),
-            func.percentile_cont(0.5).within_group(d.c.seconds),
-            func.percentile_cont(0.9).within_group(d.c.seconds),
-        ).group_by(func.grouping_sets(d.c.key, tuple_()))
-    else:
-        # One window per grouping (by key, then over all rows), each its own sort.
-        query = union_all(_ranked_stats(d, by_key=True), _ranked_stats(d, by_key=False))
+    if session.get_bind().dialect.name != "postgresql":
+        return _durations_of_rows(session.execute(select(d.c.key, d.c.seconds)))
+    query = select(
+        func.grouping(d.c.key),
+        d.c.key,
+        func.count(),
+        func.percentile_cont(0.5).within_group(d.c.seconds),
+        func.percentile_cont(0.9).within_group(d.c.seconds),
+    ).group_by(func.grouping_sets(d.c.key, tuple_()))
     overall, by_key = NO_DURATIONS, {}
     for is_overall, key, n, median, p90 in session.execute(query):
         if not n:
@@ -383,6 +348,34 @@ def duration_stats(session: Session, durations) -> Durations:
         else:
             by_key[key] = stats
     return Durations(overall, by_key)
+
+
+def _durations_of_rows(rows) -> Durations:
+    """SQLite has no percentile function: the (key, seconds) rows are read and the same
+    percentiles computed here (reading them costs less than sorting them twice in SQL)."""
+    everything: list[float] = []
+    per_key: dict[object, list[float]] = defaultdict(list)
+    for key, seconds in rows:
+        everything.append(seconds)
+        per_key[key].append(seconds)
+    return Durations(
+        _stats_of(everything), {key: _stats_of(values) for key, values in per_key.items()}
+    )
+
+
+def _stats_of(values: list[float]) -> DurationStats:
+    if not values:
+        return NO_DURATIONS
+    values.sort()
+    return DurationStats(len(values), _percentile(values, 0.5), _percentile(values, 0.9))
+
+
+def _percentile(ordered: list[float], p: float) -> float:
+    h = (len(ordered) - 1) * p
+    low = int(h)
+    if low + 1 == len(ordered):
+        return float(ordered[low])
+    return ordered[low] + (h - low) * (ordered[low + 1] - ordered[low])
 
 
 # --- the queue now ------------------------------------------------------------------
