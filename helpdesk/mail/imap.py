@@ -196,20 +196,7 @@ def _poll(
     client = None
     try:
         client = connect(mailbox)
-        selected = client.select_folder(mailbox.imap_folder)
-        uidvalidity = int(selected[b"UIDVALIDITY"])
-        if uidvalidity != mailbox.uidvalidity:
-            # UIDs from the old UIDVALIDITY mean nothing now (RFC 3501 2.3.1.1): rescan
-            # from the start and let the Message-ID dedupe skip what we already have.
-            if mailbox.uidvalidity is not None:
-                log.warning("mailbox %s: UIDVALIDITY changed, rescanning", mailbox_id)
-            mailbox.uidvalidity = uidvalidity
-            mailbox.last_uid = 0
-            session.commit()
-        # "n:*" always includes the highest UID, even when it is below n (RFC 3501 6.4.8).
-        uids = sorted(
-            u for u in client.search(["UID", f"{mailbox.last_uid + 1}:*"]) if u > mailbox.last_uid
-        )
+        uids = _new_uids(session, client, mailbox)
         archive = mailbox.archive_folder or None
         if uids and archive and not client.folder_exists(archive):
             client.create_folder(archive)
@@ -258,6 +245,23 @@ def _poll(
     mailbox.last_poll_at = utcnow()
     mailbox.last_poll_fetched = result.fetched
     session.commit()
+
+
+def _new_uids(session: Session, client: IMAPClient, mailbox: Mailbox) -> list[int]:
+    """Select the mailbox's folder and list the UIDs not taken in yet, in order."""
+    selected = client.select_folder(mailbox.imap_folder)
+    uidvalidity = int(selected[b"UIDVALIDITY"])
+    if uidvalidity != mailbox.uidvalidity:
+        # UIDs from the old UIDVALIDITY mean nothing now (RFC 3501 2.3.1.1): rescan
+        # from the start and let the Message-ID dedupe skip what we already have.
+        if mailbox.uidvalidity is not None:
+            log.warning("mailbox %s: UIDVALIDITY changed, rescanning", mailbox.id)
+        mailbox.uidvalidity = uidvalidity
+        mailbox.last_uid = 0
+        session.commit()
+    # "n:*" always includes the highest UID, even when it is below n (RFC 3501 6.4.8).
+    found = client.search(["UID", f"{mailbox.last_uid + 1}:*"])
+    return sorted(uid for uid in found if uid > mailbox.last_uid)
 
 
 def _batches(
