@@ -25,9 +25,9 @@ from helpdesk.campaigns.models import (
     Suppression,
     SuppressionReason,
 )
-from helpdesk.customers.messages import N_
 from helpdesk.customers.timeline import TimelineEntry, register_source, shorten
 from helpdesk.mail.models import DeliveryProblem, DeliveryProblemKind
+from helpdesk.text import lazy_text as _l
 
 
 class ReportNotFound(LookupError):
@@ -323,16 +323,16 @@ def deliveries_csv(session: Session, campaign_id: int) -> Iterator[str]:
 # --- the customer's timeline ------------------------------------------------------------
 
 _PROBLEM_TITLES = {
-    DeliveryProblemKind.hard_bounce: N_("Hard bounce"),
-    DeliveryProblemKind.soft_bounce: N_("Soft bounce"),
-    DeliveryProblemKind.complaint: N_("Marked a newsletter as spam"),
+    DeliveryProblemKind.hard_bounce: _l("Hard bounce"),
+    DeliveryProblemKind.soft_bounce: _l("Soft bounce"),
+    DeliveryProblemKind.complaint: _l("Marked a newsletter as spam"),
 }
 _SUPPRESSION_TITLES = {
-    SuppressionReason.unsubscribed: N_("No more campaigns: unsubscribed"),
-    SuppressionReason.hard_bounce: N_("No more campaigns: the address bounced"),
-    SuppressionReason.soft_bounces: N_("No more campaigns: repeated soft bounces"),
-    SuppressionReason.complaint: N_("No more campaigns: spam complaint"),
-    SuppressionReason.manual: N_("No more campaigns: suppressed by hand"),
+    SuppressionReason.unsubscribed: _l("No more campaigns: unsubscribed"),
+    SuppressionReason.hard_bounce: _l("No more campaigns: the address bounced"),
+    SuppressionReason.soft_bounces: _l("No more campaigns: repeated soft bounces"),
+    SuppressionReason.complaint: _l("No more campaigns: spam complaint"),
+    SuppressionReason.manual: _l("No more campaigns: suppressed by hand"),
 }
 
 
@@ -348,7 +348,7 @@ def _campaign_entries(session: Session, customer_id: int, limit: int) -> list[Ti
     for delivery, name in rows:
         if delivery.sent_at is not None:
             entries.append(
-                TimelineEntry(delivery.sent_at, "campaign", N_("Sent campaign %(name)s", name=name))
+                TimelineEntry(delivery.sent_at, "campaign", _l("Sent campaign %(name)s", name=name))
             )
         if delivery.state in (DeliveryState.failed, DeliveryState.uncertain):
             when = delivery.claimed_at or delivery.sent_at
@@ -357,7 +357,7 @@ def _campaign_entries(session: Session, customer_id: int, limit: int) -> list[Ti
                     TimelineEntry(
                         when,
                         "campaign",
-                        N_("Campaign %(name)s was not delivered", name=name),
+                        _l("Campaign %(name)s was not delivered", name=name),
                         shorten(delivery.last_error),
                     )
                 )
@@ -366,8 +366,8 @@ def _campaign_entries(session: Session, customer_id: int, limit: int) -> list[Ti
                 TimelineEntry(
                     delivery.first_opened_at,
                     "campaign",
-                    N_("Opened %(name)s", name=name),
-                    N_("%(count)d opens", count=delivery.open_count),
+                    _l("Opened %(name)s", name=name),
+                    _l("%(count)d opens", count=delivery.open_count),
                 )
             )
         if delivery.first_clicked_at is not None:
@@ -375,8 +375,8 @@ def _campaign_entries(session: Session, customer_id: int, limit: int) -> list[Ti
                 TimelineEntry(
                     delivery.first_clicked_at,
                     "campaign",
-                    N_("Clicked a link in %(name)s", name=name),
-                    N_("%(count)d clicks", count=delivery.click_count),
+                    _l("Clicked a link in %(name)s", name=name),
+                    _l("%(count)d clicks", count=delivery.click_count),
                 )
             )
         if delivery.unsubscribed_at is not None:
@@ -384,7 +384,7 @@ def _campaign_entries(session: Session, customer_id: int, limit: int) -> list[Ti
                 TimelineEntry(
                     delivery.unsubscribed_at,
                     "campaign",
-                    N_("Unsubscribed through %(name)s", name=name),
+                    _l("Unsubscribed through %(name)s", name=name),
                 )
             )
     return entries

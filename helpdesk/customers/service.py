@@ -1,7 +1,7 @@
 """Customer rules: records, tags, consent, custom fields, purchases, contact notes, search.
 
-Refusals carry `Message`s (a message id and its values, see messages.py), so this
-module needs no Flask; the page that shows one translates it.
+Refusals carry lazy texts (helpdesk.text), so this module needs no Flask; they become
+text in the viewer's language when the page shows them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from helpdesk.customers.messages import N_, Message
 from helpdesk.customers.models import (
     ContactNote,
     Customer,
@@ -42,6 +41,8 @@ from helpdesk.customers.normalize import (
 )
 from helpdesk.customers.timeline import TimelineEntry, customer_timeline
 from helpdesk.db import utcnow
+from helpdesk.text import LazyText
+from helpdesk.text import lazy_text as _l
 
 # Built-in CSV columns; custom field keys may not reuse them or import/export would clash.
 BUILTIN_COLUMNS = (
@@ -78,7 +79,7 @@ _VALUE_COLUMN = {
 class InvalidInput(ValueError):
     """Refused input; ``errors`` maps each offending form field name to its message."""
 
-    def __init__(self, errors: Mapping[str, Message]):
+    def __init__(self, errors: Mapping[str, LazyText]):
         self.errors = dict(errors)
         super().__init__("; ".join(f"{key}: {message}" for key, message in self.errors.items()))
 
@@ -110,7 +111,7 @@ class FieldValueError(ValueError):
     says what fits.
     """
 
-    def __init__(self, code: str, message: Message):
+    def __init__(self, code: str, message: LazyText):
         super().__init__(str(message))
         self.code = code
         self.message = message
@@ -152,7 +153,7 @@ def parse_field_value(custom_field: CustomField, raw: str | None) -> FieldValue 
             if len(value) > MAX_TEXT_VALUE:
                 raise FieldValueError(
                     "too_long",
-                    N_(
+                    _l(
                         "%(label)s is too long (at most %(max)d characters).",
                         label=label,
                         max=MAX_TEXT_VALUE,
@@ -164,12 +165,12 @@ def parse_field_value(custom_field: CustomField, raw: str | None) -> FieldValue 
                 number = parse_decimal(text)
             except ValueError:
                 raise FieldValueError(
-                    "invalid_number", N_("%(label)s must be a number, like 42 or 3.5.", label=label)
+                    "invalid_number", _l("%(label)s must be a number, like 42 or 3.5.", label=label)
                 ) from None
             if abs(number) >= _NUMBER_LIMIT or number.as_tuple().exponent < -4:
                 raise FieldValueError(
                     "invalid_number",
-                    N_(
+                    _l(
                         "%(label)s must be below 100 trillion with at most 4 decimal places.",
                         label=label,
                     ),
@@ -181,7 +182,7 @@ def parse_field_value(custom_field: CustomField, raw: str | None) -> FieldValue 
             except ValueError:
                 raise FieldValueError(
                     "invalid_date",
-                    N_("%(label)s must be a date written as YYYY-MM-DD.", label=label),
+                    _l("%(label)s must be a date written as YYYY-MM-DD.", label=label),
                 ) from None
         case FieldType.boolean:
             lowered = text.lower()
@@ -190,7 +191,7 @@ def parse_field_value(custom_field: CustomField, raw: str | None) -> FieldValue 
             if lowered in _FALSE:
                 return False
             raise FieldValueError(
-                "invalid_boolean", N_("%(label)s must be yes or no.", label=label)
+                "invalid_boolean", _l("%(label)s must be yes or no.", label=label)
             )
         case FieldType.choice:
             for choice in custom_field.choices:
@@ -198,7 +199,7 @@ def parse_field_value(custom_field: CustomField, raw: str | None) -> FieldValue 
                     return choice
             raise FieldValueError(
                 "invalid_choice",
-                N_(
+                _l(
                     "%(label)s must be one of: %(choices)s.",
                     label=label,
                     choices=", ".join(custom_field.choices),
@@ -227,7 +228,7 @@ def _check_typed(custom_field: CustomField, value: FieldValue) -> FieldValue:
         return parse_field_value(custom_field, value)
     raise FieldValueError(
         "wrong_type",
-        N_(
+        _l(
             "%(label)s: a %(given)s does not fit a %(kind)s field.",
             label=custom_field.label,
             given=type(value).__name__,
@@ -312,33 +313,33 @@ def _clean_choices(raw: str | Sequence[str]) -> list[str]:
 def _validate_custom_field(
     session: Session, data: CustomFieldData, existing: CustomField | None
 ) -> tuple[str, str, FieldType, list[str]]:
-    errors: dict[str, Message] = {}
+    errors: dict[str, LazyText] = {}
     key = (data.key or "").strip()
     label = normalize_text(data.label)
     if not KEY_PATTERN.match(key):
-        errors["key"] = N_(
+        errors["key"] = _l(
             "Use 1-64 lower-case letters, digits and underscores, starting with a letter."
         )
     elif key in BUILTIN_COLUMNS:
-        errors["key"] = N_("%(key)s is a built-in customer column; choose another key.", key=key)
+        errors["key"] = _l("%(key)s is a built-in customer column; choose another key.", key=key)
     else:
         clash = session.scalar(select(CustomField.id).where(CustomField.key == key))
         if clash is not None and (existing is None or clash != existing.id):
-            errors["key"] = N_("A custom field with the key %(key)s already exists.", key=key)
+            errors["key"] = _l("A custom field with the key %(key)s already exists.", key=key)
     if not label:
-        errors["label"] = N_("A label is required.")
+        errors["label"] = _l("A label is required.")
     elif len(label) > 200:
-        errors["label"] = N_("The label is too long (at most 200 characters).")
+        errors["label"] = _l("The label is too long (at most 200 characters).")
     try:
         field_type = FieldType(data.field_type)
     except ValueError:
-        errors["field_type"] = N_("Choose a field type.")
+        errors["field_type"] = _l("Choose a field type.")
         field_type = None
     choices = _clean_choices(data.choices) if field_type == FieldType.choice else []
     if field_type == FieldType.choice and not choices:
-        errors["choices"] = N_("A choice field needs at least one choice, one per line.")
+        errors["choices"] = _l("A choice field needs at least one choice, one per line.")
     elif any(len(choice) > 200 for choice in choices):
-        errors["choices"] = N_("Each choice may be at most 200 characters.")
+        errors["choices"] = _l("Each choice may be at most 200 characters.")
     if existing is not None and field_type is not None and not errors:
         errors.update(_changes_refused_by_stored_values(session, existing, field_type, choices))
     if errors:
@@ -348,12 +349,12 @@ def _validate_custom_field(
 
 def _changes_refused_by_stored_values(
     session: Session, existing: CustomField, field_type: FieldType, choices: list[str]
-) -> dict[str, Message]:
+) -> dict[str, LazyText]:
     stored = select(CustomFieldValue).where(CustomFieldValue.field_id == existing.id)
     if field_type != existing.field_type:
         if session.scalar(select(exists(stored))):
             return {
-                "field_type": N_(
+                "field_type": _l(
                     "Customers already have values for this field, so its type cannot change."
                 )
             }
@@ -368,7 +369,7 @@ def _changes_refused_by_stored_values(
         ).all()
         if in_use:
             return {
-                "choices": N_(
+                "choices": _l(
                     "These choices are still used by customers: %(choices)s.",
                     choices=", ".join(sorted(in_use)),
                 )
@@ -386,7 +387,7 @@ def create_custom_field(session: Session, data: CustomFieldData) -> CustomField:
             session.add(custom_field)
     except IntegrityError:
         raise CustomFieldInvalid(
-            {"key": N_("A custom field with the key %(key)s already exists.", key=key)}
+            {"key": _l("A custom field with the key %(key)s already exists.", key=key)}
         ) from None
     return custom_field
 
@@ -403,7 +404,7 @@ def update_custom_field(session: Session, custom_field: CustomField, data: Custo
             session.flush()
     except IntegrityError:
         raise CustomFieldInvalid(
-            {"key": N_("A custom field with the key %(key)s already exists.", key=key)}
+            {"key": _l("A custom field with the key %(key)s already exists.", key=key)}
         ) from None
     return custom_field
 
@@ -459,55 +460,55 @@ def _email_taken(session: Session, email: str, customer: Customer | None) -> boo
 
 def _duplicate_email(email: str) -> CustomerInvalid:
     return CustomerInvalid(
-        {"email": N_("A customer with the email %(email)s already exists.", email=email)}
+        {"email": _l("A customer with the email %(email)s already exists.", email=email)}
     )
 
 
 def _validate_customer(
     session: Session, data: CustomerData, customer: Customer | None
 ) -> _CleanCustomer:
-    errors: dict[str, Message] = {}
+    errors: dict[str, LazyText] = {}
     email = ""
     try:
         email = normalize_email(data.email)
     except InvalidEmail:
         if not (data.email or "").strip():
-            errors["email"] = N_("An email address is required.")
+            errors["email"] = _l("An email address is required.")
         else:
-            errors["email"] = N_("%(email)s is not a valid email address.", email=data.email)
+            errors["email"] = _l("%(email)s is not a valid email address.", email=data.email)
     if email and len(email) > 320:
-        errors["email"] = N_("The email address is too long.")
+        errors["email"] = _l("The email address is too long.")
     elif email and _email_taken(session, email, customer):
         errors.update(_duplicate_email(email).errors)
     name = normalize_text(data.name)
     company = normalize_text(data.company)
     for key, value in (("name", name), ("company", company)):
         if len(value) > 200:
-            errors[key] = N_("At most 200 characters.")
+            errors[key] = _l("At most 200 characters.")
     phone = ""
     try:
         phone = normalize_phone(data.phone)
     except PhoneTooLong:
-        errors["phone"] = N_("At most %(max)d characters.", max=MAX_PHONE)
+        errors["phone"] = _l("At most %(max)d characters.", max=MAX_PHONE)
     except InvalidPhone:
-        errors["phone"] = N_(
+        errors["phone"] = _l(
             "Use digits, spaces and + ( ) - . in a phone number, with an optional extension"
             " like x12."
         )
     try:
         status = SubscriptionStatus(data.subscription_status)
     except ValueError:
-        errors["subscription_status"] = N_("Choose a subscription status.")
+        errors["subscription_status"] = _l("Choose a subscription status.")
         status = SubscriptionStatus.not_subscribed
     consent_source = normalize_text(data.consent_source)
     if len(consent_source) > 100:
-        errors["consent_source"] = N_("At most 100 characters.")
+        errors["consent_source"] = _l("At most 100 characters.")
     fields_by_key = {f.key: f for f in list_custom_fields(session)}
     values: list[tuple[CustomField, FieldValue | None]] = []
     for key, raw in data.fields.items():
         custom_field = fields_by_key.get(key)
         if custom_field is None:
-            errors[f"cf_{key}"] = N_("There is no custom field %(key)s.", key=key)
+            errors[f"cf_{key}"] = _l("There is no custom field %(key)s.", key=key)
             continue
         try:
             values.append((custom_field, parse_field_value(custom_field, raw)))
@@ -656,43 +657,43 @@ def add_purchase(
     """Amount is what the customer paid for the line (not a unit price); dates without a
     time mean midnight in ``tz``, the zone of whoever entered them."""
     now = now or utcnow()
-    errors: dict[str, Message] = {}
+    errors: dict[str, LazyText] = {}
     product = normalize_text(product)
     if not product:
-        errors["product"] = N_("A product is required.")
+        errors["product"] = _l("A product is required.")
     elif len(product) > 200:
-        errors["product"] = N_("At most 200 characters.")
+        errors["product"] = _l("At most 200 characters.")
     try:
         qty = int(str(quantity).strip())
         if not 1 <= qty <= 1_000_000:
             raise ValueError
     except ValueError:
-        errors["quantity"] = N_("Quantity must be a whole number from 1 to 1,000,000.")
+        errors["quantity"] = _l("Quantity must be a whole number from 1 to 1,000,000.")
         qty = 0
     try:
         money = amount if isinstance(amount, Decimal) else parse_decimal(str(amount))
         if money < 0 or money >= _AMOUNT_LIMIT or money.as_tuple().exponent < -2:
             raise ValueError
     except ValueError:
-        errors["amount"] = N_(
+        errors["amount"] = _l(
             "Amount must be a number of 0 or more with at most 2 decimal places, like 19.90."
         )
         money = Decimal(0)
     code = (currency or "").strip().upper()
     if code not in _CURRENCIES:
-        errors["currency"] = N_(
+        errors["currency"] = _l(
             "Currency must be a three-letter ISO 4217 code such as KRW, USD or EUR."
         )
     try:
         when = _to_utc(purchased_at, tz, with_time=False)
         if when > now + timedelta(days=1):
-            errors["purchased_at"] = N_("The purchase date is in the future.")
+            errors["purchased_at"] = _l("The purchase date is in the future.")
     except (ValueError, TypeError):
-        errors["purchased_at"] = N_("Enter the purchase date as YYYY-MM-DD.")
+        errors["purchased_at"] = _l("Enter the purchase date as YYYY-MM-DD.")
         when = now
     ref = normalize_text(order_ref) or None
     if ref is not None and len(ref) > 100:
-        errors["order_ref"] = N_("At most 100 characters.")
+        errors["order_ref"] = _l("At most 100 characters.")
     if errors:
         raise PurchaseInvalid(errors)
     purchase = Purchase(
@@ -710,7 +711,7 @@ def add_purchase(
             session.add(purchase)
     except IntegrityError:
         raise PurchaseInvalid(
-            {"order_ref": N_("This order already has a line for %(product)s.", product=product)}
+            {"order_ref": _l("This order already has a line for %(product)s.", product=product)}
         ) from None
     return purchase
 
@@ -760,24 +761,24 @@ def add_note(
     now: datetime | None = None,
 ) -> ContactNote:
     now = now or utcnow()
-    errors: dict[str, Message] = {}
+    errors: dict[str, LazyText] = {}
     try:
         note_kind = NoteKind(kind)
     except ValueError:
-        errors["kind"] = N_("Choose call, meeting, chat or other.")
+        errors["kind"] = _l("Choose call, meeting, chat or other.")
         note_kind = NoteKind.other
     text = (body or "").strip()
     if not text:
-        errors["body"] = N_("Write what was discussed.")
+        errors["body"] = _l("Write what was discussed.")
     elif len(text) > MAX_NOTE:
-        errors["body"] = N_("At most %(max)d characters.", max=MAX_NOTE)
+        errors["body"] = _l("At most %(max)d characters.", max=MAX_NOTE)
     try:
         when = _to_utc(happened_at, tz, with_time=True)
         # A note records something that happened; a small margin allows for clock skew.
         if when > now + timedelta(minutes=5):
-            errors["happened_at"] = N_("The contact cannot be in the future.")
+            errors["happened_at"] = _l("The contact cannot be in the future.")
     except (ValueError, TypeError):
-        errors["happened_at"] = N_("Enter the date and time of the contact.")
+        errors["happened_at"] = _l("Enter the date and time of the contact.")
         when = now
     if errors:
         raise NoteInvalid(errors)
@@ -864,7 +865,7 @@ def customer_statement(session: Session, flt: CustomerFilter) -> Select[tuple[Cu
         try:
             query = query.where(Customer.subscription_status == SubscriptionStatus(flt.status))
         except ValueError:
-            raise FilterInvalid({"status": N_("Unknown subscription status.")}) from None
+            raise FilterInvalid({"status": _l("Unknown subscription status.")}) from None
     if flt.field_key and flt.field_value.strip():
         query = query.where(_field_equals(session, flt.field_key, flt.field_value))
     if flt.sort in ("spend", "-spend"):
@@ -913,7 +914,7 @@ _SORT_COLUMNS = {
 def _field_equals(session: Session, key: str, raw: str) -> ColumnElement[bool]:
     custom_field = get_custom_field_by_key(session, key)
     if custom_field is None:
-        raise FilterInvalid({"field_key": N_("There is no custom field %(key)s.", key=key)})
+        raise FilterInvalid({"field_key": _l("There is no custom field %(key)s.", key=key)})
     try:
         value = parse_field_value(custom_field, raw)
     except FieldValueError as exc:

@@ -17,8 +17,9 @@ from itertools import islice
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from helpdesk.customers.messages import N_, Message
 from helpdesk.customers.models import ContactNote, Customer, NoteKind, Purchase
+from helpdesk.text import LazyText
+from helpdesk.text import lazy_text as _l
 
 DETAIL_LENGTH = 280
 
@@ -27,10 +28,10 @@ DETAIL_LENGTH = 280
 class TimelineEntry:
     at: datetime
     kind: str
-    # Text from the database (a ticket subject) as it is, or a Message that the page
-    # translates into the viewer's language.
-    title: str | Message
-    detail: str | Message = ""
+    # Text from the database (a ticket subject) as it is, or a lazy text that becomes
+    # text in the viewer's language when the page shows it.
+    title: str | LazyText
+    detail: str | LazyText = ""
     url: str | None = None
 
 
@@ -67,7 +68,7 @@ def _customer_created(session: Session, customer_id: int, limit: int) -> list[Ti
     created = session.scalar(select(Customer.created_at).where(Customer.id == customer_id))
     if created is None:
         return []
-    return [TimelineEntry(at=created, kind="customer", title=N_("Customer record created"))]
+    return [TimelineEntry(at=created, kind="customer", title=_l("Customer record created"))]
 
 
 def _subscription(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
@@ -84,13 +85,13 @@ def _subscription(session: Session, customer_id: int, limit: int) -> list[Timeli
             TimelineEntry(
                 at=row.consent_at,
                 kind="subscription",
-                title=N_("Subscribed to newsletters"),
+                title=_l("Subscribed to newsletters"),
                 detail=row.consent_source,
             )
         )
     if row.unsubscribed_at is not None:
         entries.append(
-            TimelineEntry(at=row.unsubscribed_at, kind="subscription", title=N_("Unsubscribed"))
+            TimelineEntry(at=row.unsubscribed_at, kind="subscription", title=_l("Unsubscribed"))
         )
     return entries[:limit]
 
@@ -106,8 +107,8 @@ def _purchases(session: Session, customer_id: int, limit: int) -> list[TimelineE
         TimelineEntry(
             at=p.purchased_at,
             kind="purchase",
-            title=N_("Bought %(product)s", product=p.product),
-            detail=N_(
+            title=_l("Bought %(product)s", product=p.product),
+            detail=_l(
                 "Quantity %(quantity)d · %(amount)s %(currency)s",
                 quantity=p.quantity,
                 amount=p.amount,
@@ -120,10 +121,10 @@ def _purchases(session: Session, customer_id: int, limit: int) -> list[TimelineE
 
 
 _NOTE_TITLES = {
-    NoteKind.call: N_("Phone call"),
-    NoteKind.meeting: N_("Meeting"),
-    NoteKind.chat: N_("Chat"),
-    NoteKind.other: N_("Contact note"),
+    NoteKind.call: _l("Phone call"),
+    NoteKind.meeting: _l("Meeting"),
+    NoteKind.chat: _l("Chat"),
+    NoteKind.other: _l("Contact note"),
 }
 
 
@@ -141,7 +142,7 @@ def _notes(session: Session, customer_id: int, limit: int) -> list[TimelineEntry
             kind="note",
             title=_NOTE_TITLES[n.kind]
             if n.author is None
-            else N_("%(kind)s by %(author)s", kind=_NOTE_TITLES[n.kind], author=n.author.name),
+            else _l("%(kind)s by %(author)s", kind=_NOTE_TITLES[n.kind], author=n.author.name),
             detail=shorten(n.body),
         )
         for n in notes

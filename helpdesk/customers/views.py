@@ -34,7 +34,6 @@ from helpdesk.customers.forms import (
     PurchaseForm,
     customer_form_class,
 )
-from helpdesk.customers.messages import Message
 from helpdesk.customers.models import Customer, CustomField
 from helpdesk.db import utcnow
 from helpdesk.i18n import select_timezone
@@ -50,12 +49,6 @@ nav.add_setting(
 )
 
 PAGE_SIZE = 25
-
-
-@bp.app_template_filter("translate")
-def translate(text: str | Message) -> str:
-    """A service's Message in the viewer's language; plain text (from the database) as is."""
-    return text.render(_) if isinstance(text, Message) else text
 
 
 @bp.app_template_filter("money")
@@ -100,9 +93,9 @@ def _user_zone() -> ZoneInfo:
 def _show_errors(form, exc: service.InvalidInput) -> None:
     for name, message in exc.errors.items():
         if name in form:
-            form[name].errors = [*form[name].errors, translate(message)]
+            form[name].errors = [*form[name].errors, str(message)]
         else:
-            form.form_errors.append(translate(message))
+            form.form_errors.append(str(message))
 
 
 def _status(form) -> int:
@@ -128,7 +121,7 @@ def index():
         page=page,
         flt=flt,
         filter_args=_filter_args(),
-        filter_errors={k: translate(m) for k, m in error.errors.items()} if error else {},
+        filter_errors={k: str(m) for k, m in error.errors.items()} if error else {},
         has_customers=bool(customers) or service.count_customers(session) > 0,
         ltv=service.lifetime_values(session, [c.id for c in customers]),
         custom_fields=service.list_custom_fields(session),
@@ -145,7 +138,7 @@ def export():
     try:
         chunks = export_csv(session, _filter_from_request())
     except service.FilterInvalid as exc:
-        message = "; ".join(translate(m) for m in exc.errors.values())
+        message = "; ".join(str(m) for m in exc.errors.values())
         return render_template("error.html", code=400, message=message), 400
     # The rows are read in their own sessions, so the request's session can close now
     # instead of staying open for the whole download.

@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from helpdesk.auth.models import Role, User
 from helpdesk.campaigns.models import Campaign, Delivery, DeliveryState
-from helpdesk.customers.messages import N_, Message
 from helpdesk.db import UTCDateTime
 from helpdesk.faq.models import Article, ArticleVote
 from helpdesk.mail.models import Mailbox, RawMessage, RawSource, RawStatus
@@ -42,6 +41,8 @@ from helpdesk.reports.models import (
     ContactAfterFaq,
     SearchCount,
 )
+from helpdesk.text import LazyText
+from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.models import (
     DONE_STATUSES,
     OPEN_STATUSES,
@@ -67,7 +68,7 @@ REOPEN_PATTERNS = (
 class DashboardInputError(ValueError):
     """Refused filter values; `errors` maps a field to a message. Nothing was read."""
 
-    def __init__(self, errors: dict[str, Message]):
+    def __init__(self, errors: dict[str, LazyText]):
         super().__init__("; ".join(str(m) for m in errors.values()))
         self.errors = errors
 
@@ -121,14 +122,14 @@ class Scope:
     mailbox_id: int | None = None
 
 
-def _parse_day(raw: str, field: str, errors: dict[str, Message]) -> date | None:
+def _parse_day(raw: str, field: str, errors: dict[str, LazyText]) -> date | None:
     try:
         value = date.fromisoformat(raw.strip())
     except ValueError:
-        errors[field] = N_("Enter a date like 2024-03-31.")
+        errors[field] = _l("Enter a date like 2024-03-31.")
         return None
     if not 2000 <= value.year <= 2100:
-        errors[field] = N_("Enter a date between the years 2000 and 2100.")
+        errors[field] = _l("Enter a date between the years 2000 and 2100.")
         return None
     return value
 
@@ -144,7 +145,7 @@ def parse_scope(
 ) -> Scope:
     """The scope from query-string values; empty values give the last 30 days, all
     mailboxes. Raises DashboardInputError."""
-    errors: dict[str, Message] = {}
+    errors: dict[str, LazyText] = {}
     last = _parse_day(raw_to, "to", errors) if (raw_to or "").strip() else today
     first = (
         _parse_day(raw_from, "from", errors)
@@ -153,16 +154,16 @@ def parse_scope(
     )
     if first and last and not errors:
         if last < first:
-            errors["to"] = N_("The end date must not be before the start date.")
+            errors["to"] = _l("The end date must not be before the start date.")
         elif (last - first).days + 1 > MAX_RANGE_DAYS:
-            errors["from"] = N_("Choose at most %(n)d days.", n=MAX_RANGE_DAYS)
+            errors["from"] = _l("Choose at most %(n)d days.", n=MAX_RANGE_DAYS)
     mailbox_id = None
     raw_mailbox = (raw_mailbox or "").strip()
     if raw_mailbox:
         if not raw_mailbox.isdigit() or len(raw_mailbox) > 18:
-            errors["mailbox"] = N_("Choose a mailbox from the list.")
+            errors["mailbox"] = _l("Choose a mailbox from the list.")
         elif session.get(Mailbox, int(raw_mailbox)) is None:
-            errors["mailbox"] = N_("This mailbox does not exist.")
+            errors["mailbox"] = _l("This mailbox does not exist.")
         else:
             mailbox_id = int(raw_mailbox)
     if errors:

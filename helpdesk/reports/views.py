@@ -20,9 +20,9 @@ from flask_login import current_user
 from helpdesk import charts, nav
 from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import roles_required
-from helpdesk.customers.messages import Message
 from helpdesk.db import utcnow
 from helpdesk.reports import service, visits
+from helpdesk.text import LazyText
 from helpdesk.web import db_session
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,6 @@ def managers_only(*extra_roles: Role):
     return decorator
 
 
-def _translate(text) -> str:
-    return text.render(_) if isinstance(text, Message) else str(text)
-
-
 def _zone():
     return service.user_zone(current_user.timezone)
 
@@ -82,8 +78,8 @@ def _filter_values() -> dict[str, str]:
     return {k: request.args.get(k, "")[:40] for k in ("from", "to", "mailbox")}
 
 
-def _bad_request(errors: dict[str, Message], template: str, **context):
-    messages = {field: _translate(m) for field, m in errors.items()}
+def _bad_request(errors: dict[str, LazyText], template: str, **context):
+    messages = {field: str(m) for field, m in errors.items()}
     body = render_template(
         template,
         errors=messages,
@@ -207,7 +203,7 @@ def now():
     try:
         scope = _scope()
     except service.DashboardInputError as error:
-        return " ".join(_translate(m) for m in error.errors.values()), 400
+        return " ".join(str(m) for m in error.errors.values()), 400
     figures = service.now_figures(
         db_session(), now=utcnow(), zone=scope.range.zone, mailbox_id=scope.mailbox_id
     )
@@ -232,7 +228,7 @@ def export(name: str):
     try:
         scope = _scope()
     except service.DashboardInputError as error:
-        return " ".join(_translate(m) for m in error.errors.values()), 400
+        return " ".join(str(m) for m in error.errors.values()), 400
     body = service.export_csv(db_session(), name, scope, utcnow())
     return _csv_response(body, name, scope)
 
