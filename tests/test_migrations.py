@@ -5,10 +5,11 @@ from datetime import UTC, datetime, timedelta
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import column, inspect, select, table
 
+from helpdesk.campaigns.models import Campaign
 from helpdesk.customers.models import Customer
-from helpdesk.db import make_engine
+from helpdesk.db import UTCDateTime, make_engine
 from helpdesk.migrate import alembic_config, include_object, upgrade
 from helpdesk.models import metadata
 from helpdesk.tickets.models import SLAPolicy, Ticket
@@ -73,3 +74,51 @@ def test_revision_0002_gives_existing_tickets_their_first_response_due_time(empt
     engine.dispose()
     # Answered: created + the default policy's 30 minutes. Unanswered: its due time.
     assert due == {1: created + timedelta(minutes=30), 2: due_now}
+
+
+def test_revision_0003_takes_the_old_pause_sentences_apart(empty_database_url):
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0002")
+    engine = make_engine(empty_database_url)
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    old_campaigns = table(
+        "campaigns",
+        *(column(name) for name in ("id", "name", "subject", "from_name", "from_email")),
+        *(column(name) for name in ("reply_to", "html_body", "text_body", "text_edited")),
+        *(column(name) for name in ("status", "pause_reason", "consecutive_failures")),
+        column("total_recipients"),
+        column("created_at", UTCDateTime()),
+        column("updated_at", UTCDateTime()),
+    )
+    blank = dict.fromkeys(("name", "subject", "from_name", "from_email", "reply_to"), "x")
+    blank |= {"html_body": "", "text_body": "", "text_edited": False, "status": "paused"}
+    blank |= {"consecutive_failures": 0, "total_recipients": 0, "created_at": now}
+    reasons = [
+        "paused after 20 failed deliveries in a row; the last one: 554 Relay access denied",
+        "Paused by Ana Agent.",
+        "Mia 님이 일시 중지했습니다.",
+        "something else",
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            old_campaigns.insert(),
+            [
+                blank | {"id": n, "pause_reason": reason, "updated_at": now}
+                for n, reason in enumerate(reasons, start=1)
+            ],
+        )
+
+    command.upgrade(config, "head")
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Campaign.id, Campaign.paused_by, Campaign.pause_reason).order_by(Campaign.id)
+        )
+        taken_apart = [(by, reason) for _, by, reason in rows]
+    engine.dispose()
+    assert taken_apart == [
+        ("", "554 Relay access denied"),
+        ("Ana Agent", ""),
+        ("Mia", ""),
+        ("", "something else"),
+    ]

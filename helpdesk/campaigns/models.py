@@ -69,6 +69,9 @@ class Campaign(Base):
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who paused it (their name), or, when sending paused itself after failures in a row,
+    # the last failure's SMTP answer; the page words it in the viewer's language.
+    paused_by: Mapped[str] = mapped_column(String(200), default="")
     pause_reason: Mapped[str] = mapped_column(Text, default="")
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     total_recipients: Mapped[int] = mapped_column(Integer, default=0)

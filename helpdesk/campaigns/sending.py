@@ -156,9 +156,17 @@ def start_sending(
     return inserted
 
 
-def pause_campaign(session: Session, campaign_id: int, reason: str, now: datetime) -> None:
-    """Workers stop before their next claim; claimed deliveries finish their batch."""
-    _transition(session, campaign_id, (CampaignStatus.sending,), CampaignStatus.paused, now, reason)
+def pause_campaign(session: Session, campaign_id: int, now: datetime, *, paused_by: str) -> None:
+    """Workers stop before their next claim; claimed deliveries finish their batch.
+    `paused_by`: the name of the person pausing it."""
+    _transition(
+        session,
+        campaign_id,
+        (CampaignStatus.sending,),
+        CampaignStatus.paused,
+        now,
+        paused_by=paused_by[:200],
+    )
 
 
 def resume_campaign(
@@ -168,7 +176,7 @@ def resume_campaign(
     *,
     enqueue_jobs: Callable[[int], None] | None = None,
 ) -> None:
-    _transition(session, campaign_id, (CampaignStatus.paused,), CampaignStatus.sending, now, "")
+    _transition(session, campaign_id, (CampaignStatus.paused,), CampaignStatus.sending, now)
     session.execute(
         update(Campaign)
         .where(Campaign.id == campaign_id)
@@ -188,7 +196,6 @@ def cancel_campaign(session: Session, campaign_id: int, now: datetime) -> None:
         (CampaignStatus.sending, CampaignStatus.paused, CampaignStatus.scheduled),
         CampaignStatus.cancelled,
         now,
-        "",
     )
     session.execute(
         update(Delivery)
@@ -204,11 +211,11 @@ def cancel_campaign(session: Session, campaign_id: int, now: datetime) -> None:
     )
 
 
-def _transition(session, campaign_id, allowed, target, now, reason) -> None:
+def _transition(session, campaign_id, allowed, target, now, *, paused_by: str = "") -> None:
     changed = session.execute(
         update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.status.in_(allowed))
-        .values(status=target, pause_reason=reason, updated_at=now)
+        .values(status=target, paused_by=paused_by, pause_reason="", updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not changed:
@@ -390,7 +397,6 @@ def record_failure(session: Session, campaign_id: int, limit: int, reason: str, 
         .values(consecutive_failures=Campaign.consecutive_failures + 1)
         .execution_options(synchronize_session=False)
     )
-    message = f"paused after {limit} failed deliveries in a row; the last one: {reason}"
     return bool(
         session.execute(
             update(Campaign)
@@ -399,7 +405,12 @@ def record_failure(session: Session, campaign_id: int, limit: int, reason: str, 
                 Campaign.status == CampaignStatus.sending,
                 Campaign.consecutive_failures >= limit,
             )
-            .values(status=CampaignStatus.paused, pause_reason=message[:2000], updated_at=now)
+            .values(
+                status=CampaignStatus.paused,
+                paused_by="",
+                pause_reason=reason[:2000],
+                updated_at=now,
+            )
             .execution_options(synchronize_session=False)
         ).rowcount
     )

@@ -472,9 +472,7 @@ def control(campaign_id: int):
     action = request.form.get("action", "")
     try:
         if action == "pause":
-            sending.pause_campaign(
-                session, campaign_id, _("Paused by %(name)s.", name=current_user.name), utcnow()
-            )
+            sending.pause_campaign(session, campaign_id, utcnow(), paused_by=current_user.name)
             message = _("Campaign paused; batches in flight finish first.")
         elif action == "resume":
             sending.resume_campaign(

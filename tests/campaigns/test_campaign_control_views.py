@@ -79,3 +79,45 @@ def test_sending_campaign_page_offers_pause_and_cancel(marketer_client, session)
     assert 'value="pause"' in page
     assert 'value="cancel"' in page
     assert 'value="resume"' not in page
+
+
+def test_paused_campaign_page_says_who_paused_it_in_the_viewers_language(
+    marketer_client, session, marketer
+):
+    campaign_id = _sending_campaign(session)
+    post_form(marketer_client, f"/campaigns/{campaign_id}/control", {"action": "pause"})
+    assert "Paused by Mia Marketer." in marketer_client.get(f"/campaigns/{campaign_id}").text
+
+    marketer.language = "ko"
+    session.merge(marketer)
+    session.commit()
+
+    assert (
+        "Mia Marketer 님이 일시 중지했습니다."
+        in marketer_client.get(f"/campaigns/{campaign_id}").text
+    )
+
+
+def test_report_shows_the_failures_that_paused_a_campaign(marketer_client, session):
+    campaign_id = _sending_campaign(session)
+    campaign = session.get(Campaign, campaign_id)
+    campaign.status = CampaignStatus.paused
+    campaign.consecutive_failures = 20
+    campaign.pause_reason = "554 5.7.1 Relay access denied"
+    session.commit()
+
+    page = marketer_client.get(f"/campaigns/{campaign_id}/report").text
+
+    assert "Paused after 20 failed deliveries in a row; the last one:" in page
+    assert "<code>554 5.7.1 Relay access denied</code>" in page
+
+
+def test_resume_clears_who_paused_the_campaign(marketer_client, session):
+    campaign_id = _sending_campaign(session)
+    post_form(marketer_client, f"/campaigns/{campaign_id}/control", {"action": "pause"})
+    post_form(marketer_client, f"/campaigns/{campaign_id}/control", {"action": "resume"})
+
+    session.expire_all()
+    campaign = session.get(Campaign, campaign_id)
+    assert (campaign.paused_by, campaign.pause_reason) == ("", "")
+    assert "Paused by" not in marketer_client.get(f"/campaigns/{campaign_id}").text

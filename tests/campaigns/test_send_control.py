@@ -34,7 +34,7 @@ def test_a_paused_campaign_sends_nothing_until_resumed(
     make_subscribers(session, 6)
     campaign = make_sending_campaign(session)
     start_sending(session, campaign.id, utcnow(), enqueue_jobs=jobs.enqueuer(config))
-    pause_campaign(session, campaign.id, "checking the prices", utcnow())
+    pause_campaign(session, campaign.id, utcnow(), paused_by="Ana")
     session.commit()
 
     run_campaign_jobs(redis_conn)
@@ -60,7 +60,7 @@ def test_pause_stops_workers_between_batches(
             from helpdesk.db import session_scope
 
             with session_scope() as other:
-                pause_campaign(other, campaign.id, "stop", utcnow())
+                pause_campaign(other, campaign.id, utcnow(), paused_by="Ana")
         return None
 
     smtp_handler.on_data = pause_after_first_batch
