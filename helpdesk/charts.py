@@ -39,44 +39,82 @@ def _number(value: float) -> str:
     return f"{value:g}" if value < 10_000 else f"{value:,.0f}"
 
 
-def _frame(
-    title: str,
-    description: str,
-    x_title: str,
-    y_title: str,
-    top: float,
-    width: int,
-    height: int,
-    pad: tuple[int, int, int, int],
-) -> list[str]:
-    left, right, top_pad, bottom = pad
-    plot_h = height - top_pad - bottom
+@dataclass(frozen=True)
+class _Area:
+    """The drawing: its size, the margins around the plot, the value at the plot's top."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top_pad: int
+    bottom: int
+    top: float
+
+    @property
+    def plot_w(self) -> float:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_h(self) -> float:
+        return self.height - self.top_pad - self.bottom
+
+    @property
+    def baseline(self) -> float:
+        return self.top_pad + self.plot_h
+
+    def y(self, value: float) -> float:
+        return self.baseline - (value / self.top) * self.plot_h
+
+
+def _area(series: Sequence[Series], width: int, height: int) -> _Area:
+    # Room above the plot for one legend line per series.
+    highest = max([v for s in series for v in s.values] + [0])
+    return _Area(width, height, 56, 16, 16 + 14 * len(series), 40, _nice_top(highest))
+
+
+def _frame(area: _Area, title: str, description: str, x_title: str, y_title: str) -> list[str]:
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {area.width} {area.height}" '
         f'role="img" aria-label="{escape(title)}" class="chart">',
         f"<title>{escape(title)}</title>",
-        f"<desc>{escape(description)}</desc>",
+        f"<desc>{escape(description or title)}</desc>",
     ]
     for i in range(5):
-        value = top * i / 4
-        y = top_pad + plot_h - plot_h * i / 4
+        value = area.top * i / 4
+        y = area.y(value)
         parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+            f'<line x1="{area.left}" y1="{y:.1f}" x2="{area.width - area.right}" y2="{y:.1f}" '
             f'stroke="{"#c9ced8" if i == 0 else "#eceff3"}"/>'
         )
         parts.append(
-            f'<text x="{left - 6}" y="{y + 4:.1f}" {_TEXT} text-anchor="end">'
+            f'<text x="{area.left - 6}" y="{y + 4:.1f}" {_TEXT} text-anchor="end">'
             f"{escape(_number(value))}</text>"
         )
+    middle = area.top_pad + area.plot_h / 2
     parts.append(
-        f'<text x="12" y="{top_pad + plot_h / 2:.1f}" {_TEXT} text-anchor="middle" '
-        f'transform="rotate(-90 12 {top_pad + plot_h / 2:.1f})">{escape(y_title)}</text>'
+        f'<text x="12" y="{middle:.1f}" {_TEXT} text-anchor="middle" '
+        f'transform="rotate(-90 12 {middle:.1f})">{escape(y_title)}</text>'
     )
     parts.append(
-        f'<text x="{left + (width - left - right) / 2:.1f}" y="{height - 4}" {_TEXT} '
+        f'<text x="{area.left + area.plot_w / 2:.1f}" y="{area.height - 4}" {_TEXT} '
         f'text-anchor="middle">{escape(x_title)}</text>'
     )
     return parts
+
+
+def _close(
+    parts: list[str],
+    area: _Area,
+    labels: Sequence[str],
+    centres: list[float],
+    series: Sequence[Series],
+    unit: str,
+) -> str:
+    parts += _x_labels(labels, centres, area.baseline)
+    parts += _legend(series, area.width, area.right, unit)
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def _x_labels(
@@ -116,34 +154,24 @@ def line_chart(
     height: int = 240,
 ) -> str:
     """One line per series over the labelled x positions."""
-    pad = (56, 16, 16 + 14 * len(series), 40)
-    left, right, top_pad, bottom = pad
-    top = _nice_top(max([v for s in series for v in s.values] + [0]))
+    area = _area(series, width, height)
     count = len(labels)
-    plot_w, plot_h = width - left - right, height - top_pad - bottom
-    step = plot_w / max(count - 1, 1)
-    xs = [left + i * step for i in range(count)]
-    parts = _frame(title, description or title, x_title, y_title, top, width, height, pad)
+    step = area.plot_w / max(count - 1, 1)
+    xs = [area.left + i * step for i in range(count)]
+    parts = _frame(area, title, description, x_title, y_title)
     for n, one in enumerate(series):
         colour = COLOURS[n % len(COLOURS)]
-        points = " ".join(
-            f"{xs[i]:.1f},{top_pad + plot_h - (v / top) * plot_h:.1f}"
-            for i, v in enumerate(one.values)
-        )
         if count > 1:
+            points = " ".join(f"{xs[i]:.1f},{area.y(v):.1f}" for i, v in enumerate(one.values))
             parts.append(
                 f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>'
             )
         for i, v in enumerate(one.values):
-            y = top_pad + plot_h - (v / top) * plot_h
             parts.append(
-                f'<circle cx="{xs[i]:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}">'
+                f'<circle cx="{xs[i]:.1f}" cy="{area.y(v):.1f}" r="2.5" fill="{colour}">'
                 f"<title>{escape(labels[i])}: {escape(_number(v))}{escape(unit)}</title></circle>"
             )
-    parts += _x_labels(labels, xs, top_pad + plot_h)
-    parts += _legend(series, width, right, unit)
-    parts.append("</svg>")
-    return "".join(parts)
+    return _close(parts, area, labels, xs, series, unit)
 
 
 def bar_chart(
@@ -159,26 +187,19 @@ def bar_chart(
     height: int = 240,
 ) -> str:
     """Grouped bars: one group per label, one bar per series."""
-    pad = (56, 16, 16 + 14 * len(series), 40)
-    left, right, top_pad, bottom = pad
-    top = _nice_top(max([v for s in series for v in s.values] + [0]))
-    count = max(len(labels), 1)
-    plot_w, plot_h = width - left - right, height - top_pad - bottom
-    group = plot_w / count
+    area = _area(series, width, height)
+    group = area.plot_w / max(len(labels), 1)
     bar = max(group * 0.8 / max(len(series), 1), 0.5)
-    parts = _frame(title, description or title, x_title, y_title, top, width, height, pad)
+    parts = _frame(area, title, description, x_title, y_title)
     for n, one in enumerate(series):
         colour = COLOURS[n % len(COLOURS)]
         for i, v in enumerate(one.values):
-            h = (v / top) * plot_h
-            x = left + i * group + group * 0.1 + n * bar
+            x = area.left + i * group + group * 0.1 + n * bar
             parts.append(
-                f'<rect x="{x:.1f}" y="{top_pad + plot_h - h:.1f}" width="{bar:.1f}" '
-                f'height="{h:.1f}" fill="{colour}"><title>{escape(labels[i])}, '
-                f"{escape(one.label)}: {escape(_number(v))}{escape(unit)}</title></rect>"
+                f'<rect x="{x:.1f}" y="{area.y(v):.1f}" width="{bar:.1f}" '
+                f'height="{area.baseline - area.y(v):.1f}" fill="{colour}"><title>'
+                f"{escape(labels[i])}, {escape(one.label)}: {escape(_number(v))}{escape(unit)}"
+                "</title></rect>"
             )
-    centres = [left + i * group + group / 2 for i in range(len(labels))]
-    parts += _x_labels(labels, centres, top_pad + plot_h)
-    parts += _legend(series, width, right, unit)
-    parts.append("</svg>")
-    return "".join(parts)
+    centres = [area.left + i * group + group / 2 for i in range(len(labels))]
+    return _close(parts, area, labels, centres, series, unit)
