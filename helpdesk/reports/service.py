@@ -818,27 +818,21 @@ class FaqFigures:
 
 def faq_figures(session: Session, scope: Scope, limit: int = TOP) -> FaqFigures:
     """Views, votes and searches in the range (the help centre is not per mailbox)."""
-    views = func.sum(ArticleViewCount.views)
-    most_viewed = [
-        ArticleFigure(i, title, language, slug, views=int(n))
-        for i, title, language, slug, n in session.execute(
-            select(Article.id, Article.title, Article.language, Article.slug, views)
-            .select_from(ArticleViewCount)
-            .join(Article, Article.id == ArticleViewCount.article_id)
-            .where(_between(ArticleViewCount.hour, scope))
-            .group_by(Article.id, Article.title, Article.language, Article.slug)
-            .order_by(views.desc(), Article.id)
-            .limit(limit)
-        )
-    ]
+    most_viewed = _top_articles(
+        session,
+        func.sum(ArticleViewCount.views),
+        ArticleViewCount.article_id,
+        _between(ArticleViewCount.hour, scope),
+        limit,
+    )
     yes = func.sum(case((ArticleVote.helpful, 1), else_=0))
     no = func.sum(case((ArticleVote.helpful, 0), else_=1))
     votes = (
-        select(Article.id, Article.title, Article.language, Article.slug, yes, no)
+        select(*_ARTICLE, yes, no)
         .select_from(ArticleVote)
         .join(Article, Article.id == ArticleVote.article_id)
         .where(_between(ArticleVote.created_at, scope))
-        .group_by(Article.id, Article.title, Article.language, Article.slug)
+        .group_by(*_ARTICLE)
     )
 
     def articles(query) -> list[ArticleFigure]:
@@ -866,6 +860,25 @@ def faq_figures(session: Session, scope: Scope, limit: int = TOP) -> FaqFigures:
     )
 
 
+_ARTICLE = (Article.id, Article.title, Article.language, Article.slug)
+
+
+def _top_articles(session: Session, count, article_id, in_range, limit: int) -> list[ArticleFigure]:
+    """Articles ranked by `count` over the rows (of `article_id`'s table) in the range."""
+    return [
+        ArticleFigure(i, title, language, slug, views=int(n))
+        for i, title, language, slug, n in session.execute(
+            select(*_ARTICLE, count)
+            .select_from(article_id.table)
+            .join(Article, Article.id == article_id)
+            .where(in_range)
+            .group_by(*_ARTICLE)
+            .order_by(count.desc(), Article.id)
+            .limit(limit)
+        )
+    ]
+
+
 def contact_figures(session: Session, scope: Scope, limit: int = TOP) -> ContactFigures:
     submissions = session.scalar(
         select(func.count()).where(
@@ -879,19 +892,13 @@ def contact_figures(session: Session, scope: Scope, limit: int = TOP) -> Contact
             _between(ContactAfterFaq.created_at, scope), ContactAfterFaq.articles_read > 0
         )
     )
-    count = func.count()
-    before = [
-        ArticleFigure(i, title, language, slug, views=int(n))
-        for i, title, language, slug, n in session.execute(
-            select(Article.id, Article.title, Article.language, Article.slug, count)
-            .select_from(ContactAfterFaq)
-            .join(Article, Article.id == ContactAfterFaq.last_article_id)
-            .where(_between(ContactAfterFaq.created_at, scope))
-            .group_by(Article.id, Article.title, Article.language, Article.slug)
-            .order_by(count.desc(), Article.id)
-            .limit(limit)
-        )
-    ]
+    before = _top_articles(
+        session,
+        func.count(),
+        ContactAfterFaq.last_article_id,
+        _between(ContactAfterFaq.created_at, scope),
+        limit,
+    )
     return ContactFigures(int(submissions or 0), int(after or 0), before)
 
 
