@@ -552,24 +552,15 @@ def ticket_volume(session: Session, scope: Scope) -> list[DayVolume]:
     ]
 
 
-def _first_response_durations(session: Session, scope: Scope):
+def _durations_until(session: Session, scope: Scope, done_at):
+    """Per assignee, the seconds from creation to `done_at` (first response, resolution)
+    of the tickets whose `done_at` falls in the range."""
     return (
         select(
             Ticket.assignee_id.label("key"),
-            _seconds(session, Ticket.first_response_at, Ticket.created_at).label("seconds"),
+            _seconds(session, done_at, Ticket.created_at).label("seconds"),
         )
-        .where(_between(Ticket.first_response_at, scope), _tickets_in_scope(scope))
-        .subquery()
-    )
-
-
-def _resolution_durations(session: Session, scope: Scope):
-    return (
-        select(
-            Ticket.assignee_id.label("key"),
-            _seconds(session, Ticket.resolved_at, Ticket.created_at).label("seconds"),
-        )
-        .where(_between(Ticket.resolved_at, scope), _tickets_in_scope(scope))
+        .where(_between(done_at, scope), _tickets_in_scope(scope))
         .subquery()
     )
 
@@ -585,8 +576,8 @@ class ResponseTimes:
 
 def response_times(session: Session, scope: Scope) -> ResponseTimes:
     return ResponseTimes(
-        duration_stats(session, _first_response_durations(session, scope)),
-        duration_stats(session, _resolution_durations(session, scope)),
+        duration_stats(session, _durations_until(session, scope, Ticket.first_response_at)),
+        duration_stats(session, _durations_until(session, scope, Ticket.resolved_at)),
     )
 
 
