@@ -17,14 +17,17 @@ class ConfigError(ValueError):
     """An environment variable holds a value that cannot be used."""
 
 
-def _int(env: dict[str, str], name: str, default: int) -> int:
+def _int(env: dict[str, str], name: str, default: int, *, minimum: int | None = None) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
 
 
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
@@ -136,16 +139,18 @@ class Config:
             login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
             login_lockout_minutes=_int(env, "LOGIN_LOCKOUT_MINUTES", 15),
             import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024),
-            mailbox_poll_batch=_int(env, "MAILBOX_POLL_BATCH", 200),
-            mailbox_poll_batch_bytes=_int(env, "MAILBOX_POLL_BATCH_BYTES", 32 * 1024 * 1024),
+            mailbox_poll_batch=_int(env, "MAILBOX_POLL_BATCH", 200, minimum=1),
+            mailbox_poll_batch_bytes=_int(
+                env, "MAILBOX_POLL_BATCH_BYTES", 32 * 1024 * 1024, minimum=1
+            ),
             poll_time_budget_seconds=_int(env, "POLL_TIME_BUDGET_SECONDS", 300),
             poll_size_budget_bytes=_int(env, "POLL_SIZE_BUDGET_BYTES", 200 * 1024 * 1024),
             smtpd_host=env.get("SMTPD_HOST", "127.0.0.1"),
             smtpd_port=_int(env, "SMTPD_PORT", 2525),
             smtpd_max_bytes=_int(env, "SMTPD_MAX_BYTES", 30 * 1024 * 1024),
             campaign_rate_per_second=_int(env, "CAMPAIGN_RATE_PER_SECOND", 50),
-            campaign_batch_size=_int(env, "CAMPAIGN_BATCH_SIZE", 100),
-            campaign_concurrency=_int(env, "CAMPAIGN_CONCURRENCY", 2),
+            campaign_batch_size=_int(env, "CAMPAIGN_BATCH_SIZE", 100, minimum=1),
+            campaign_concurrency=_int(env, "CAMPAIGN_CONCURRENCY", 2, minimum=1),
             campaign_max_consecutive_failures=_int(env, "CAMPAIGN_MAX_CONSECUTIVE_FAILURES", 20),
             campaign_max_attempts=_int(env, "CAMPAIGN_MAX_ATTEMPTS", 5),
             campaign_retry_base_seconds=_int(env, "CAMPAIGN_RETRY_BASE_SECONDS", 60),

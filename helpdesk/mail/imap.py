@@ -6,7 +6,8 @@ committed first, then its tickets in one more commit), queue the acknowledgement
 flag \\Seen or move to the archive folder, then record the batch's highest UID. A crash
 anywhere before that last commit means the batch is fetched again and the Message-ID
 dedupe in ingest recognizes what was already taken in. Mail is never deleted or expunged.
-A reader thread fetches and parses the next batch while one is being ingested.
+A reader thread fetches the next batch, and a parse process parses it, while one is being
+ingested.
 """
 
 from __future__ import annotations

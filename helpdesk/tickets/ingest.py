@@ -161,7 +161,7 @@ def parse_incoming(raw: bytes, settings: IngestSettings, own: frozenset[str]) ->
     """`parse_message` as ingest calls it. `own`: `own_addresses`, our own mail's senders.
 
     Parsing changes nothing, so a transport may run it before the bytes are stored (the
-    poller does, in a thread, while the previous batch is written)."""
+    poller does, in another process, while the previous batch is written)."""
     return parse_message(
         raw,
         max_attachment_bytes=settings.max_attachment_bytes,
@@ -596,11 +596,14 @@ class _Batch:
     def waiting_since(self, ticket: Ticket) -> datetime | None:
         """When the customer's wait for our answer on this ticket began, if it has."""
         if ticket not in self.waiting:
-            # Only a new ticket is missing from both the prefetch and `customer_wrote`.
+            # Not loaded by the prefetch: found by a signed Message-ID, the body marker or
+            # the subject token.
             self.waiting[ticket] = unanswered_since(self.session, ticket)
         return self.waiting[ticket]
 
     def customer_wrote(self, ticket: Ticket, at: datetime) -> None:
+        """Customer mail added to the ticket: it starts the wait unless one runs already
+        (a ticket opened in this batch has nothing stored to ask about)."""
         if ticket.id is None or self.waiting_since(ticket) is None:
             self.waiting[ticket] = at
 
