@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -116,8 +118,26 @@ def make_engine(url: str, *, sqlite_begin: str = "IMMEDIATE", **kwargs) -> Engin
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(f"BEGIN {sqlite_begin}"))
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    _engines.add(engine)
+    return engine
+
+
+# Every engine made here, so that a forked child (an RQ work horse, a parse process)
+# starts with empty pools: a database connection shared by two processes interleaves their
+# traffic (psycopg: "prepared statement _pg3_0 already exists"; SQLite forbids it).
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_inherited_connections() -> None:
+    # close=False: closing would end the parent's sessions on the server; the child only
+    # drops its references and opens its own connections when it needs one.
+    for engine in list(_engines):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 
 def _sqlite_pragmas(dbapi_connection, _record):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import os
+
+from sqlalchemy import select, text
 
 from helpdesk.customers.models import Tag
-from helpdesk.db import assign_ids, insert_returning_ids
+from helpdesk.db import assign_ids, insert_returning_ids, make_engine
 
 
 def test_insert_returning_ids_gives_each_row_its_id_in_order(session):
@@ -52,3 +54,55 @@ def test_insert_returning_ids_of_one_row(session):
     session.commit()
 
     assert session.scalar(select(Tag.name).where(Tag.id == id_)) == "only"
+
+
+def _in_forked_child(work) -> bytes:
+    """Run `work()` in a forked child (as RQ forks a work horse) and return what it wrote."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        try:
+            os.write(write_end, work())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        answer = pipe.read()
+    os.waitpid(pid, 0)
+    return answer
+
+
+def test_a_forked_child_never_uses_the_parents_pooled_connection(database_url):
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+        inherited = connection.connection.dbapi_connection
+
+    def child_connection_is_inherited() -> bytes:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            return b"same" if connection.connection.dbapi_connection is inherited else b"new"
+
+    assert _in_forked_child(child_connection_is_inherited) == b"new"
+    engine.dispose()
+
+
+def test_work_horses_forked_one_after_another_each_use_the_database_without_error(
+    database_url,
+):
+    engine = make_engine(database_url)
+    query = text("SELECT count(*) FROM tags WHERE name = :n")
+    with engine.connect() as connection:
+        connection.execute(query, {"n": "parent"})
+
+    def horse() -> bytes:
+        # Past psycopg's prepare threshold, committed: a prepared statement stays on the
+        # server connection.
+        with engine.begin() as connection:
+            for _ in range(6):
+                connection.execute(query, {"n": "horse"})
+        return b"done"
+
+    assert [_in_forked_child(horse) for _ in range(2)] == [b"done", b"done"]
+    engine.dispose()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from rq import Queue
+from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
 from helpdesk.config import PROJECT_ROOT
@@ -40,6 +41,19 @@ def test_worker_runs_a_queued_job_against_the_configured_database(
     assert result.returncode == 0, result.stderr
     session.rollback()
     assert session.scalar(select(Tag.name).where(Tag.name == "from-worker")) == "from-worker"
+
+
+def test_every_job_of_a_forking_worker_reaches_the_database(redis_conn, database_url, tmp_path):
+    queue = Queue(DEFAULT_QUEUE, connection=redis_conn)
+    for n in range(3):
+        queue.enqueue("tests.ops.jobs.count_tags_repeatedly", f"job-{n}")
+
+    result = run_worker_burst(tmp_path, database_url)
+
+    assert result.returncode == 0, result.stderr
+    assert FailedJobRegistry(queue=queue).get_job_ids() == []
+    runs = [item.decode() for item in redis_conn.lrange("tests:ops:runs", 0, -1)]
+    assert runs == ["job-0", "job-1", "job-2"]
 
 
 def test_worker_takes_mail_before_campaigns_and_imports(redis_conn, tmp_path):
