@@ -1,19 +1,19 @@
 """Runs one RQ worker on the helpdesk queues; start as many as the mail volume needs.
 
 `helpdesk run` starts one; in production run `python worker.py` under a process supervisor
-on any machine that reaches the same database and Redis.
+on any machine that reaches the same database and Redis. Stop it with SIGTERM (or Ctrl-C):
+the job running finishes the message it is sending and puts the rest back. A second
+SIGTERM stops it at once, which may leave one campaign recipient uncertain.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from rq import Worker
-
 from helpdesk.campaigns import jobs as campaign_jobs
 from helpdesk.config import Config
 from helpdesk.db import database
-from helpdesk.queue import QUEUE_NAMES, redis_connection
+from helpdesk.worker import HelpdeskWorker
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,8 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     campaign_jobs.on_worker_start(config)
     # Queues are listened to in QUEUE_NAMES order, so a waiting reply always runs before
     # the next chunk of a campaign or import.
-    worker = Worker(list(QUEUE_NAMES), connection=redis_connection(config))
-    worker.work(burst=args.burst, with_scheduler=not args.burst)
+    HelpdeskWorker(config).work(burst=args.burst, with_scheduler=not args.burst)
     return 0
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -29,11 +28,11 @@ from helpdesk.config import PROJECT_ROOT, Config, ConfigError
 from helpdesk.db import database, make_engine, session_scope
 from helpdesk.demo import load_demo
 from helpdesk.migrate import alembic_config, upgrade
+from helpdesk.processes import stop_with_parent
 from helpdesk.tickets.ingest import IngestSettings
 
 # How long a child gets to finish its current request or job after SIGTERM.
 STOP_TIMEOUT = 20.0
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _config() -> Config:
@@ -282,7 +281,8 @@ class Supervisor:
         self.children[command.name] = subprocess.Popen(
             command.argv,
             process_group=0,
-            preexec_fn=_stop_with_parent if sys.platform == "linux" else None,
+            # If `helpdesk run` itself is killed, the child gets SIGTERM instead of living on.
+            preexec_fn=stop_with_parent,
         )
 
     def wait_for_web(self, host: str, port: int, timeout: float = 60.0) -> None:
@@ -318,12 +318,6 @@ class Supervisor:
         if self.redis is not None:
             # Redis goes last: workers write their final state to it while stopping.
             _terminate([self.redis], self)
-
-
-def _stop_with_parent() -> None:
-    """Runs in the child before exec: if `helpdesk run` itself is killed (kill -9, the OOM
-    killer) the child gets SIGTERM instead of living on unsupervised."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _terminate(processes: list[subprocess.Popen], supervisor: Supervisor) -> None:

@@ -84,6 +84,8 @@ class Config:
     campaign_max_attempts: int = 5
     campaign_retry_base_seconds: int = 60
     campaign_lease_seconds: int = 600
+    campaign_slice_seconds: int = 60
+    campaign_check_seconds: int = 30
     soft_bounce_limit: int = 3
     machine_open_seconds: int = 10
     trusted_proxies: int = 0
@@ -154,7 +156,9 @@ class Config:
             campaign_max_consecutive_failures=_int(env, "CAMPAIGN_MAX_CONSECUTIVE_FAILURES", 20),
             campaign_max_attempts=_int(env, "CAMPAIGN_MAX_ATTEMPTS", 5),
             campaign_retry_base_seconds=_int(env, "CAMPAIGN_RETRY_BASE_SECONDS", 60),
-            campaign_lease_seconds=_int(env, "CAMPAIGN_LEASE_SECONDS", 600),
+            campaign_lease_seconds=_int(env, "CAMPAIGN_LEASE_SECONDS", 600, minimum=1),
+            campaign_slice_seconds=_int(env, "CAMPAIGN_SLICE_SECONDS", 60, minimum=1),
+            campaign_check_seconds=_int(env, "CAMPAIGN_CHECK_SECONDS", 30, minimum=1),
             soft_bounce_limit=_int(env, "SOFT_BOUNCE_LIMIT", 3),
             machine_open_seconds=_int(env, "MACHINE_OPEN_SECONDS", 10),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),

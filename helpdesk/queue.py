@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from redis import Redis
 from rq import Queue
 
@@ -42,3 +44,16 @@ def get_queue(config: Config, name: str = DEFAULT_QUEUE) -> Queue:
 
 def enqueue(config: Config, queue_name: str, func, *args, **kwargs):
     return get_queue(config, queue_name).enqueue(func, *args, **kwargs)
+
+
+# Set in a work horse when its worker is asked to stop (SIGTERM, Ctrl-C) or dies: a long
+# job checks it between units of work, puts back what it has not started and ends early.
+_stop = threading.Event()
+
+
+def request_stop() -> None:
+    _stop.set()
+
+
+def stop_requested() -> bool:
+    return _stop.is_set()

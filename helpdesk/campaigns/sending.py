@@ -4,9 +4,9 @@ delivery, and the state changes that make "at most once per recipient" hold.
 A delivery moves `pending -> sending -> sent | failed | pending (retry later)`; a claim is
 committed before any SMTP traffic, so a delivery is handed to the relay only by the one
 worker that moved it to `sending`. A worker that dies leaves its claimed deliveries in
-`sending`; `recover_stale_deliveries` turns them into `uncertain` once the lease has run
-out, and nothing ever moves `uncertain` back to `pending`: the relay may have accepted
-the message, and a second copy is worse than a missing one.
+`sending`; once the lease has run out, `recovery` gives each its outcome from the job's
+progress record (`progress`). Nothing ever moves `uncertain` back to `pending`: the relay
+may have accepted the message, and a second copy is worse than a missing one.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from helpdesk.campaigns.models import (
     Segment,
     Suppression,
 )
+from helpdesk.campaigns.progress import ClaimLost, SendProgress
 from helpdesk.campaigns.segments import segment_customer_ids_query
 from helpdesk.config import Config
 from helpdesk.customers.models import Customer
@@ -223,12 +224,13 @@ def _transition(session, campaign_id, allowed, target, now, *, paused_by: str = 
         raise CampaignStateError(f"a {status or 'missing'} campaign cannot become {target}")
 
 
+# A campaign is done when none of its deliveries is in these states.
+OPEN_STATES = (DeliveryState.pending, DeliveryState.sending)
+
+
 def finish_if_done(session: Session, campaign_id: int, now: datetime) -> bool:
     """`sending -> sent` once no delivery is waiting or in flight."""
-    open_work = exists().where(
-        Delivery.campaign_id == campaign_id,
-        Delivery.state.in_((DeliveryState.pending, DeliveryState.sending)),
-    )
+    open_work = exists().where(Delivery.campaign_id == campaign_id, Delivery.state.in_(OPEN_STATES))
     return bool(
         session.execute(
             update(Campaign)
@@ -425,57 +427,30 @@ def reset_failures(session: Session, campaign_id: int) -> None:
     )
 
 
-def recover_stale_deliveries(session: Session, now: datetime, lease_seconds: int) -> int:
-    """`sending` rows older than the lease belonged to a worker that died: the relay may
-    have accepted them, so they become `uncertain` (never sent again) and the report
-    lists them. Campaigns left with nothing to do are finished."""
-    cutoff = now - timedelta(seconds=lease_seconds)
-    stale = select(Delivery.campaign_id).where(
-        Delivery.state == DeliveryState.sending, Delivery.claimed_at < cutoff
-    )
-    campaign_ids = set(session.scalars(stale.distinct()))
-    if not campaign_ids:
-        return 0
-    count = session.execute(
-        update(Delivery)
-        .where(Delivery.state == DeliveryState.sending, Delivery.claimed_at < cutoff)
-        .values(
-            state=DeliveryState.uncertain,
-            last_error="the worker sending this message stopped before recording the "
-            "relay's answer; not sent again so nobody gets two copies",
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    for campaign_id in campaign_ids:
-        finish_if_done(session, campaign_id, now)
-    return count
+@dataclass(frozen=True)
+class Outlook:
+    """What is left of a campaign when a job finds nothing to claim."""
+
+    waiting: int
+    # Earliest retry time among the waiting; None when one is due now (and locked by
+    # another job).
+    next_due: datetime | None
+    # When the oldest delivery now in flight was claimed; None when none is in flight.
+    oldest_claim: datetime | None
 
 
-def campaigns_with_work(session: Session) -> list[int]:
-    """Campaigns a restarted worker should pick up again."""
-    return list(
-        session.scalars(
-            select(Campaign.id).where(
-                Campaign.status == CampaignStatus.sending,
-                exists().where(
-                    Delivery.campaign_id == Campaign.id,
-                    Delivery.state == DeliveryState.pending,
-                ),
-            )
-        )
-    )
-
-
-def next_due(session: Session, campaign_id: int) -> datetime | None | bool:
-    """When the earliest waiting delivery is due; False when none is waiting."""
-    row = session.execute(
+def outlook(session: Session, campaign_id: int) -> Outlook:
+    waiting, next_due = session.execute(
         select(func.count(), func.min(Delivery.next_attempt_at)).where(
             Delivery.campaign_id == campaign_id, Delivery.state == DeliveryState.pending
         )
     ).one()
-    if not row[0]:
-        return False
-    return row[1]
+    oldest_claim = session.scalar(
+        select(func.min(Delivery.claimed_at)).where(
+            Delivery.campaign_id == campaign_id, Delivery.state == DeliveryState.sending
+        )
+    )
+    return Outlook(waiting, next_due, oldest_claim)
 
 
 # --- building and submitting messages ---------------------------------------------------
@@ -523,7 +498,15 @@ class CampaignSender(SMTPSender):
     """The shared sender, plus an envelope sender (the VERP address) and a submission that
     knows whether the relay may already hold the message when something breaks."""
 
-    def submit(self, message: OutgoingMessage, recipient: str) -> None:
+    def submit(
+        self,
+        message: OutgoingMessage,
+        recipient: str,
+        before_body: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Hand one message to the relay. `before_body` runs once the relay is ready for
+        the body (DATA answered 354), right before it goes out: if it raises, the
+        connection is dropped without the final dot, so the relay discards the message."""
         mail_from = message.mail_from
         body = _LEADING_DOT.sub(b"..", message.data)
         if not body.endswith(b"\r\n"):
@@ -545,6 +528,14 @@ class CampaignSender(SMTPSender):
             self.close()
             raise TransientFailure(f"connection failed: {exc}") from None
         connection = self._connection
+        try:
+            before_body()
+        except BaseException:
+            # Not QUIT: after 354 the relay would take it for message text. Closing the
+            # socket mid-DATA makes it discard what it has.
+            self._connection = None
+            connection.close()
+            raise
         try:
             connection.send(body + b".\r\n")
             code, text = connection.getreply()
@@ -783,6 +774,14 @@ class BatchResult:
     retried: int = 0
     uncertain: int = 0
     paused: bool = False
+    # The worker is stopping: the deliveries not yet handed over went back to pending.
+    stopped: bool = False
+    # Recovery took the batch over (this job was presumed dead): nothing more may be sent.
+    lost: bool = False
+
+    def add(self, other: BatchResult) -> None:
+        for name in ("sent", "failed", "retried", "uncertain"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def send_batch(
@@ -793,16 +792,17 @@ def send_batch(
     sender: CampaignSender,
     settings: SendSettings,
     *,
-    wait_for_slot: Callable[[], None] = lambda: None,
+    progress: SendProgress,
     clock: Callable[[], datetime],
+    wait_for_slot: Callable[[], None] = lambda: None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> BatchResult:
     """Send the claimed deliveries one by one and record each outcome.
 
-    Accepted messages are recorded in groups, every SENT_FLUSH_SECONDS (or SENT_FLUSH
-    messages): until then they are in `sending` like the rest of the claimed batch,
-    which is what a killed worker leaves in any case, so grouping costs nothing in
-    safety and saves a commit per message; a kill leaves at most that quarter second's
-    accepted messages reported as uncertain instead of sent.
+    Accepted messages are recorded in the database in groups, every SENT_FLUSH_SECONDS
+    (or SENT_FLUSH messages), which saves a commit per message; `progress` keeps the
+    per-message truth in Redis meanwhile, so a kill at any moment leaves at most the one
+    message in flight uncertain. Refusals and uncertain outcomes are committed at once.
     """
     result = BatchResult()
     campaign, links = load_content(session, campaign_id)
@@ -825,7 +825,10 @@ def send_batch(
         flush_due = time.monotonic() + SENT_FLUSH_SECONDS
 
     for index, row in enumerate(rows):
-        outcome_error = None
+        if should_stop():
+            release(session, [r.id for r in rows[index:]], worker)
+            result.stopped = True
+            break
         try:
             message = build_campaign_message(
                 campaign, links, row.token, row.email, contexts.get(row.customer_id, {}), settings
@@ -838,29 +841,17 @@ def send_batch(
         else:
             wait_for_slot()
             try:
-                sender.submit(message, row.email)
-            except PermanentFailure as exc:
-                outcome_error = str(exc)
-                mark_failed(session, row.id, worker, outcome_error)
-                result.failed += 1
-            except TransientFailure as exc:
-                outcome_error = str(exc)
-                if row.attempts >= settings.max_attempts:
-                    mark_failed(
-                        session, row.id, worker, f"gave up after {row.attempts} attempts: {exc}"
-                    )
-                    result.failed += 1
-                else:
-                    delay = settings.retry_base_seconds * 2 ** (row.attempts - 1)
-                    retry_at = clock() + timedelta(seconds=delay)
-                    mark_retry(session, row.id, worker, outcome_error, retry_at)
-                    result.retried += 1
-            except UncertainFailure as exc:
-                outcome_error = str(exc)
-                mark_uncertain(session, row.id, worker, outcome_error)
-                result.uncertain += 1
+                outcome_error = _submit(
+                    session, row, message, worker, sender, settings, result, progress, clock
+                )
+            except ClaimLost:
+                session.rollback()
+                result.lost = True
+                return result
         if outcome_error is None:
-            accepted.append((row.id, message.message_id, clock()))
+            accepted_at = clock()
+            accepted.append((row.id, message.message_id, accepted_at))
+            progress.accepted(row.id, message.message_id, accepted_at)
             result.sent += 1
             if failures_pending_reset:
                 reset_failures(session, campaign_id)
@@ -877,9 +868,35 @@ def send_batch(
             result.paused = True
         flush_accepted()
         if paused:
-            return result
+            break
     flush_accepted()
+    progress.close_batch()
     return result
+
+
+def _submit(session, row, message, worker, sender, settings, result, progress, clock) -> str | None:
+    """Hand one delivery's message to the relay and record a refusal; returns the error
+    text, or None when the relay accepted it."""
+    try:
+        sender.submit(message, row.email, before_body=lambda: progress.before_body(row.id))
+    except PermanentFailure as exc:
+        mark_failed(session, row.id, worker, str(exc))
+        result.failed += 1
+        return str(exc)
+    except TransientFailure as exc:
+        if row.attempts >= settings.max_attempts:
+            mark_failed(session, row.id, worker, f"gave up after {row.attempts} attempts: {exc}")
+            result.failed += 1
+        else:
+            delay = settings.retry_base_seconds * 2 ** (row.attempts - 1)
+            mark_retry(session, row.id, worker, str(exc), clock() + timedelta(seconds=delay))
+            result.retried += 1
+        return str(exc)
+    except UncertainFailure as exc:
+        mark_uncertain(session, row.id, worker, str(exc))
+        result.uncertain += 1
+        return str(exc)
+    return None
 
 
 # --- the global rate limit --------------------------------------------------------------

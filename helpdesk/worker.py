@@ -1,0 +1,60 @@
+"""The RQ worker that `worker.py` runs: RQ's forking worker (a work horse process per job),
+made to stop cleanly and to look after campaigns a dead worker left unfinished.
+
+- A stop request (SIGTERM or SIGINT to the worker) is passed on to the running horse,
+  which finishes the message it is handing over, puts the rest back and ends its job;
+  then the worker exits. A second signal kills the horse at once (RQ's cold shutdown).
+- A horse whose worker dies (kill -9) gets SIGTERM from the kernel and stops the same
+  way, so no orphan goes on sending.
+- While idle, the worker queues a campaign check every CAMPAIGN_CHECK_SECONDS when a
+  campaign is sending, so recipients left by a dead worker are recovered once their
+  lease ends, without a restart.
+- A horse never uses its parent's database connections (`helpdesk.db` drops inherited
+  pools at fork).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+
+from rq import Worker
+
+from helpdesk.campaigns import jobs as campaign_jobs
+from helpdesk.config import Config
+from helpdesk.processes import stop_with_parent
+from helpdesk.queue import QUEUE_NAMES, redis_connection, request_stop
+
+
+class HelpdeskWorker(Worker):
+    def __init__(self, config: Config, **kwargs) -> None:
+        check_seconds = max(1, config.campaign_check_seconds)
+        super().__init__(
+            list(QUEUE_NAMES),
+            connection=redis_connection(config),
+            maintenance_interval=check_seconds,
+            # RQ waits for a job for worker_ttl - 15 seconds before it looks at its
+            # maintenance tasks again.
+            worker_ttl=check_seconds + 15,
+            **kwargs,
+        )
+        self.config = config
+
+    def main_work_horse(self, job, queue) -> None:
+        stop_with_parent(parent_pid=self.pid)
+        super().main_work_horse(job, queue)
+
+    def setup_work_horse_signals(self) -> None:
+        super().setup_work_horse_signals()
+        signal.signal(signal.SIGTERM, lambda *_: request_stop())
+
+    def request_stop(self, signum, frame) -> None:
+        if self.horse_pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.horse_pid, signal.SIGTERM)
+        super().request_stop(signum, frame)
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        campaign_jobs.queue_campaign_check(self.config, self.connection)
