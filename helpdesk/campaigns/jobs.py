@@ -161,14 +161,10 @@ def send_campaign(campaign_id: int) -> dict:
     settings = sending.SendSettings.from_config(config)
     redis = _job_redis(config)
     claimer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    senders = progress.CampaignSenders(redis)
-    senders.alive(campaign_id, claimer)
-    try:
+    with progress.CampaignSenders(redis).sending(campaign_id, claimer):
         with session_scope() as session:
             recovery.recover_stale_deliveries(session, redis, utcnow(), settings.lease_seconds)
-        totals = _send_slice(config, settings, redis, campaign_id, claimer, senders)
-    finally:
-        senders.gone(campaign_id, claimer)
+        totals = _send_slice(config, settings, redis, campaign_id, claimer)
     return {
         "sent": totals.sent,
         "failed": totals.failed,
@@ -177,14 +173,13 @@ def send_campaign(campaign_id: int) -> dict:
     }
 
 
-def _send_slice(config, settings, redis, campaign_id, claimer, senders) -> sending.BatchResult:
+def _send_slice(config, settings, redis, campaign_id, claimer) -> sending.BatchResult:
     limiter = sending.RateLimiter(redis, settings.rate_per_second)
     record = progress.SendProgress(redis, claimer)
     totals = sending.BatchResult()
     deadline = time.monotonic() + config.campaign_slice_seconds
     with sending.CampaignSender(settings.smtp_url) as sender, session_scope() as session:
         while True:
-            senders.alive(campaign_id, claimer)
             if stop_requested() or time.monotonic() > deadline:
                 _continue_later(redis, campaign_id)
                 return totals

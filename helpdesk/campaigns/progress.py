@@ -16,17 +16,26 @@ instead of sending what has already been handed to someone else.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 PREFIX = "helpdesk:campaigns"
 # A record outlives any lease by far; one whose owner's rows were never recovered (the
 # database was restored, say) goes away by itself.
 RECORD_TTL_SECONDS = 7 * 24 * 3600
-# A sending job says it is alive at least this often (each batch, each nap); one not heard
-# from for longer is taken for dead when deciding whether a campaign needs new jobs.
-SENDER_TTL_SECONDS = 30
+# A sending job says it is alive every HEARTBEAT_SECONDS; one not heard from for
+# SENDER_TTL_SECONDS is taken for dead when deciding whether a campaign needs new jobs.
+HEARTBEAT_SECONDS = 1.0
+SENDER_TTL_SECONDS = 5
 
 
 class ClaimLost(Exception):
@@ -145,23 +154,44 @@ def _text(value) -> str:
 
 @dataclass
 class CampaignSenders:
-    """The jobs sending each campaign, so that new jobs are queued only when none is."""
+    """The jobs sending each campaign right now, so that new jobs are queued only for a
+    campaign nobody is sending. A job is listed while a thread in its process says so
+    every second: when the process dies, it drops off within SENDER_TTL_SECONDS."""
 
     redis: object
 
     def key(self, campaign_id: int) -> str:
         return f"{PREFIX}:{campaign_id}:senders"
 
-    def alive(self, campaign_id: int, claimer: str) -> None:
+    @contextmanager
+    def sending(self, campaign_id: int, claimer: str) -> Iterator[None]:
+        stop = threading.Event()
+        self._alive(campaign_id, claimer)
+        beat = threading.Thread(
+            target=self._beat, args=(campaign_id, claimer, stop), name="sender-alive", daemon=True
+        )
+        beat.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            beat.join()
+            self.redis.zrem(self.key(campaign_id), claimer)
+
+    def _beat(self, campaign_id: int, claimer: str, stop: threading.Event) -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                self._alive(campaign_id, claimer)
+            except RedisError:
+                log.warning("could not tell Redis that campaign %s is being sent", campaign_id)
+
+    def _alive(self, campaign_id: int, claimer: str) -> None:
         now = time.time()
         pipe = self.redis.pipeline(transaction=False)
         pipe.zadd(self.key(campaign_id), {claimer: now + SENDER_TTL_SECONDS})
         pipe.zremrangebyscore(self.key(campaign_id), 0, now)
         pipe.expire(self.key(campaign_id), SENDER_TTL_SECONDS * 2)
         pipe.execute()
-
-    def gone(self, campaign_id: int, claimer: str) -> None:
-        self.redis.zrem(self.key(campaign_id), claimer)
 
     def count(self, campaign_id: int) -> int:
         return self.redis.zcount(self.key(campaign_id), time.time(), "+inf")

@@ -255,7 +255,11 @@ def claim_batch(
     worker has locked; SQLite's BEGIN IMMEDIATE lets one claimer in at a time, and the
     conditional UPDATE re-checks the state either way.
     """
-    status = session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
+    # FOR SHARE: a pause or cancel waits for claims under way, so once it has returned no
+    # new batch is claimed (SQLite's BEGIN IMMEDIATE serializes them anyway).
+    status = session.scalar(
+        select(Campaign.status).where(Campaign.id == campaign_id).with_for_update(read=True)
+    )
     if status != CampaignStatus.sending:
         return []
     ids = list(

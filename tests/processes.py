@@ -1,0 +1,88 @@
+"""Real processes for topology tests: worker.py as production runs it (a forking RQ worker
+with a work horse per job), found, signalled and killed the way an operator or a crash does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from pathlib import Path
+
+from helpdesk.config import PROJECT_ROOT
+
+
+def start_worker(*args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`python worker.py` in its own session, as a process supervisor starts it, logging
+    to `log` (a file, not a pipe: a pipe would stay open in a killed worker's children)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, str(PROJECT_ROOT / "worker.py"), *args],
+            cwd=PROJECT_ROOT,
+            env=dict(os.environ) if env is None else env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """Every process below pid, with its command line (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with suppress(OSError):
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found, pending = {}, list(children.get(pid, []))
+    while pending:
+        child = pending.pop()
+        with suppress(OSError):
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            found[child] = command.decode()
+            pending.extend(children.get(child, []))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting to be reaped counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def horses(worker_pid: int) -> list[int]:
+    """The worker's work horses: RQ puts each in a process group of its own."""
+    return [pid for pid in descendants(worker_pid) if _group_of(pid) == pid]
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
+def kill_worker_and_horse(worker: subprocess.Popen) -> None:
+    """SIGKILL to the worker's process group and to its horse's, as when a machine dies."""
+    for horse in horses(worker.pid):
+        with suppress(ProcessLookupError):
+            os.killpg(horse, signal.SIGKILL)
+    with suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+def wait_until(condition, timeout: float, explain=lambda: "timed out") -> None:
+    """Poll `condition` until it holds; after `timeout` seconds fail with `explain()`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(explain())
+        time.sleep(0.02)
