@@ -49,7 +49,7 @@ from helpdesk.campaigns.sending import (  # noqa: E402
 from helpdesk.config import Config  # noqa: E402
 from helpdesk.customers.models import Customer, SubscriptionStatus  # noqa: E402
 from helpdesk.db import database, make_engine, utcnow  # noqa: E402
-from helpdesk.mail.outbound import build_message, mail_domain  # noqa: E402
+from helpdesk.mail.outbound import build_message  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
 
 PARAGRAPH = (
@@ -201,7 +201,7 @@ def email_package_ceiling(
     campaign: Campaign, smtp_port: int, messages: int, config: Config
 ) -> float:
     """The same loop with the message made by the email package (build_message)."""
-    domain = mail_domain(config.public_url)
+    domain = config.effective_mail_domain
     connection = smtplib.SMTP("127.0.0.1", smtp_port)
     started = time.perf_counter()
     for n in range(messages):

@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from helpdesk.mail.domain import InvalidMailDomain, mail_domain, parse_mail_domain
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -41,6 +43,25 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
 
+def _mail_domain(env: dict[str, str], public_url: str) -> str | None:
+    """MAIL_DOMAIN checked; without it PUBLIC_URL's host must make a mail domain, which is
+    checked here too, so that no send fails on it later."""
+    raw = (env.get("MAIL_DOMAIN") or "").strip()
+    try:
+        if raw:
+            return parse_mail_domain(raw)
+        mail_domain(public_url)
+    except InvalidMailDomain as exc:
+        if raw:
+            raise ConfigError(
+                f"MAIL_DOMAIN must be a domain name or a domain literal, got {raw!r}: {exc}"
+            ) from None
+        raise ConfigError(
+            f"PUBLIC_URL's host cannot be the mail domain ({exc}); set MAIL_DOMAIN"
+        ) from None
+    return None
+
+
 def _secret_key(instance_path: Path) -> str:
     """Keep a generated key in instance/ so sessions and signed links survive restarts."""
     key_file = instance_path / "secret_key"
@@ -61,6 +82,7 @@ class Config:
     redis_url: str | None = None
     smtp_url: str | None = None
     public_url: str = "http://127.0.0.1:5000"
+    mail_domain: str | None = None  # MAIL_DOMAIN, checked; None: PUBLIC_URL's host
     host: str = "127.0.0.1"
     port: int = 5000
     sink_host: str = "127.0.0.1"
@@ -110,6 +132,11 @@ class Config:
         return self.smtp_url or f"smtp://{self.sink_host}:{self.sink_port}"
 
     @property
+    def effective_mail_domain(self) -> str:
+        """The domain of our Message-IDs and bounce/unsubscribe return addresses."""
+        return mail_domain(self.public_url, self.mail_domain)
+
+    @property
     def maildir_path(self) -> Path:
         return self.instance_path / "maildir"
 
@@ -125,13 +152,15 @@ class Config:
         env = dict(os.environ if env is None else env)
         instance_path = Path(env.get("HELPDESK_INSTANCE", PROJECT_ROOT / "instance")).resolve()
         database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'helpdesk.db'}"
+        public_url = (env.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
         return cls(
             instance_path=instance_path,
             database_url=normalize_database_url(database_url),
             secret_key=env.get("SECRET_KEY") or _secret_key(instance_path),
             redis_url=env.get("REDIS_URL") or None,
             smtp_url=env.get("SMTP_URL") or None,
-            public_url=(env.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            public_url=public_url,
+            mail_domain=_mail_domain(env, public_url),
             host=env.get("HOST", "127.0.0.1"),
             port=_int(env, "PORT", 5000),
             sink_host=env.get("SINK_HOST", "127.0.0.1"),

@@ -10,7 +10,7 @@ from helpdesk.campaigns.models import Campaign
 from helpdesk.campaigns.rendering import SAMPLE_CONTEXT, customer_contexts, render_for_delivery
 from helpdesk.config import Config
 from helpdesk.db import session_scope
-from helpdesk.mail.outbound import SMTPSender, build_message, mail_domain
+from helpdesk.mail.outbound import SMTPSender, build_message
 from helpdesk.queue import CAMPAIGN_QUEUE, MAIL_QUEUE, get_queue
 
 
@@ -23,7 +23,7 @@ def enqueue_test_send(
         addresses,
         customer_id,
         config.effective_smtp_url,
-        mail_domain(config.public_url),
+        config.effective_mail_domain,
     )
 
 

@@ -45,7 +45,8 @@ from helpdesk.campaigns.segments import segment_customer_ids_query
 from helpdesk.config import Config
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
-from helpdesk.mail.outbound import MESSAGE_POLICY, SMTPSender, build_message, mail_domain
+from helpdesk.mail.domain import mail_domain
+from helpdesk.mail.outbound import MESSAGE_POLICY, SMTPSender, build_message
 
 
 class CampaignNotStartable(ValueError):
@@ -61,6 +62,7 @@ class SendSettings:
     smtp_url: str
     public_url: str
     secret_key: str
+    mail_domain: str | None = None  # MAIL_DOMAIN; None: the host of public_url
     rate_per_second: int = 50
     batch_size: int = 100
     max_consecutive_failures: int = 20
@@ -73,6 +75,7 @@ class SendSettings:
         return cls(
             smtp_url=config.effective_smtp_url,
             public_url=config.public_url,
+            mail_domain=config.mail_domain,
             secret_key=config.secret_key,
             rate_per_second=config.campaign_rate_per_second,
             batch_size=max(1, config.campaign_batch_size),
@@ -615,7 +618,7 @@ def build_campaign_message(
     """The personalised message: what `build_message` would make of it, written out
     directly (see `_campaign_mime`), or made by `build_message` itself when an address
     or header needs more than that writer knows."""
-    domain = mail_domain(settings.public_url)
+    domain = mail_domain(settings.public_url, settings.mail_domain)
     urls = tracking.tracking_urls(
         settings.public_url, settings.secret_key, delivery_token, campaign.id
     )

@@ -80,7 +80,7 @@ def contact_address(session: Session, config: Config) -> tuple[Mailbox | None, s
     ).first()
     if mailbox is not None:
         return mailbox, mailbox.address
-    return None, f"support@{outbound.mail_domain(config.public_url)}"
+    return None, f"support@{config.effective_mail_domain}"
 
 
 def _clean(session: Session, request: ContactRequest, config: Config) -> tuple[str, ...]:

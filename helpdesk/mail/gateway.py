@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from helpdesk.config import Config
 from helpdesk.db import database
+from helpdesk.mail.domain import canonical_domain, own_mail_domains
 from helpdesk.mail.imap import queue_acknowledgements
 from helpdesk.mail.models import Mailbox, RawSource
 from helpdesk.tickets.ingest import IngestSettings, ingest_message
@@ -41,6 +42,7 @@ class GatewayHandler:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.settings = IngestSettings.from_config(config)
+        self.own_domains = own_mail_domains(config.public_url, config.mail_domain)
         database.configure(config.database_url)
 
     async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options):
@@ -68,7 +70,7 @@ class GatewayHandler:
 
     def is_campaign_return(self, address: str) -> bool:
         match = _CAMPAIGN_RETURN.match(address.strip().strip("<>").lower())
-        return match is not None and match.group("domain") == self.settings.domain.lower()
+        return match is not None and canonical_domain(match.group("domain")) in self.own_domains
 
     def mailbox_for(self, address: str) -> int | None:
         # Mailbox addresses are stored lower-cased (mail/service.py); an exact match is all

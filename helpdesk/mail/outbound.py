@@ -179,7 +179,7 @@ def build_message(
 ) -> EmailMessage:
     """A complete message: text (and HTML alternative), attachments, Date and Message-ID.
 
-    `domain` names the Message-ID's right-hand side; pass `mail_domain(config.public_url)`.
+    `domain` names the Message-ID's right-hand side; pass `config.effective_mail_domain`.
     Without it the sender address's domain is used.
     """
     message = EmailMessage(policy=MESSAGE_POLICY)
@@ -204,11 +204,6 @@ def build_message(
             filename=attachment.filename,
         )
     return message
-
-
-def mail_domain(public_url: str) -> str:
-    """The host name of PUBLIC_URL, used on the right of every Message-ID we create."""
-    return urlsplit(public_url).hostname or "localhost"
 
 
 def _address_domain(message: EmailMessage) -> str:

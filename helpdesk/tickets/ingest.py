@@ -38,7 +38,6 @@ from helpdesk.mail.models import (
     RawStatus,
     SeenMessage,
 )
-from helpdesk.mail.outbound import mail_domain
 from helpdesk.mail.parse import Kind, ParsedMail, parse_message
 from helpdesk.tickets.assignment import auto_assign
 from helpdesk.tickets.models import (
@@ -97,7 +96,7 @@ class IngestSettings:
     @classmethod
     def from_config(cls, config: Config, **overrides) -> IngestSettings:
         values = {"soft_bounce_limit": config.soft_bounce_limit} | overrides
-        return cls(secret_key=config.secret_key, domain=mail_domain(config.public_url), **values)
+        return cls(secret_key=config.secret_key, domain=config.effective_mail_domain, **values)
 
 
 @dataclass(frozen=True)

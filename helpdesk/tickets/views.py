@@ -30,7 +30,6 @@ from wtforms import SelectChoice
 from helpdesk import nav
 from helpdesk.auth.permissions import SUPPORT, roles_required
 from helpdesk.faq import service as faq_service
-from helpdesk.mail.outbound import mail_domain
 from helpdesk.queue import MAIL_QUEUE, enqueue, redis_connection
 from helpdesk.tickets import presence, service
 from helpdesk.tickets.forms import (
@@ -60,7 +59,7 @@ def _config():
 
 def _mail_settings() -> service.MailSettings:
     config = _config()
-    return service.MailSettings(config.secret_key, mail_domain(config.public_url))
+    return service.MailSettings(config.secret_key, config.effective_mail_domain)
 
 
 def _optional_int(raw: str | None, what: str) -> int | None:

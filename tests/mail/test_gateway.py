@@ -167,3 +167,102 @@ def test_a_return_address_at_another_domain_is_refused(session, smtp):
     with pytest.raises(smtplib.SMTPRecipientsRefused):
         smtp.sendmail("", ["bounces+0123abcd@elsewhere.example"], mail())
     assert count(session, RawMessage) == 0
+
+
+@pytest.fixture
+def start_gateway(app):
+    """Starts a gateway for a given configuration; stops them all after the test."""
+    controllers = []
+
+    def start(config):
+        controller = make_gateway(config, port=free_port())
+        controller.start()
+        controllers.append(controller)
+        return controller
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+def rcpt_codes(controller, addresses: list[str]) -> dict[str, int]:
+    with smtplib.SMTP(controller.hostname, controller.port, timeout=30) as client:
+        client.ehlo()
+        client.mail("")
+        return {address: client.rcpt(address)[0] for address in addresses}
+
+
+def test_a_site_reached_by_ip_takes_back_its_return_addresses_as_domain_literals(
+    session, config, start_gateway
+):
+    gateway = start_gateway(config.with_overrides(public_url="http://127.0.0.1:5000"))
+
+    codes = rcpt_codes(
+        gateway,
+        [
+            "bounces+0123abcd@[127.0.0.1]",
+            "unsubscribe+0123abcd@[127.0.0.1]",
+            # Mail sent before IP addresses became domain literals named the bare address.
+            "bounces+0123abcd@127.0.0.1",
+            "bounces+0123abcd@[127.0.0.2]",
+            "bounces+0123abcd@helpdesk.test",
+        ],
+    )
+
+    assert codes == {
+        "bounces+0123abcd@[127.0.0.1]": 250,
+        "unsubscribe+0123abcd@[127.0.0.1]": 250,
+        "bounces+0123abcd@127.0.0.1": 250,
+        "bounces+0123abcd@[127.0.0.2]": 550,
+        "bounces+0123abcd@helpdesk.test": 550,
+    }
+
+
+def test_a_site_reached_by_ipv6_takes_back_its_return_addresses(session, config, start_gateway):
+    gateway = start_gateway(config.with_overrides(public_url="http://[::1]:5000"))
+
+    codes = rcpt_codes(
+        gateway,
+        ["bounces+0123abcd@[IPv6:::1]", "bounces+0123abcd@[ipv6:0:0::1]", "bounces+1@[IPv6:::2]"],
+    )
+
+    assert codes == {
+        "bounces+0123abcd@[IPv6:::1]": 250,
+        "bounces+0123abcd@[ipv6:0:0::1]": 250,
+        "bounces+1@[IPv6:::2]": 550,
+    }
+
+
+def test_a_configured_mail_domain_is_accepted_beside_the_public_url_host(
+    session, config, start_gateway
+):
+    gateway = start_gateway(
+        config.with_overrides(public_url="http://127.0.0.1:5000", mail_domain="mail.example.com")
+    )
+
+    codes = rcpt_codes(
+        gateway,
+        [
+            "bounces+0123abcd@mail.example.com",
+            "unsubscribe+0123abcd@Mail.Example.COM",
+            "bounces+0123abcd@[127.0.0.1]",
+            "bounces+0123abcd@other.example.com",
+        ],
+    )
+
+    assert codes == {
+        "bounces+0123abcd@mail.example.com": 250,
+        "unsubscribe+0123abcd@Mail.Example.COM": 250,
+        "bounces+0123abcd@[127.0.0.1]": 250,
+        "bounces+0123abcd@other.example.com": 550,
+    }
+
+
+def test_a_bounce_to_a_domain_literal_return_address_is_stored(session, config, start_gateway):
+    gateway = start_gateway(config.with_overrides(public_url="http://127.0.0.1:5000"))
+
+    with smtplib.SMTP(gateway.hostname, gateway.port, timeout=30) as client:
+        refused = client.sendmail("", ["bounces+0123abcd@[127.0.0.1]"], mail())
+
+    assert refused == {}
+    assert count(session, RawMessage, RawMessage.source == RawSource.smtp) == 1
