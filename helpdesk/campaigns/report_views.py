@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template
+from datetime import timedelta
+
+from flask import Blueprint, Response, abort, current_app, render_template
 from flask_babel import gettext as _
 
 from helpdesk.auth.permissions import MARKETING, roles_required
 from helpdesk.campaigns import reports
+from helpdesk.db import utcnow
 from helpdesk.web import db_session
 
 bp = Blueprint("campaign_reports", __name__)
@@ -17,6 +20,13 @@ def _campaign(campaign_id: int):
         return reports.get_campaign(db_session(), campaign_id)
     except reports.ReportNotFound:
         abort(404)
+
+
+def current_figures(campaign_id: int) -> reports.CampaignFigures:
+    """The figures as of now; deliveries in `sending` for longer than the lease count as
+    stalled, the same cut-off workers use to mark them uncertain."""
+    lease = timedelta(seconds=current_app.config["HELPDESK"].campaign_lease_seconds)
+    return reports.campaign_figures(db_session(), campaign_id, stalled_before=utcnow() - lease)
 
 
 @bp.get("/campaigns/<int:campaign_id>/report")
@@ -31,7 +41,7 @@ def report(campaign_id: int):
     return render_template(
         "campaigns/report.html",
         campaign=campaign,
-        figures=reports.campaign_figures(session, campaign_id),
+        figures=current_figures(campaign_id),
         chart=chart,
         links=reports.clicks_per_link(session, campaign_id),
         comparison=reports.segment_comparison(session, campaign_id),
@@ -42,8 +52,9 @@ def report(campaign_id: int):
 @roles_required(*MARKETING)
 def progress(campaign_id: int):
     campaign = _campaign(campaign_id)
-    figures = reports.campaign_figures(db_session(), campaign_id)
-    return render_template("campaigns/report_progress.html", campaign=campaign, figures=figures)
+    return render_template(
+        "campaigns/report_progress.html", campaign=campaign, figures=current_figures(campaign_id)
+    )
 
 
 @bp.get("/campaigns/<int:campaign_id>/report.csv")

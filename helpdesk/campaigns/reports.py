@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
 from helpdesk import charts
@@ -40,11 +40,21 @@ def _count_if(condition):
 
 @dataclass(frozen=True)
 class CampaignFigures:
+    """How many recipients are in each delivery state, and what became of the sent ones.
+
+    `pending`, `sending`, `sent`, `failed`, `uncertain` and `skipped` are the delivery
+    states, each counted on its own: together they add up to `recipients`. `stalled` is
+    the part of `sending` claimed longer ago than the lease, by a worker that has most
+    likely died; they become uncertain when a worker next checks.
+    """
+
     recipients: int
+    pending: int
+    sending: int
+    stalled: int
     sent: int
     failed: int
     uncertain: int
-    pending: int
     skipped: int
     hard_bounces: int
     soft_bounces: int
@@ -58,6 +68,11 @@ class CampaignFigures:
     def delivered(self) -> int:
         return max(0, self.sent - self.hard_bounces - self.soft_bounces)
 
+    @property
+    def handled(self) -> int:
+        """Recipients whose delivery has reached its end: no worker will touch them again."""
+        return self.sent + self.failed + self.uncertain + self.skipped
+
     def rate(self, value: int, base: int | None = None) -> float:
         """A share of the delivered messages (or of `base`), 0.0 when there is none."""
         base = self.delivered if base is None else base
@@ -65,18 +80,24 @@ class CampaignFigures:
 
     @property
     def progress(self) -> float:
-        done = self.recipients - self.pending
-        return done / self.recipients if self.recipients else 1.0
+        return self.handled / self.recipients if self.recipients else 1.0
 
 
-def _figures_columns():
+def _figures_columns(stalled_before: datetime | None):
     state = Delivery.state
+    stalled = (
+        _count_if((state == DeliveryState.sending) & (Delivery.claimed_at < stalled_before))
+        if stalled_before is not None
+        else literal(0)
+    )
     return (
         func.count(Delivery.id),
+        _count_if(state == DeliveryState.pending),
+        _count_if(state == DeliveryState.sending),
+        stalled,
         _count_if(state == DeliveryState.sent),
         _count_if(state == DeliveryState.failed),
         _count_if(state == DeliveryState.uncertain),
-        _count_if(state.in_((DeliveryState.pending, DeliveryState.sending))),
         _count_if(state == DeliveryState.skipped),
         _count_if(Delivery.bounce_kind == "hard"),
         _count_if(Delivery.bounce_kind == "soft"),
@@ -88,14 +109,17 @@ def _figures_columns():
     )
 
 
-def campaign_figures(session: Session, campaign_id: int) -> CampaignFigures:
+def campaign_figures(
+    session: Session, campaign_id: int, *, stalled_before: datetime | None = None
+) -> CampaignFigures:
     """One aggregate query over the campaign's deliveries.
 
     Human opens count recipients with at least one human open; machine opens count those
-    opened only by proxies or prefetchers, so the two never overlap.
+    opened only by proxies or prefetchers, so the two never overlap. Deliveries in
+    `sending` claimed before `stalled_before` (now minus the lease) count as stalled too.
     """
     row = session.execute(
-        select(*_figures_columns()).where(Delivery.campaign_id == campaign_id)
+        select(*_figures_columns(stalled_before)).where(Delivery.campaign_id == campaign_id)
     ).one()
     return CampaignFigures(*(int(value or 0) for value in row))
 
@@ -238,7 +262,12 @@ def segment_comparison(
 ) -> list[CampaignComparison]:
     """This campaign and the latest others, with their segments, in one grouped query."""
     rows = session.execute(
-        select(Campaign.id, Campaign.name, func.coalesce(Segment.name, ""), *_figures_columns())
+        select(
+            Campaign.id,
+            Campaign.name,
+            func.coalesce(Segment.name, ""),
+            *_figures_columns(None),
+        )
         .join(Delivery, Delivery.campaign_id == Campaign.id)
         .outerjoin(Segment, Segment.id == Campaign.segment_id)
         .group_by(Campaign.id, Campaign.name, Segment.name)

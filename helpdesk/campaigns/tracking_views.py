@@ -9,6 +9,13 @@ Flask sees the request. If Redis cannot be reached they write straight to the da
 as before, and skip Redis for a few seconds. The one-click unsubscribe POST (RFC 8058) comes
 from a mail provider's server with no session and no CSRF token; the signed link is what
 authorizes it, so it is exempt from CSRF.
+
+Link scanners, security gateways and prefetchers probe links with HEAD, which Flask
+answers on every GET route: a HEAD gets the same status and headers as a GET (the
+pixel, the redirect, the page) but counts no open or click and unsubscribes nobody.
+Only a GET of the pixel or a click link counts, and only a POST carrying
+`List-Unsubscribe=One-Click` (the mail provider's one-click request, and the button on
+the confirmation page, which sends the same field) unsubscribes.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import logging
 import time
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from rq import Queue
 
@@ -133,6 +141,8 @@ def open_pixel(signed: str):
         token = tracking.unsign(config.secret_key, tracking.OPEN, signed)
     except tracking.UnknownToken:
         abort(404)
+    if request.method == "HEAD":
+        return _no_store(Response(tracking.PIXEL_GIF, mimetype="image/gif"))
     user_agent = request.headers.get("User-Agent", "")
     now = utcnow()
     if not _buffer(config, tracking.open_event(token, now, user_agent, client_ip())):
@@ -175,6 +185,8 @@ def click(signed: str, position: int):
     url = _links.url(campaign_id, position, _load_links)
     if url is None:
         abort(404)
+    if request.method == "HEAD":
+        return _no_store(redirect(url, code=302))
     user_agent = request.headers.get("User-Agent", "")
     now = utcnow()
     if not _buffer(config, tracking.click_event(token, position, now, user_agent)):
@@ -222,19 +234,34 @@ def view_in_browser(signed: str):
     return _no_store(response)
 
 
+# RFC 8058 section 3.1: the one-click request is a POST whose body carries this field.
+ONE_CLICK_FIELD = ("List-Unsubscribe", "One-Click")
+
+
+def _unsubscribe_page(signed: str, *, error: str = "", status: int = 200) -> Response:
+    page = render_template("campaigns/public/unsubscribe.html", signed=signed, error=error)
+    return _no_store(Response(page, status=status))
+
+
 @bp.route("/u/<signed>", methods=["GET", "POST"])
 @public
 def unsubscribe(signed: str):
     session = db_session()
     secret = _config().secret_key
-    if request.method == "GET":
-        # Link scanners follow GETs: the page asks, only the POST unsubscribes.
-        try:
-            tracking.check_unsubscribe_token(session, secret, signed)
-        except tracking.UnknownToken:
-            abort(404)
-        page = render_template("campaigns/public/unsubscribe.html", signed=signed)
-        return _no_store(Response(page))
+    try:
+        tracking.check_unsubscribe_token(session, secret, signed)
+    except tracking.UnknownToken:
+        abort(404)
+    if request.method != "POST":
+        # GET and HEAD come from people and from link scanners alike: the page asks.
+        return _unsubscribe_page(signed)
+    name, value = ONE_CLICK_FIELD
+    if request.form.get(name) != value:
+        return _unsubscribe_page(
+            signed,
+            error=_("Nothing was changed. Press the button below to unsubscribe."),
+            status=400,
+        )
     try:
         tracking.unsubscribe(session, secret, signed, now=utcnow())
     except tracking.UnknownToken:

@@ -27,6 +27,7 @@ from helpdesk.campaigns.forms import CampaignForm, ScheduleForm, SegmentForm, Te
 from helpdesk.campaigns.jobs import enqueuer
 from helpdesk.campaigns.models import Campaign, CampaignStatus
 from helpdesk.campaigns.rendering import TemplateProblem
+from helpdesk.campaigns.report_views import current_figures
 from helpdesk.campaigns.segments import (
     CUSTOM_OPS,
     FIELD_OPS,
@@ -311,6 +312,7 @@ def _campaign_data(form: CampaignForm) -> service.CampaignData:
 
 def _editor_page(campaign, form=None, *, test_form=None, schedule_form=None, status=200):
     form = form or _campaign_form(campaign)
+    editable = campaign is None or campaign.status in service.EDITABLE
     return (
         render_template(
             "campaigns/form.html",
@@ -318,7 +320,8 @@ def _editor_page(campaign, form=None, *, test_form=None, schedule_form=None, sta
             form=form,
             test_form=test_form or TestSendForm(formdata=None),
             schedule_form=schedule_form or ScheduleForm(formdata=None),
-            editable=campaign is None or campaign.status in service.EDITABLE,
+            editable=editable,
+            figures=None if editable else current_figures(campaign.id),
             timezone=current_user.timezone or _config().default_timezone,
         ),
         status,

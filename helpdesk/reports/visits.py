@@ -3,7 +3,8 @@
 The FAQ's public views call these once their page is built. The writes wait on `g` and
 are made after the response is ready (`write_pending`, run by the reports blueprint after
 every request) in the request's own session; a failed write is logged and never costs a
-visitor the page. Staff browsing the public pages are not counted.
+visitor the page. Staff browsing the public pages are not counted, and neither is a HEAD
+request: link checkers, crawlers and prefetchers send those, and nobody reads the page.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import g, session
+from flask import g, request, session
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -27,16 +28,19 @@ FAQ_READ_KEY = "dashboard_faq_read"
 MAX_REMEMBERED_ARTICLES = 20
 
 
+def _counted() -> bool:
+    return not current_user.is_authenticated and request.method != "HEAD"
+
+
 def _count(write: Callable[[Session], None]) -> None:
-    if current_user.is_authenticated:
-        return
-    g.setdefault("help_centre_writes", []).append(write)
+    if _counted():
+        g.setdefault("help_centre_writes", []).append(write)
 
 
 def article_viewed(article_id: int) -> None:
     at = utcnow()
     _count(lambda db: service.record_article_view(db, article_id, at))
-    if not current_user.is_authenticated:
+    if _counted():
         read = [i for i in session.get(FAQ_READ_KEY, []) if i != article_id]
         session[FAQ_READ_KEY] = [*read, article_id][-MAX_REMEMBERED_ARTICLES:]
 

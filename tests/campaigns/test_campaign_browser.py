@@ -15,7 +15,9 @@ from tests.campaigns.tracking_support import run_tracking_jobs
 from tests.factories import (
     make_custom_field,
     make_customer,
+    make_delivery,
     make_sending_campaign,
+    make_subscribers,
 )
 from tests.helpers import browser_login
 
@@ -131,3 +133,60 @@ def test_send_open_click_unsubscribe_and_read_the_report(
     for figure, value in (("sent", "1"), ("human_opens", "1"), ("unique_clicks", "1")):
         expect(page.locator(f'[data-figure="{figure}"]')).to_have_text(value)
     expect(page.locator('[data-figure="unsubscribes"]')).to_have_text("1")
+
+
+def test_a_marketer_sees_each_delivery_state_apart_while_the_campaign_sends(
+    page, marketer, session
+):
+    from datetime import timedelta
+
+    from helpdesk.campaigns.models import CampaignStatus, DeliveryState
+    from helpdesk.db import utcnow
+
+    campaign = make_sending_campaign(session, status=CampaignStatus.sending, started_at=utcnow())
+    states = [DeliveryState.pending] * 3 + [
+        DeliveryState.sending,
+        DeliveryState.sent,
+        DeliveryState.sent,
+        DeliveryState.failed,
+        DeliveryState.uncertain,
+        DeliveryState.skipped,
+    ]
+    deliveries = [
+        make_delivery(session, campaign, customer, state=state, claimed_at=utcnow())
+        for customer, state in zip(make_subscribers(session, len(states)), states, strict=True)
+    ]
+    browser_login(page, marketer.email)
+    page.wait_for_url("**/campaigns")
+
+    page.goto(f"/campaigns/{campaign.id}/report")
+    states_table = page.locator("#delivery-states")
+    for state, count in (
+        ("pending", "3"),
+        ("sending", "1"),
+        ("sent", "2"),
+        ("failed", "1"),
+        ("uncertain", "1"),
+        ("skipped", "1"),
+    ):
+        expect(states_table.locator(f'[data-figure="{state}"]')).to_have_text(count)
+    expect(states_table.locator('tr[data-state="uncertain"]')).to_contain_text(
+        "we can't tell whether it was delivered. We never send it again"
+    )
+    expect(states_table.locator('tr[data-state="sending"]')).to_contain_text(
+        "Being handed to the mail server right now."
+    )
+
+    # The worker hands the one in flight over and claims the next: the page follows.
+    deliveries[3].state = DeliveryState.sent
+    deliveries[0].state = DeliveryState.sending
+    deliveries[0].claimed_at = utcnow() - timedelta(seconds=1)
+    session.commit()
+    expect(states_table.locator('[data-figure="sent"]')).to_have_text("3")
+    expect(states_table.locator('[data-figure="pending"]')).to_have_text("2")
+    expect(states_table.locator('[data-figure="sending"]')).to_have_text("1")
+    expect(page.locator("#campaign-progress")).to_contain_text("6 of 9 recipients handled.")
+
+    page.goto(f"/campaigns/{campaign.id}")
+    expect(page.locator('#delivery-states [data-figure="uncertain"]')).to_have_text("1")
+    expect(page.locator('#delivery-states [data-figure="pending"]')).to_have_text("2")

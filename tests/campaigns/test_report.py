@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 
@@ -19,13 +21,16 @@ from helpdesk.campaigns.models import (
 from helpdesk.db import utcnow
 from tests.factories import make_delivery, make_sending_campaign, make_subscribers
 
+STALLED_BEFORE_MINUTES = 10
+
 
 @pytest.fixture
 def campaign(session):
-    """10 recipients: 7 sent, 1 failed, 1 uncertain, 1 pending. Of the sent: 1 hard and
-    1 soft bounce; 3 opened by people (one also by a proxy), 1 only by a proxy; 2 clicked
-    (one twice, on both links); 1 unsubscribed; 1 complained."""
-    customers = make_subscribers(session, 10)
+    """13 recipients, every delivery state: 7 sent, 1 failed, 1 uncertain, 1 pending,
+    1 skipped and 2 sending (one claimed a moment ago, one two hours ago: stalled). Of the
+    sent: 1 hard and 1 soft bounce; 3 opened by people (one also by a proxy), 1 only by a
+    proxy; 2 clicked (one twice, on both links); 1 unsubscribed; 1 complained."""
+    customers = make_subscribers(session, 13)
     campaign = make_sending_campaign(session, status=CampaignStatus.sending, started_at=utcnow())
     links = [
         CampaignLink(campaign_id=campaign.id, url="https://shop.example/a", position=0),
@@ -38,6 +43,9 @@ def campaign(session):
         DeliveryState.failed,
         DeliveryState.uncertain,
         DeliveryState.pending,
+        DeliveryState.skipped,
+        DeliveryState.sending,
+        DeliveryState.sending,
     ]
     d = [
         make_delivery(session, campaign, customer, state=state, sent_at=now - timedelta(hours=2))
@@ -62,16 +70,22 @@ def campaign(session):
     )
     d[3].unsubscribed_at = now
     d[6].complained_at = now
-    d[9].sent_at = None
+    for waiting in d[9:]:
+        waiting.sent_at = None
+    d[11].claimed_at = now - timedelta(seconds=5)
+    d[12].claimed_at = now - timedelta(hours=2)
     session.commit()
     return campaign
 
 
-def test_figures_match_the_hand_count(session, campaign):
-    figures = reports.campaign_figures(session, campaign.id)
+def _stalled_before():
+    return utcnow() - timedelta(minutes=STALLED_BEFORE_MINUTES)
 
-    assert (figures.recipients, figures.sent, figures.failed) == (10, 7, 1)
-    assert (figures.uncertain, figures.pending) == (1, 1)
+
+def test_figures_match_the_hand_count(session, campaign):
+    figures = reports.campaign_figures(session, campaign.id, stalled_before=_stalled_before())
+
+    assert (figures.recipients, figures.sent, figures.failed) == (13, 7, 1)
     assert (figures.hard_bounces, figures.soft_bounces) == (1, 1)
     assert (figures.human_opens, figures.machine_opens) == (3, 1)
     assert figures.unique_clicks == 2
@@ -79,7 +93,39 @@ def test_figures_match_the_hand_count(session, campaign):
     assert figures.delivered == 5
     assert figures.rate(figures.human_opens) == pytest.approx(3 / 5)
     assert figures.rate(figures.unique_clicks) == pytest.approx(2 / 5)
-    assert figures.progress == pytest.approx(9 / 10)
+    assert figures.progress == pytest.approx(10 / 13)
+
+
+def test_each_delivery_state_is_counted_on_its_own(session, campaign):
+    figures = reports.campaign_figures(session, campaign.id, stalled_before=_stalled_before())
+
+    by_state = {state.value: getattr(figures, state.value) for state in DeliveryState}
+    assert by_state == {
+        "pending": 1,
+        "sending": 2,
+        "sent": 7,
+        "failed": 1,
+        "uncertain": 1,
+        "skipped": 1,
+    }
+    assert sum(by_state.values()) == figures.recipients
+    assert figures.stalled == 1
+    assert figures.handled == 7 + 1 + 1 + 1
+
+
+def test_without_a_cut_off_no_delivery_counts_as_stalled(session, campaign):
+    figures = reports.campaign_figures(session, campaign.id)
+
+    assert (figures.sending, figures.stalled) == (2, 0)
+
+
+def test_a_campaign_with_no_recipients_is_complete(session):
+    empty = make_sending_campaign(session, status=CampaignStatus.sent, started_at=utcnow())
+
+    figures = reports.campaign_figures(session, empty.id, stalled_before=_stalled_before())
+
+    assert (figures.recipients, figures.pending, figures.sending, figures.handled) == (0, 0, 0, 0)
+    assert figures.progress == 1.0
 
 
 def test_clicks_per_link_count_clicks_and_people(session, campaign):
@@ -103,7 +149,7 @@ def test_report_page_shows_figures_rates_chart_and_progress(marketer_client, cam
     assert "<svg" in page
     assert "Human opens (3)" in page
     assert f'data-poll-url="/campaigns/{campaign.id}/report/progress"' in page
-    assert 'aria-valuenow="90"' in page
+    assert 'aria-valuenow="77"' in page
 
 
 def test_progress_fragment_stops_polling_once_sent(marketer_client, session, campaign):
@@ -117,15 +163,79 @@ def test_progress_fragment_stops_polling_once_sent(marketer_client, session, cam
     assert "data-poll-done" in fragment.get_data(as_text=True)
 
 
+EACH_STATE = {"pending": 1, "sending": 2, "sent": 7, "failed": 1, "uncertain": 1, "skipped": 1}
+UNCERTAIN_EN = (
+    "We lost contact with the mail server right after handing it this message, so we"
+    " can't tell whether it was delivered. We never send it again, so nobody gets two copies."
+)
+UNCERTAIN_KO = (
+    "이 메시지를 메일 서버에 넘긴 직후 연결이 끊겨 전달되었는지 알 수 없습니다."
+    " 다시 보내지 않으므로 같은 메일을 두 번 받는 사람은 없습니다."
+)
+
+
+def _state_figures(page: str) -> dict[str, int]:
+    rows = re.findall(r'<tr data-state="(\w+)">.*?data-figure="\1">(\d+)<', page, re.DOTALL)
+    return {state: int(count) for state, count in rows}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/campaigns/{id}/report", "/campaigns/{id}/report/progress", "/campaigns/{id}"],
+    ids=["report", "progress", "campaign-page"],
+)
+def test_each_page_shows_every_delivery_state_as_its_own_figure(marketer_client, campaign, path):
+    page = marketer_client.get(path.format(id=campaign.id)).get_data(as_text=True)
+
+    assert _state_figures(page) == EACH_STATE
+    assert "10 of 13 recipients handled." in page
+    assert UNCERTAIN_EN in unescape(page)
+    assert "Being handed to the mail server right now." in page
+    assert 'data-figure="stalled">1 of them have been at this step for too long' in page
+
+
+def test_the_figures_and_explanations_read_in_korean(marketer_client, session, marketer, campaign):
+    marketer.language = "ko"
+    session.merge(marketer)
+    session.commit()
+
+    page = marketer_client.get(f"/campaigns/{campaign.id}/report").get_data(as_text=True)
+
+    assert _state_figures(page) == EACH_STATE
+    assert "수신자 13명 중 10명 처리 완료." in page
+    assert UNCERTAIN_KO in page
+    assert "지금 메일 서버에 넘기는 중입니다." in page
+    for label in ("대기 중", "지금 발송 중", "발송됨", "실패", "확인 불가", "건너뜀"):
+        assert f'<th scope="row">{label}<br>' in page
+    assert 'data-status="sending">발송 중<' in page
+
+
+def test_a_draft_campaign_page_shows_no_delivery_figures(marketer_client, session):
+    draft = make_sending_campaign(session)
+
+    page = marketer_client.get(f"/campaigns/{draft.id}").get_data(as_text=True)
+
+    assert "delivery-states" not in page
+    assert "campaign-progress" not in page
+
+
 def test_csv_export_has_one_row_per_recipient(marketer_client, campaign):
     response = marketer_client.get(f"/campaigns/{campaign.id}/report.csv")
 
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     assert response.mimetype == "text/csv"
-    assert len(rows) == 10
+    assert len(rows) == 13
     assert rows[0]["email"] == "sub0@example.com"
     assert rows[0]["bounce"] == "hard"
-    assert [row["state"] for row in rows].count("sent") == 7
+    states = [row["state"] for row in rows]
+    assert {state.value: states.count(state.value) for state in DeliveryState} == {
+        "pending": 1,
+        "sending": 2,
+        "sent": 7,
+        "failed": 1,
+        "uncertain": 1,
+        "skipped": 1,
+    }
 
 
 def test_report_of_a_missing_campaign_is_404(marketer_client):

@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from helpdesk import create_app
 from helpdesk.campaigns.models import CampaignLink, ClickEvent, OpenEvent
 from helpdesk.db import utcnow
 from tests.campaigns.tracking_support import paths, run_tracking_jobs
+from tests.conftest import free_port
 from tests.factories import make_delivery, make_sending_campaign, make_subscribers
 
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120 Safari/537.36"
@@ -120,6 +122,49 @@ def test_a_click_link_cannot_carry_a_foreign_url(client, session, redis_conn, de
     assert response.status_code == 404
     run_tracking_jobs(redis_conn)
     assert session.scalar(select(func.count()).select_from(ClickEvent)) == 0
+
+
+def _counted_nothing(session, delivery) -> None:
+    session.refresh(delivery)
+    assert (delivery.open_count, delivery.machine_open_count, delivery.click_count) == (0, 0, 0)
+    assert (delivery.first_opened_at, delivery.first_clicked_at) == (None, None)
+    assert session.scalar(select(func.count()).select_from(OpenEvent)) == 0
+    assert session.scalar(select(func.count()).select_from(ClickEvent)) == 0
+
+
+def test_head_on_the_pixel_and_a_click_link_answers_like_get_and_counts_nothing(
+    client, session, redis_conn, delivery
+):
+    pixel = client.head(paths(delivery)["open"], headers={"User-Agent": BROWSER})
+    click = client.head(paths(delivery)["click"](0), headers={"User-Agent": BROWSER})
+
+    assert (pixel.status_code, pixel.mimetype) == (200, "image/gif")
+    assert "no-store" in pixel.headers["Cache-Control"]
+    assert click.status_code == 302
+    assert click.headers["Location"] == "https://shop.example/spring"
+    # Nothing buffered, nothing queued, nothing counted once the worker has run.
+    assert redis_conn.dbsize() == 0
+    run_tracking_jobs(redis_conn)
+    _counted_nothing(session, delivery)
+
+
+def test_head_counts_nothing_when_redis_is_down_either(config, session, delivery):
+    unreachable = config.with_overrides(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    client = create_app(unreachable).test_client()
+
+    assert client.head(paths(delivery)["open"]).status_code == 200
+    assert client.head(paths(delivery)["click"](0)).status_code == 302
+
+    _counted_nothing(session, delivery)
+
+
+def test_head_with_a_tampered_token_is_refused_like_get(client, session, redis_conn, delivery):
+    signed = paths(delivery)["open"].split("/")[3].removesuffix(".gif")
+    tampered = signed[:-3] + ("AAA" if signed[-3:] != "AAA" else "BBB")
+
+    assert client.head(f"/t/o/{tampered}.gif").status_code == 404
+    assert client.head(f"/t/c/{tampered}/0").status_code == 404
+    assert redis_conn.dbsize() == 0
 
 
 @pytest.mark.parametrize("which", ["open", "click", "view"])

@@ -41,6 +41,17 @@ def test_latest_campaigns_figures_by_hand(session, campaigns):
     assert summer.open_rate is None and summer.click_rate is None
 
 
+def test_a_campaign_still_sending_counts_only_accepted_messages_as_sent(session):
+    people = make_subscribers(session, 6)
+    autumn = make_sending_campaign(session, name="Autumn", started_at=utc(2026, 9, 1, 9, 0))
+    for person, state in zip(people, DeliveryState, strict=True):
+        make_delivery(session, autumn, person, state=state)
+
+    [row] = service.latest_campaigns(session)
+
+    assert (row.sent, row.delivered) == (1, 1)
+
+
 def test_latest_campaigns_when_none_was_sent(session):
     assert service.latest_campaigns(session) == []
 

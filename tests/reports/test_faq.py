@@ -10,6 +10,7 @@ from helpdesk.db import utcnow
 from helpdesk.faq.models import ArticleVote
 from helpdesk.reports import service
 from helpdesk.reports.models import ArticleViewCount, ContactAfterFaq, SearchCount
+from helpdesk.reports.visits import FAQ_READ_KEY
 from tests.factories import make_article, make_mailbox
 from tests.helpers import login, post_form
 from tests.reports.support import SEOUL, scope, utc
@@ -75,6 +76,20 @@ def test_staff_reading_the_public_pages_are_not_counted(client, session, agent):
     client.get("/faq/search?q=nothing-here-at-all")
     assert session.scalar(select(func.count()).select_from(ArticleViewCount)) == 0
     assert session.scalar(select(func.count()).select_from(SearchCount)) == 0
+
+
+def test_head_requests_from_link_checkers_are_not_counted(client, session):
+    article = make_article(session)
+
+    assert client.head(f"/faq/en/{article.slug}").status_code == 200
+    assert client.head("/faq/search?q=refund").status_code == 200
+    assert client.head("/faq/search?q=nothing-here-at-all").status_code == 200
+
+    assert session.scalar(select(func.count()).select_from(ArticleViewCount)) == 0
+    assert session.scalar(select(func.count()).select_from(SearchCount)) == 0
+    # Nor does the browser's session remember the article as read before a contact.
+    with client.session_transaction() as browser_session:
+        assert FAQ_READ_KEY not in browser_session
 
 
 def test_helpful_and_unhelpful_articles_from_votes_in_the_range(session):
