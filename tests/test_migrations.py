@@ -14,6 +14,29 @@ from helpdesk.migrate import alembic_config, include_object, upgrade
 from helpdesk.models import metadata
 from helpdesk.tickets.models import SLAPolicy, Ticket
 
+# The customers table of revisions 0001 to 0003, before the name parts.
+old_customers = table(
+    "customers",
+    *(column(name) for name in ("id", "email", "name", "phone", "company")),
+    *(column(name) for name in ("subscription_status", "consent_source")),
+    column("created_at", UTCDateTime()),
+    column("updated_at", UTCDateTime()),
+)
+
+
+def _old_customer(customer_id: int, email: str, name: str, *, now: datetime) -> dict:
+    return {
+        "id": customer_id,
+        "email": email,
+        "name": name,
+        "phone": "",
+        "company": "",
+        "subscription_status": "not_subscribed",
+        "consent_source": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+
 
 def test_migrations_produce_the_models_schema(empty_database_url):
     upgrade(empty_database_url)
@@ -47,7 +70,9 @@ def test_revision_0002_gives_existing_tickets_their_first_response_due_time(empt
     due_now = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
     ticket = {"status": "open", "priority": "normal", "customer_id": 1, "created_at": created}
     with engine.begin() as conn:
-        conn.execute(Customer.__table__.insert().values(id=1, email="c@example.com"))
+        conn.execute(
+            old_customers.insert().values(_old_customer(1, "c@example.com", "", now=created))
+        )
         conn.execute(
             SLAPolicy.__table__.insert().values(
                 priority="normal", first_response_minutes=30, next_response_minutes=600
@@ -121,4 +146,39 @@ def test_revision_0003_takes_the_old_pause_sentences_apart(empty_database_url):
         ("Ana Agent", ""),
         ("Mia", ""),
         ("", "something else"),
+    ]
+
+
+def test_revision_0004_gives_existing_customers_given_and_family_names(empty_database_url):
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0003")
+    engine = make_engine(empty_database_url)
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    names = ["김민준", "김 민준", "남궁민수", "Mary Ann Smith", "Cher", ""]
+    with engine.begin() as conn:
+        conn.execute(
+            old_customers.insert(),
+            [
+                _old_customer(n, f"c{n}@example.com", name, now=now)
+                for n, name in enumerate(names, start=1)
+            ],
+        )
+
+    command.upgrade(config, "head")
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Customer.given_name, Customer.family_name, Customer.name_parts_entered).order_by(
+                Customer.id
+            )
+        )
+        parts = [tuple(row) for row in rows]
+    engine.dispose()
+    assert parts == [
+        ("민준", "김", False),
+        ("민준", "김", False),
+        ("민수", "남궁", False),
+        ("Mary Ann", "Smith", False),
+        ("Cher", "", False),
+        ("", "", False),
     ]

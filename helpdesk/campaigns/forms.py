@@ -28,8 +28,9 @@ class CampaignForm(FlaskForm):
     html_body = TextAreaField(
         _l("HTML body"),
         description=_l(
-            "Jinja2 placeholders: {{ customer.name }}, {{ customer.custom.plan }}, "
-            "{{ customer.purchases.total }}, {{ unsubscribe_url }}, {{ view_in_browser_url }}."
+            "Jinja2 placeholders such as {{ customer.salutation }}, {{ customer.given_name }}, "
+            "{{ customer.custom.plan }} and {{ unsubscribe_url }}; all of them are listed under "
+            "Personalization."
         ),
         validators=[Length(max=1_000_000)],
     )
@@ -38,6 +39,49 @@ class CampaignForm(FlaskForm):
         description=_l("Leave empty to generate it from the HTML."),
         validators=[Length(max=1_000_000)],
     )
+
+
+# What the editor lists under "Personalization": each placeholder and what it gives.
+TEMPLATE_VARIABLES = (
+    ("customer.name", _l("The name as stored, e.g. 김민준 or Mary Ann Smith.")),
+    (
+        "customer.given_name",
+        _l(
+            "The given name: 민준 for 김민준, Mary Ann for Mary Ann Smith. "
+            "Also customer.first_name."
+        ),
+    ),
+    (
+        "customer.family_name",
+        _l("The family name: 김 for 김민준, Smith for Mary Ann Smith. Also customer.last_name."),
+    ),
+    (
+        "customer.salutation",
+        _l(
+            "A greeting with its comma, in the language of the name: “김민준 님,” for a name in "
+            "Hangul, “Hi Mary Ann,” for others. Without a name: “고객님,” in a campaign written "
+            "in Korean, else “Hello,”."
+        ),
+    ),
+    (
+        "customer.salutation_ko",
+        _l("The greeting always in Korean: “김민준 님,”, “Mary Ann Smith 님,” or “고객님,”."),
+    ),
+    (
+        "customer.salutation_en",
+        _l("The greeting always in English: “Hi 민준,”, “Hi Mary Ann,” or “Hello,”."),
+    ),
+    ("customer.email", _l("The email address.")),
+    ("customer.company", _l("The company.")),
+    ("customer.phone", _l("The phone number.")),
+    ("customer.custom.plan", _l("A custom field by its key (here: plan); empty when not set.")),
+    (
+        "customer.purchases.total",
+        _l("Purchases: also .count, .last_product and .last_date."),
+    ),
+    ("unsubscribe_url", _l("The customer's own unsubscribe link.")),
+    ("view_in_browser_url", _l("The link to this mail on the web.")),
+)
 
 
 class TestSendForm(FlaskForm):

@@ -9,6 +9,7 @@ without parsing the template again.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import Customer, CustomField, CustomFieldValue, Purchase
+from helpdesk.customers.names import NameParts, salutation, salutation_language
 
 _html_env = SandboxedEnvironment(autoescape=True, undefined=Undefined)
 _text_env = SandboxedEnvironment(autoescape=False, undefined=Undefined)
@@ -36,6 +38,7 @@ for _env in (_html_env, _text_env):
 _inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
 _text_config = ParserConfig(display_links=False, display_images=False)
 URL_SCHEMES = ("http://", "https://")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 class TemplateProblem(ValueError):
@@ -103,7 +106,7 @@ def render_for_delivery(
     links written as "text (url)".
     """
     context = {
-        "customer": customer_context,
+        "customer": recipient_context(campaign, customer_context),
         "unsubscribe_url": urls.get("unsubscribe_url", ""),
         "view_in_browser_url": urls.get("view_in_browser_url", ""),
     }
@@ -119,6 +122,22 @@ def render_for_delivery(
         else:
             text = _compact(_render(text_source, context, html=False, part="Text body"))
     return subject, html, text
+
+
+def recipient_context(campaign, customer_context: Mapping) -> Mapping:
+    """The customer's template data for this campaign: a customer without a name is
+    greeted in the campaign's language."""
+    if customer_context.get("salutation", "") is not None:
+        return customer_context
+    language = campaign_language(campaign.subject, campaign.html_body, campaign.text_body)
+    return {**customer_context, "salutation": customer_context[f"salutation_{language}"]}
+
+
+@lru_cache(maxsize=64)
+def campaign_language(subject: str, html_body: str, text_body: str) -> str:
+    """ "ko" when the campaign is written in Korean (has Hangul), else "en": the language
+    of the salutation of customers without a name, who give no script to go by."""
+    return "ko" if any(_HANGUL.search(part) for part in (subject, html_body, text_body)) else "en"
 
 
 @lru_cache(maxsize=64)
@@ -214,6 +233,8 @@ def customer_contexts(session: Session, customer_ids: Iterable[int]) -> dict[int
 
     `customer.custom.<key>` holds every custom field (None when unset, so a template
     can test it); `customer.purchases` has count, total, last_product and last_date.
+    `customer.salutation` is in the language of the name's script; it is None for a
+    customer without a name until `render_for_delivery` picks the campaign's language.
     """
     ids = list(customer_ids)
     if not ids:
@@ -225,7 +246,7 @@ def customer_contexts(session: Session, customer_ids: Iterable[int]) -> dict[int
             "id": customer.id,
             "email": customer.email,
             "name": customer.name,
-            "first_name": customer.name.split()[0] if customer.name.split() else "",
+            **name_context(customer.name, NameParts(customer.given_name, customer.family_name)),
             "company": customer.company,
             "phone": customer.phone,
             "created_at": customer.created_at,
@@ -268,12 +289,28 @@ def customer_contexts(session: Session, customer_ids: Iterable[int]) -> dict[int
     return contexts
 
 
+def name_context(name: str, parts: NameParts) -> dict[str, str | None]:
+    """The name variables of a customer: the parts (first_name and last_name are their
+    names in other mail tools) and the salutations."""
+    language = salutation_language(name or parts.family or parts.given)
+    english, korean = salutation(parts, name, "en"), salutation(parts, name, "ko")
+    return {
+        "given_name": parts.given,
+        "family_name": parts.family,
+        "first_name": parts.given,
+        "last_name": parts.family,
+        "salutation": {"en": english, "ko": korean}.get(language),
+        "salutation_en": english,
+        "salutation_ko": korean,
+    }
+
+
 SAMPLE_CONTEXT = {
     "customer": {
         "id": 0,
         "email": "sample@example.com",
         "name": "Sample Customer",
-        "first_name": "Sample",
+        **name_context("Sample Customer", NameParts("Sample", "Customer")),
         "company": "Example Inc.",
         "phone": "",
         "created_at": datetime(2024, 1, 1),

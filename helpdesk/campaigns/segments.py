@@ -68,6 +68,8 @@ DATE_OPS = ("before", "after", "within_days")
 FIELD_OPS: dict[str, tuple[str, ...]] = {
     "email": ("eq", "neq", "contains", "not_contains", "ends_with"),
     "name": TEXT_OPS,
+    "given_name": TEXT_OPS,
+    "family_name": TEXT_OPS,
     "company": TEXT_OPS,
     "created_at": DATE_OPS,
     "subscription_status": ("eq", "neq"),
@@ -421,6 +423,8 @@ def _contacted(op: str, value, now: datetime, where: str) -> ColumnElement[bool]
 _BUILTIN = {
     "email": _text_column(Customer.email),
     "name": _text_column(Customer.name),
+    "given_name": _text_column(Customer.given_name),
+    "family_name": _text_column(Customer.family_name),
     "company": _text_column(Customer.company),
     "created_at": _created_at,
     "subscription_status": _subscription,

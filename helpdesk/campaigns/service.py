@@ -23,6 +23,7 @@ from helpdesk.campaigns.rendering import (
     CampaignContent,
     check_templates,
     customer_contexts,
+    recipient_context,
     render_for_delivery,
 )
 from helpdesk.campaigns.segments import SegmentError, validate_rules
@@ -241,6 +242,8 @@ class Preview:
     html: str
     text: str
     customer: Customer | None
+    # The customer's template data as rendered (name parts, salutation, ...).
+    variables: Mapping
 
 
 def preview_customers(session: Session, query: str = "", limit: int = 50) -> list[Customer]:
@@ -250,8 +253,15 @@ def preview_customers(session: Session, query: str = "", limit: int = 50) -> lis
     if term:
         statement = statement.where(
             or_(
-                func.lower(Customer.email).contains(term, autoescape=True),
-                func.lower(Customer.name).contains(term, autoescape=True),
+                *(
+                    func.lower(column).contains(term, autoescape=True)
+                    for column in (
+                        Customer.email,
+                        Customer.name,
+                        Customer.given_name,
+                        Customer.family_name,
+                    )
+                )
             )
         )
     return list(session.scalars(statement))
@@ -271,7 +281,7 @@ def preview_campaign(session: Session, campaign_id: int, customer_id: int | None
             raise NotFound(customer_id)
         context = customer_contexts(session, [customer_id])[customer_id]
     subject, html, text = render_for_delivery(campaign, context, PREVIEW_URLS)
-    return Preview(subject, html, text, customer)
+    return Preview(subject, html, text, customer, recipient_context(campaign, context))
 
 
 # --- test sends -----------------------------------------------------------------------

@@ -23,7 +23,13 @@ from wtforms import SelectChoice
 from helpdesk import nav
 from helpdesk.auth.permissions import MARKETING, roles_required
 from helpdesk.campaigns import editor_jobs, sending, service
-from helpdesk.campaigns.forms import CampaignForm, ScheduleForm, SegmentForm, TestSendForm
+from helpdesk.campaigns.forms import (
+    TEMPLATE_VARIABLES,
+    CampaignForm,
+    ScheduleForm,
+    SegmentForm,
+    TestSendForm,
+)
 from helpdesk.campaigns.jobs import enqueuer
 from helpdesk.campaigns.models import Campaign, CampaignStatus
 from helpdesk.campaigns.rendering import TemplateProblem
@@ -79,6 +85,8 @@ def _builder_fields() -> list[dict]:
         for key, ops, kind, label in (
             ("email", FIELD_OPS["email"], "text", _("Email")),
             ("name", FIELD_OPS["name"], "text", _("Name")),
+            ("given_name", FIELD_OPS["given_name"], "text", _("Given name")),
+            ("family_name", FIELD_OPS["family_name"], "text", _("Family name")),
             ("company", FIELD_OPS["company"], "text", _("Company")),
             ("created_at", FIELD_OPS["created_at"], "date", _("Customer since")),
             ("subscription_status", FIELD_OPS["subscription_status"], "status", _("Newsletter")),
@@ -323,6 +331,7 @@ def _editor_page(campaign, form=None, *, test_form=None, schedule_form=None, sta
             editable=editable,
             figures=None if editable else current_figures(campaign.id),
             timezone=current_user.timezone or _config().default_timezone,
+            template_variables=TEMPLATE_VARIABLES,
         ),
         status,
     )

@@ -61,6 +61,8 @@ def row(customer: Customer, custom_fields: list[CustomField]) -> list[str]:
     cells = [
         customer.email,
         customer.name,
+        customer.given_name,
+        customer.family_name,
         customer.phone,
         customer.company,
         ", ".join(tag.name for tag in customer.tags),

@@ -38,6 +38,15 @@ CUSTOM_FIELD_PREFIX = "cf_"
 class CustomerForm(FlaskForm):
     email = StringField(_l("Email"), validators=[Length(max=320)])
     name = StringField(_l("Name"), validators=[Length(max=200)])
+    given_name = StringField(_l("Given name"), validators=[Length(max=200)])
+    family_name = StringField(
+        _l("Family name"),
+        description=_l(
+            "Leave both empty to take them from the name: in Korean names the family name "
+            "comes first (김민준: 김 and 민준), in Western names last."
+        ),
+        validators=[Length(max=200)],
+    )
     phone = StringField(_l("Phone"), validators=[Length(max=50)])
     company = StringField(_l("Company"), validators=[Length(max=200)])
     tags = StringField(

@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -59,6 +59,7 @@ from helpdesk.customers.models import (
     Tag,
     customer_tags,
 )
+from helpdesk.customers.names import NameParts, resolve_name_parts, split_name
 from helpdesk.customers.normalize import (
     MAX_PHONE,
     EmailNormalizer,
@@ -88,7 +89,31 @@ LOOKUP_CHUNK = 20_000
 PREVIEW_ROWS = 10
 CONSENT_SOURCE = "csv import"
 
-CUSTOMER_COLUMNS = ("email", "name", "phone", "company", "tags", "subscription_status")
+CUSTOMER_COLUMNS = (
+    "email",
+    "name",
+    "given_name",
+    "family_name",
+    "phone",
+    "company",
+    "tags",
+    "subscription_status",
+)
+# Other headers for the name part columns, as address books, shop systems and Korean
+# spreadsheets write them (compared lower-cased, with spaces, "_" and "-" alike). A custom
+# field with the same key keeps its column.
+NAME_PART_HEADERS = {
+    **dict.fromkeys(
+        ("given name", "givenname", "first name", "firstname", "forename"), "given_name"
+    ),
+    **dict.fromkeys(
+        ("family name", "familyname", "last name", "lastname", "surname", "성"), "family_name"
+    ),
+}
+# 이름 is the given name next to a 성 column; on its own it usually means the whole name,
+# so it is then refused as unknown rather than guessed.
+KOREAN_GIVEN_NAME_HEADER = "이름"
+_HEADER_SEPARATORS = re.compile(r"[\s_-]+")
 # The export also writes these; the importer accepts and ignores them, so an exported
 # file imports back. Consent evidence comes from real sign-ups, not from a spreadsheet.
 EXPORT_ONLY_COLUMNS = tuple(name for name in BUILTIN_COLUMNS if name not in CUSTOMER_COLUMNS)
@@ -96,6 +121,9 @@ EXPORT_ONLY_COLUMNS = tuple(name for name in BUILTIN_COLUMNS if name not in CUST
 CUSTOMER_WRITE_COLUMNS = (
     "email",
     "name",
+    "given_name",
+    "family_name",
+    "name_parts_entered",
     "phone",
     "company",
     "subscription_status",
@@ -105,12 +133,22 @@ CUSTOMER_WRITE_COLUMNS = (
     "created_at",
     "updated_at",
 )
-CUSTOMER_UPDATE_COLUMNS = (*CUSTOMER_WRITE_COLUMNS[1:8], "updated_at")
+# An update writes everything but the address and the creation time.
+CUSTOMER_UPDATE_COLUMNS = tuple(
+    name for name in CUSTOMER_WRITE_COLUMNS if name not in ("email", "created_at")
+)
 VALUE_COLUMNS = ("text_value", "number_value", "date_value", "bool_value")
 PURCHASE_COLUMNS = ("email", "product", "quantity", "amount", "currency", "date", "order_ref")
 PURCHASE_REQUIRED = ("email", "product", "amount", "currency", "date")
 
-MAX_LENGTHS = {"name": 200, "company": 200, "product": 200, "order_ref": 100}
+MAX_LENGTHS = {
+    "name": 200,
+    "given_name": 200,
+    "family_name": 200,
+    "company": 200,
+    "product": 200,
+    "order_ref": 100,
+}
 # Numeric(12, 2) for amounts.
 MAX_AMOUNT = Decimal("1e10")
 MAX_QUANTITY = 2**31 - 1
@@ -162,6 +200,9 @@ class CustomerRow:
     line: int
     email: str
     name: str
+    # The name part cells as given ("" for empty); see `name_parts`.
+    given_name: str
+    family_name: str
     phone: str
     company: str
     tags: list[str]
@@ -169,6 +210,22 @@ class CustomerRow:
     # field id -> (text_value, number_value, date_value, bool_value), one of them set
     field_values: dict[int, tuple]
     existing: ExistingCustomer | None = None
+
+    def name_parts(self) -> tuple[str, NameParts, bool]:
+        """(name, parts, entered) the row stores: empty cells keep what is stored, and
+        parts not entered follow the name."""
+        old = self.existing
+        name = self.name or (old.name if old else "")
+        if old is not None and old.name_parts_entered:
+            current = NameParts(old.given_name, old.family_name)
+        elif not self.given_name and not self.family_name:
+            return name, split_name(name), False
+        else:
+            current = split_name(name)
+        parts, entered = resolve_name_parts(
+            name, self.given_name, self.family_name, fallback=current
+        )
+        return name, parts, entered
 
 
 @dataclass
@@ -191,6 +248,9 @@ class ExistingCustomer:
     id: int
     email: str
     name: str
+    given_name: str
+    family_name: str
+    name_parts_entered: bool
     phone: str
     company: str
     subscription_status: SubscriptionStatus
@@ -317,7 +377,9 @@ def check_file(session: Session, kind: ImportKind | str, content: bytes) -> CsvF
     if ImportKind(kind) is ImportKind.purchases:
         _check_columns(csv_file, PURCHASE_COLUMNS, PURCHASE_REQUIRED)
     else:
-        _check_columns(csv_file, _customer_columns(_custom_fields(session)), ["email"])
+        fields = _custom_fields(session)
+        csv_file, _written = _with_column_names(csv_file, fields)
+        _check_columns(csv_file, _customer_columns(fields), ["email"])
     return csv_file
 
 
@@ -337,6 +399,39 @@ def _custom_fields(session: Session) -> dict[str, CustomField]:
         for custom in session.scalars(select(CustomField).order_by(CustomField.position))
         if custom.key.lower() not in BUILTIN_COLUMNS
     }
+
+
+def _with_column_names(
+    csv_file: CsvFile, fields: dict[str, CustomField]
+) -> tuple[CsvFile, dict[str, str]]:
+    """The customers file with other name part headers ("First name", "성") under their
+    column names, and those columns' headers as the file writes them, for the error
+    report to name the column the person sees."""
+    spelled = {name: _HEADER_SEPARATORS.sub(" ", name).strip() for name in csv_file.columns}
+    korean_parts = "성" in spelled.values()
+    columns: list[str] = []
+    written: dict[str, str] = {}
+    for name in csv_file.columns:
+        column = name
+        if name not in fields and name not in CUSTOMER_COLUMNS:
+            column = NAME_PART_HEADERS.get(spelled[name], name)
+            if spelled[name] == KOREAN_GIVEN_NAME_HEADER and korean_parts:
+                column = "given_name"
+        if column != name:
+            written[column] = name
+        columns.append(column)
+    twice = {column for column in columns if columns.count(column) > 1}
+    if twice:
+        raise ImportFileError(
+            "duplicate_columns",
+            line=csv_file.header_line,
+            columns=", ".join(
+                name
+                for name, column in zip(csv_file.columns, columns, strict=True)
+                if column in twice
+            ),
+        )
+    return replace(csv_file, columns=columns), written
 
 
 def _check_columns(csv_file: CsvFile, allowed: Iterable[str], required: Iterable[str]) -> None:
@@ -429,6 +524,7 @@ def _parse_column(values: list[str], parse: Callable[[str], Any]) -> list[Any]:
 def plan_customers(session: Session, content: bytes) -> ImportPlan:
     csv_file = read_csv(content)
     fields = _custom_fields(session)
+    csv_file, written = _with_column_names(csv_file, fields)
     _check_columns(csv_file, _customer_columns(fields), ["email"])
     errors: list[RowError] = []
     table = _table(csv_file, errors)
@@ -438,12 +534,12 @@ def plan_customers(session: Session, content: bytes) -> ImportPlan:
     bad: set[int] = set()
 
     def refuse(index: int, column: str, code: str, params: dict[str, Any] | None = None) -> None:
-        errors.append(RowError(lines[index], column, code, params or {}))
+        errors.append(RowError(lines[index], written.get(column, column), code, params or {}))
         bad.add(index)
 
     emails = _plan_emails(table.columns["email"], refuse, lines)
     texts = {}
-    for name in ("name", "company"):
+    for name in ("name", "given_name", "family_name", "company"):
         texts[name] = _parse_column(table.columns.get(name, empty), normalize_text)
         limit = MAX_LENGTHS[name]
         for index in [i for i, value in enumerate(texts[name]) if len(value) > limit]:
@@ -493,6 +589,8 @@ def plan_customers(session: Session, content: bytes) -> ImportPlan:
         lines,
         emails,
         texts["name"],
+        texts["given_name"],
+        texts["family_name"],
         phones,
         texts["company"],
         tags,
@@ -576,6 +674,9 @@ def _existing_customers(session: Session, emails: Sequence[str]) -> dict[str, Ex
         Customer.id,
         Customer.email,
         Customer.name,
+        Customer.given_name,
+        Customer.family_name,
+        Customer.name_parts_entered,
         Customer.phone,
         Customer.company,
         Customer.subscription_status,
@@ -649,6 +750,7 @@ def _customer_values(row: CustomerRow, now: datetime) -> tuple | None:
     writes nothing for its customers and leaves their "last changed" time alone.
     """
     old = row.existing
+    name, parts, entered = row.name_parts()
     if old is None:
         status = row.status or SubscriptionStatus.not_subscribed
         consent_at, consent_source, unsubscribed_at = None, "", None
@@ -658,7 +760,10 @@ def _customer_values(row: CustomerRow, now: datetime) -> tuple | None:
             unsubscribed_at = now
         return (
             row.email,
-            row.name,
+            name,
+            parts.given,
+            parts.family,
+            entered,
             row.phone,
             row.company,
             status.value,
@@ -676,20 +781,23 @@ def _customer_values(row: CustomerRow, now: datetime) -> tuple | None:
             consent_at, consent_source = now, CONSENT_SOURCE
         elif status is SubscriptionStatus.unsubscribed:
             unsubscribed_at = now
-    values = (
-        row.email,
-        row.name or old.name,
+    changeable = (
+        name,
+        parts.given,
+        parts.family,
+        entered,
         row.phone or old.phone,
         row.company or old.company,
         status.value,
         consent_at,
         consent_source,
         unsubscribed_at,
-        now,
-        now,
     )
     stored = (
         old.name,
+        old.given_name,
+        old.family_name,
+        old.name_parts_entered,
         old.phone,
         old.company,
         old.subscription_status.value,
@@ -697,7 +805,7 @@ def _customer_values(row: CustomerRow, now: datetime) -> tuple | None:
         old.consent_source,
         old.unsubscribed_at,
     )
-    return None if values[1:8] == stored else values
+    return None if changeable == stored else (row.email, *changeable, now, now)
 
 
 def _ensure_tags(session: Session, names: set[str], tag_ids: dict[str, int]) -> None:

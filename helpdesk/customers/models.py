@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.auth.models import User
+from helpdesk.customers.names import split_name
 from helpdesk.db import Base, UTCDateTime, utcnow
 
 
@@ -71,6 +72,13 @@ def _enum(cls: type[enum.Enum]) -> Enum:
     return Enum(cls, native_enum=False, length=20, validate_strings=True)
 
 
+def _derived_part(part: str):
+    def default(context) -> str:
+        return getattr(split_name(context.get_current_parameters().get("name") or ""), part)
+
+    return default
+
+
 customer_tags = Table(
     "customer_tags",
     Base.metadata,
@@ -96,6 +104,13 @@ class Customer(Base):
     # index costs time on each of the 100,000 rows of a large import.
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200), default="")
+    # The parts of `name` for greetings, segments and exports. Derived from the name
+    # (helpdesk.customers.names.split_name) and derived again when it changes, unless
+    # `name_parts_entered`: then a person or an import gave them and they stay as given.
+    # A row inserted without them (a customer first met by mail) gets the derived ones.
+    given_name: Mapped[str] = mapped_column(String(200), default=_derived_part("given"))
+    family_name: Mapped[str] = mapped_column(String(200), default=_derived_part("family"))
+    name_parts_entered: Mapped[bool] = mapped_column(Boolean, default=False)
     phone: Mapped[str] = mapped_column(String(50), default="")
     company: Mapped[str] = mapped_column(String(200), default="")
     subscription_status: Mapped[SubscriptionStatus] = mapped_column(

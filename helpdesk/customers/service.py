@@ -29,6 +29,7 @@ from helpdesk.customers.models import (
     Tag,
     customer_tags,
 )
+from helpdesk.customers.names import NameParts, resolve_name_parts
 from helpdesk.customers.normalize import (
     MAX_PHONE,
     InvalidEmail,
@@ -48,6 +49,8 @@ from helpdesk.text import lazy_text as _l
 BUILTIN_COLUMNS = (
     "email",
     "name",
+    "given_name",
+    "family_name",
     "phone",
     "company",
     "tags",
@@ -421,6 +424,10 @@ def delete_custom_field(session: Session, custom_field: CustomField) -> None:
 class CustomerData:
     email: str
     name: str = ""
+    # As typed; both empty: taken from the name. None (both): the caller does not manage
+    # them, so parts a person entered stay and derived ones follow the name.
+    given_name: str | None = None
+    family_name: str | None = None
     phone: str = ""
     company: str = ""
     tags: str | Sequence[str] = ()
@@ -434,6 +441,8 @@ class CustomerData:
 class _CleanCustomer:
     email: str
     name: str
+    name_parts: NameParts
+    name_parts_entered: bool
     phone: str
     company: str
     tags: list[str]
@@ -482,9 +491,20 @@ def _validate_customer(
         errors.update(_duplicate_email(email).errors)
     name = normalize_text(data.name)
     company = normalize_text(data.company)
-    for key, value in (("name", name), ("company", company)):
+    given_name = normalize_text(data.given_name)
+    family_name = normalize_text(data.family_name)
+    for key, value in (
+        ("name", name),
+        ("given_name", given_name),
+        ("family_name", family_name),
+        ("company", company),
+    ):
         if len(value) > 200:
             errors[key] = _l("At most 200 characters.")
+    parts_left_out = data.given_name is None and data.family_name is None
+    if parts_left_out and customer is not None and customer.name_parts_entered:
+        given_name, family_name = customer.given_name, customer.family_name
+    name_parts, name_parts_entered = resolve_name_parts(name, given_name, family_name)
     phone = ""
     try:
         phone = normalize_phone(data.phone)
@@ -519,6 +539,8 @@ def _validate_customer(
     return _CleanCustomer(
         email=email,
         name=name,
+        name_parts=name_parts,
+        name_parts_entered=name_parts_entered,
         phone=phone,
         company=company,
         tags=normalize_tags(data.tags),
@@ -574,6 +596,9 @@ def set_subscription(
 def _apply(session: Session, customer: Customer, clean: _CleanCustomer, now: datetime) -> None:
     customer.email = clean.email
     customer.name = clean.name
+    customer.given_name = clean.name_parts.given
+    customer.family_name = clean.name_parts.family
+    customer.name_parts_entered = clean.name_parts_entered
     customer.phone = clean.phone
     customer.company = clean.company
     customer.tags = sorted(tags_named(session, clean.tags), key=lambda tag: tag.name)
@@ -848,7 +873,14 @@ def customer_statement(session: Session, flt: CustomerFilter) -> Select[tuple[Cu
             or_(
                 *(
                     column.ilike(pattern, escape="\\")
-                    for column in (Customer.name, Customer.email, Customer.company, Customer.phone)
+                    for column in (
+                        Customer.name,
+                        Customer.given_name,
+                        Customer.family_name,
+                        Customer.email,
+                        Customer.company,
+                        Customer.phone,
+                    )
                 )
             )
         )

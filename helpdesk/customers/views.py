@@ -158,6 +158,8 @@ def _customer_data(form: CustomerForm) -> service.CustomerData:
     return service.CustomerData(
         email=form.email.data or "",
         name=form.name.data or "",
+        given_name=form.given_name.data or "",
+        family_name=form.family_name.data or "",
         phone=form.phone.data or "",
         company=form.company.data or "",
         tags=form.tags.data or "",
@@ -194,6 +196,10 @@ def _initial_data(customer: Customer, custom_fields: list[CustomField]) -> dict[
     data = {
         "email": customer.email,
         "name": customer.name,
+        # Derived parts stay out of the inputs (the page shows them as placeholders), so
+        # saving the form unchanged keeps them following the name.
+        "given_name": customer.given_name if customer.name_parts_entered else "",
+        "family_name": customer.family_name if customer.name_parts_entered else "",
         "phone": customer.phone,
         "company": customer.company,
         "tags": ", ".join(t.name for t in customer.tags),

@@ -215,3 +215,17 @@ def test_date_rule_compares_calendar_days(session):
     subscriber(session, "d@example.com", now=NOW.replace(year=2025, month=12, day=31, hour=23))
     assert matching(session, one("created_at", "after", "2025-12-30")) == {"d@example.com"}
     assert matching(session, one("created_at", "after", "2025-12-31")) == set()
+
+
+def test_given_and_family_name_conditions(session):
+    subscriber(session, "minjun@example.com", name="김민준")
+    subscriber(session, "mary@example.com", name="Mary Smith")
+    subscriber(session, "nameless@example.com", name="")
+    assert matching(session, one("family_name", "eq", "김")) == {"minjun@example.com"}
+    assert matching(session, one("given_name", "eq", "mary")) == {"mary@example.com"}
+    # Mail to nameless customers needs a greeting that does without a name.
+    assert matching(session, one("given_name", "is_empty")) == {"nameless@example.com"}
+    assert matching(session, one("family_name", "is_not_empty")) == {
+        "minjun@example.com",
+        "mary@example.com",
+    }
