@@ -18,8 +18,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from datetime import datetime, timedelta
 
 from rq import Worker
+from rq.defaults import DEFAULT_MAINTENANCE_TASK_INTERVAL
+from rq.utils import now
 
 from helpdesk.campaigns import jobs as campaign_jobs
 from helpdesk.config import Config
@@ -40,6 +43,7 @@ class HelpdeskWorker(Worker):
             **kwargs,
         )
         self.config = config
+        self._rq_upkeep_due: datetime | None = None
 
     def main_work_horse(self, job, queue) -> None:
         stop_with_parent(parent_pid=self.pid)
@@ -56,5 +60,11 @@ class HelpdeskWorker(Worker):
         super().request_stop(signum, frame)
 
     def run_maintenance_tasks(self) -> None:
-        super().run_maintenance_tasks()
+        """RQ's own upkeep (registry cleaning, scheduler restart) at RQ's pace; the
+        campaign check every time, which is every CAMPAIGN_CHECK_SECONDS."""
+        if self._rq_upkeep_due is None or now() >= self._rq_upkeep_due:
+            super().run_maintenance_tasks()
+            self._rq_upkeep_due = now() + timedelta(seconds=DEFAULT_MAINTENANCE_TASK_INTERVAL)
+        else:
+            self.last_cleaned_at = now()
         campaign_jobs.queue_campaign_check(self.config, self.connection)

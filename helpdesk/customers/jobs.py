@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from rq import Queue, get_current_job
+
 from helpdesk.config import Config
 from helpdesk.customers import importer
 from helpdesk.customers.models import ImportJob, ImportStatus
 from helpdesk.db import session_scope, utcnow
-from helpdesk.queue import IMPORT_QUEUE, enqueue
+from helpdesk.queue import IMPORT_QUEUE, enqueue, stop_requested
 
 # Large imports on a busy PostgreSQL can take minutes; RQ's default of 3 minutes is too short.
 IMPORT_TIMEOUT_SECONDS = 3600
@@ -46,6 +48,8 @@ def run_import(import_id: int, timezone: str = "UTC") -> None:
     try:
         with session_scope() as session:
             _run(session, session.get(ImportJob, import_id), timezone)
+    except _WorkerStopping:
+        _continue_later(import_id, timezone)
     except importer.ImportFileError as exc:
         _finish_failed(import_id, "", [_file_error(exc)])
     except Exception as exc:
@@ -67,11 +71,33 @@ def _run(session, job: ImportJob, timezone: str) -> None:
         job.created_count += batch.created
         job.updated_count += batch.updated
         session.commit()
+        if stop_requested() and batch.processed < plan.total_rows:
+            raise _WorkerStopping
 
     importer.apply_plan(session, plan, start=job.processed_rows, after_batch=record)
     job.processed_rows = plan.total_rows
     job.status = ImportStatus.done
     job.finished_at = utcnow()
+
+
+class _WorkerStopping(Exception):
+    """The worker is stopping: the import ends after the batch it committed."""
+
+
+def _continue_later(import_id: int, timezone: str) -> None:
+    """A fresh job resumes after the last committed batch (on any worker, or on this one
+    when it starts again)."""
+    with session_scope() as session:
+        job = session.get(ImportJob, import_id)
+        job.status = ImportStatus.queued
+        resume_from = job.processed_rows
+    Queue(IMPORT_QUEUE, connection=get_current_job().connection).enqueue(
+        run_import,
+        import_id,
+        timezone,
+        job_id=f"{rq_job_id(import_id)}-from-{resume_from}",
+        job_timeout=IMPORT_TIMEOUT_SECONDS,
+    )
 
 
 def _file_error(exc: importer.ImportFileError) -> dict:

@@ -2,6 +2,7 @@
 
 import io
 
+import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
@@ -103,3 +104,39 @@ def test_show_page_of_an_unstarted_import_leads_back_to_the_preview(admin_client
     response = admin_client.get(f"/customers/import/{import_id}")
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/customers/import/{import_id}/preview")
+
+
+@pytest.fixture
+def worker_stopping():
+    """The flag a work horse sets when its worker is asked to stop."""
+    from helpdesk import queue
+
+    queue.request_stop()
+    yield
+    queue._stop.clear()
+
+
+def test_an_import_stops_after_a_batch_when_the_worker_stops_and_a_new_job_resumes_it(
+    admin_client, session, redis_conn, worker_stopping
+):
+    from helpdesk import queue
+
+    rows = "".join(f"user{i}@example.com,User {i}\n" for i in range(5001))
+    import_id = upload(admin_client, f"email,name\n{rows}".encode())
+    post_form(admin_client, f"/customers/import/{import_id}/start")
+
+    SimpleWorker([IMPORT_QUEUE], connection=redis_conn).work(burst=True, max_jobs=1)
+
+    job = session.get(ImportJob, import_id)
+    assert (job.status, job.processed_rows) == (ImportStatus.queued, 5000)
+    assert count(session, Customer) == 5000
+    assert Queue(IMPORT_QUEUE, connection=redis_conn).count == 1
+    session.rollback()
+
+    queue._stop.clear()
+    work(redis_conn)
+
+    session.expire_all()
+    job = session.get(ImportJob, import_id)
+    assert (job.status, job.processed_rows, job.created_count) == (ImportStatus.done, 5001, 5001)
+    assert count(session, Customer) == 5001
