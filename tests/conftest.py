@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import uuid
 from pathlib import Path
@@ -22,7 +21,8 @@ from helpdesk.config import Config
 from helpdesk.db import database, make_engine
 from helpdesk.models import metadata
 from tests.factories import make_user
-from tests.helpers import login
+from tests.helpers import free_port, login
+from tests.smtp_support import ScriptedHandler, SMTPSink
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_URL = os.environ.get(
@@ -204,12 +204,6 @@ def redis_conn():
     conn.flushdb()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(app):
     """The app served by a real HTTP server in a thread, for the browser."""
@@ -253,3 +247,37 @@ def page(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def smtp_handler():
+    return ScriptedHandler()
+
+
+@pytest.fixture
+def smtp_sink(smtp_handler):
+    with SMTPSink(smtp_handler) as sink:
+        yield sink
+
+
+@pytest.fixture
+def worker_env(monkeypatch, config, smtp_sink, tmp_path):
+    """Jobs read their settings from the environment, as in worker.py: point them at this
+    test's database, Redis and SMTP server, with the app's secret so links verify."""
+    values = {
+        "DATABASE_URL": config.database_url,
+        "REDIS_URL": REDIS_URL,
+        "SMTP_URL": smtp_sink.url,
+        "SECRET_KEY": config.secret_key,
+        "PUBLIC_URL": "https://helpdesk.test",
+        "HELPDESK_INSTANCE": str(tmp_path / "worker-instance"),
+        "CAMPAIGN_RATE_PER_SECOND": "0",
+        "CAMPAIGN_BATCH_SIZE": "50",
+        "CAMPAIGN_CONCURRENCY": "2",
+        "CAMPAIGN_RETRY_BASE_SECONDS": "0",
+        "CAMPAIGN_MAX_ATTEMPTS": "5",
+        "CAMPAIGN_MAX_CONSECUTIVE_FAILURES": "1000",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values

@@ -1,8 +1,9 @@
-"""Test helpers for driving the web app the way a browser would (with CSRF tokens)."""
+"""Test helpers: driving the web app the way a browser would (with CSRF tokens), free ports."""
 
 from __future__ import annotations
 
 import re
+import socket
 
 from tests.factories import DEFAULT_PASSWORD
 
@@ -34,3 +35,9 @@ def browser_login(page, email: str, password: str = DEFAULT_PASSWORD) -> None:
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
     page.click("main button[type=submit]")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
