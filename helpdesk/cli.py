@@ -28,7 +28,7 @@ from helpdesk.config import PROJECT_ROOT, Config, ConfigError
 from helpdesk.db import database, make_engine, session_scope
 from helpdesk.demo import load_demo
 from helpdesk.migrate import alembic_config, upgrade
-from helpdesk.processes import stop_with_parent
+from helpdesk.processes import descendants, stop_with_parent
 from helpdesk.tickets.ingest import IngestSettings
 
 # How long a child gets to finish its current request or job after SIGTERM.
@@ -322,6 +322,9 @@ class Supervisor:
 
 def _terminate(processes: list[subprocess.Popen], supervisor: Supervisor) -> None:
     signals_seen = supervisor.stop_signals
+    # Taken before the children exit, when their own children are still theirs: an RQ work
+    # horse lives in a process group of its own, so killing the worker's group misses it.
+    families = {process.pid: descendants(process.pid) for process in processes}
     for process in processes:
         if process.poll() is None:
             process.terminate()
@@ -335,13 +338,17 @@ def _terminate(processes: list[subprocess.Popen], supervisor: Supervisor) -> Non
         if process.poll() is None:
             process.kill()
         process.wait()
-        _kill_leftovers(process.pid)
+        _kill_leftovers(process.pid, families[process.pid])
 
 
-def _kill_leftovers(group_id: int) -> None:
-    """Kill what a child left in its process group (say, the RQ scheduler of a killed
-    worker), so no process outlives `helpdesk run`."""
+def _kill_leftovers(group_id: int, family: dict[int, str]) -> None:
+    """Kill what a child left behind, in its process group (say, the RQ scheduler of a
+    killed worker) or below it in a group of its own (a work horse still busy), so no
+    process outlives `helpdesk run`."""
     deadline = time.monotonic() + 5
+    for pid in family:
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     with suppress(ProcessLookupError):
         os.killpg(group_id, signal.SIGKILL)
         while time.monotonic() < deadline:

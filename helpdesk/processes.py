@@ -1,4 +1,4 @@
-"""Tying a child process's life to its parent's, for the processes `helpdesk run` and
+"""Tying child processes' lives to their parents', for the processes `helpdesk run` and
 `worker.py` start."""
 
 from __future__ import annotations
@@ -7,6 +7,8 @@ import ctypes
 import os
 import signal
 import sys
+from contextlib import suppress
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
@@ -22,3 +24,23 @@ def stop_with_parent(parent_pid: int | None = None) -> None:
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if parent_pid is not None and os.getppid() != parent_pid:
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """Every process below `pid` (children, their children...) with its command line, read
+    from /proc; empty where there is no /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        with suppress(OSError, ValueError, IndexError):
+            stat = (entry / "stat").read_text()
+            parent = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(entry.name))
+    found: dict[int, str] = {}
+    pending = list(children.get(pid, []))
+    while pending:
+        child = pending.pop()
+        with suppress(OSError):
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            found[child] = command.decode(errors="replace")
+            pending.extend(children.get(child, []))
+    return found

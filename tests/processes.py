@@ -12,6 +12,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from helpdesk.config import PROJECT_ROOT
+from helpdesk.processes import descendants
 
 
 def start_worker(*args: str, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -26,26 +27,6 @@ def start_worker(*args: str, log: Path, env: dict[str, str] | None = None) -> su
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-
-
-def descendants(pid: int) -> dict[int, str]:
-    """Every process below pid, with its command line (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with suppress(OSError):
-            stat = (entry / "stat").read_text()
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(parent, []).append(int(entry.name))
-    found, pending = {}, list(children.get(pid, []))
-    while pending:
-        child = pending.pop()
-        with suppress(OSError):
-            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
-            found[child] = command.decode()
-            pending.extend(children.get(child, []))
-    return found
 
 
 def alive(pid: int) -> bool:

@@ -9,12 +9,21 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from helpdesk.config import PROJECT_ROOT
-from tests.conftest import free_port
+from helpdesk.campaigns import jobs
+from helpdesk.campaigns.models import Delivery, DeliveryState
+from helpdesk.campaigns.sending import start_sending
+from helpdesk.config import PROJECT_ROOT, Config
+from helpdesk.db import make_engine, utcnow
+from tests.conftest import REDIS_URL, free_port
+from tests.factories import make_sending_campaign, make_subscribers
+from tests.processes import alive, descendants, horses, wait_until
 
 START_TIMEOUT = 90
 ADMIN_LOGIN_LINE = "Admin login (shown only this once)"
@@ -23,7 +32,7 @@ ADMIN_LOGIN_LINE = "Admin login (shown only this once)"
 class Service:
     """One `helpdesk run` process with its own instance directory and ports."""
 
-    def __init__(self, instance: Path, log: Path):
+    def __init__(self, instance: Path, log: Path, settings: dict[str, str] | None = None):
         self.instance, self.log = instance, log
         self.port, self.sink_port = free_port(), free_port()
         env = {
@@ -36,7 +45,7 @@ class Service:
             "PORT": str(self.port),
             "SINK_PORT": str(self.sink_port),
             "PYTHONUNBUFFERED": "1",
-        }
+        } | (settings or {})
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "helpdesk.cli", "run"],
@@ -79,8 +88,8 @@ class Service:
 def service(tmp_path):
     started: list[Service] = []
 
-    def start(name: str = "run") -> Service:
-        started.append(Service(tmp_path / "instance", tmp_path / f"{name}.log"))
+    def start(name: str = "run", settings: dict[str, str] | None = None) -> Service:
+        started.append(Service(tmp_path / "instance", tmp_path / f"{name}.log", settings))
         return started[-1]
 
     yield start
@@ -88,31 +97,6 @@ def service(tmp_path):
         # A test that failed half-way still must not leave a running service behind.
         if svc.process.poll() is None:
             svc.stop(signal.SIGTERM)
-
-
-def descendants(pid: int) -> dict[int, str]:
-    """Every process below pid, with its command line (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(entry.name))
-    found, pending = {}, list(children.get(pid, []))
-    while pending:
-        child = pending.pop()
-        try:
-            found[child] = (
-                Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
-            ).decode()
-        except OSError:
-            continue
-        pending.extend(children.get(child, []))
-    return found
 
 
 def smtp_client(port: int) -> smtplib.SMTP:
@@ -125,10 +109,6 @@ def smtp_client(port: int) -> smtplib.SMTP:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-
-
-def alive(pid: int) -> bool:
-    return Path(f"/proc/{pid}").exists()
 
 
 def test_first_start_serves_the_app_prints_the_admin_login_once_and_stops_on_ctrl_c(service):
@@ -174,3 +154,40 @@ def test_a_child_that_dies_stops_the_others_and_exits_non_zero(service):
     assert svc.process.wait(timeout=60) == 1
     assert "worker exited unexpectedly" in svc.output
     assert [pid for pid in processes if alive(pid)] == []
+
+
+def test_on_postgresql_and_a_redis_server_sigterm_mid_campaign_stops_everything_cleanly(
+    service, empty_database_url, redis_conn
+):
+    svc = service(
+        settings={
+            "DATABASE_URL": empty_database_url,
+            "REDIS_URL": REDIS_URL,
+            "CAMPAIGN_RATE_PER_SECOND": "20",
+        }
+    )
+    svc.wait_until_serving()
+    engine = make_engine(empty_database_url, sqlite_begin="DEFERRED")
+    with Session(engine) as session:
+        make_subscribers(session, 100)
+        campaign = make_sending_campaign(session)
+        enqueue = jobs.enqueuer(Config.from_env({"REDIS_URL": REDIS_URL, "SECRET_KEY": "x"}))
+        start_sending(session, campaign.id, utcnow(), enqueue_jobs=enqueue)
+        worker = next(pid for pid, cmd in descendants(svc.process.pid).items() if "worker" in cmd)
+
+        def sending_mid_campaign() -> bool:
+            session.rollback()  # a fresh snapshot: the worker commits in another process
+            sent = select(func.count()).where(Delivery.state == DeliveryState.sent)
+            return session.scalar(sent) >= 10 and bool(horses(worker))
+
+        wait_until(sending_mid_campaign, timeout=60, explain=lambda: svc.output)
+        processes = descendants(svc.process.pid)
+
+        assert svc.stop(signal.SIGTERM) == 0, svc.output
+
+        assert [command for pid, command in processes.items() if alive(pid)] == []
+        session.rollback()
+        states = Counter(session.scalars(select(Delivery.state)))
+        assert states[DeliveryState.sending] == states[DeliveryState.uncertain] == 0
+        assert states[DeliveryState.pending] > 0
+    engine.dispose()
