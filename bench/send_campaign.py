@@ -1,28 +1,36 @@
-"""How fast worker.py sends a personalised campaign, against a bare send loop (the ceiling).
+"""How fast forking worker.py processes send a personalised campaign, on SQLite and on
+PostgreSQL, against a bare send loop (the ceiling).
 
-Makes a fresh SQLite database (or uses BENCH_DATABASE_URL, e.g. a PostgreSQL database made
-for the run) with N subscribed customers, starts an SMTP sink in its own process (this
-file's threaded one, or aiosmtpd's Sink with --sink aiosmtpd, which costs about a
-millisecond per message itself), starts the campaign and runs 2 `worker.py --burst`
-processes until every delivery has an outcome. The ceiling is one process that renders
-the same ~5 KB template in the Jinja2 sandbox, builds the same message the same way the
-workers do (sending.build_campaign_message) and sends it with smtplib over one reused
-connection to the same sink: the ratio is what the workers' own machinery (claims, state
-changes, the job queue) leaves of it. For reference the run also prints the rate of that
-loop when the message goes through the email package (outbound.build_message), as
-campaign messages were built before.
+For each database (a fresh SQLite file, then a throwaway PostgreSQL database) it makes N
+subscribed customers, starts 2 `worker.py` processes as production runs them (RQ's
+forking worker, a work horse per job, with the crash-precise progress record in Redis),
+starts the campaign and times it from the start until the campaign is sent. The SMTP
+server is this file's threaded sink in its own process (or aiosmtpd's Sink with --sink
+aiosmtpd, which costs about a millisecond per message itself). The ceiling is one process
+in a bare loop that renders the same ~5 KB template in the Jinja2 sandbox, builds the same
+message the same way the workers do (sending.build_campaign_message) and sends it with
+smtplib over one reused connection to the same sink (a ratio above 1 means the workers
+together beat one such process). For reference the run also prints the rate of as many
+such loops side by side as there are workers, and of one loop that builds the message with
+the email package (outbound.build_message), as campaign messages were built before.
 
-    REDIS_URL=redis://127.0.0.1:6379/14 .venv/bin/python bench/send_campaign.py \
-        [--recipients 20000] [--workers 2] [--ceiling-messages 2000] [--sink aiosmtpd]
+    .venv/bin/python bench/send_campaign.py [--recipients 20000] [--workers 2] \
+        [--ceiling-messages 2000] [--sink aiosmtpd] [--quick]
 
-The Redis database named by REDIS_URL is flushed. The last line is machine-readable:
-msgs_per_s=... ceiling_msgs_per_s=... ratio=...
+Redis: REDIS_URL when set (its database is flushed), else an embedded Redis started for
+the run. PostgreSQL: BENCH_POSTGRES_URL names the server (default: the local one).
+`--quick` sends a few hundred messages, to check that the benchmark still works.
+The last line is machine-readable:
+sqlite_msgs_per_s=... postgres_msgs_per_s=... ceiling_msgs_per_s=... ratio=...
+(ratio: the slower database over the ceiling).
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
+import signal
 import smtplib
 import socket
 import socketserver
@@ -30,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +47,15 @@ sys.path.insert(0, str(ROOT))
 from redis import Redis  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from bench.support import benchmark_redis, temporary_postgres_database  # noqa: E402
 from helpdesk.campaigns import jobs, rendering, tracking  # noqa: E402
-from helpdesk.campaigns.models import Campaign, Delivery, DeliveryState, Segment  # noqa: E402
+from helpdesk.campaigns.models import (  # noqa: E402
+    Campaign,
+    CampaignStatus,
+    Delivery,
+    DeliveryState,
+    Segment,
+)
 from helpdesk.campaigns.sending import (  # noqa: E402
     SendSettings,
     build_campaign_message,
@@ -160,41 +176,134 @@ def prepare(session, recipients: int) -> int:
     return campaign.id
 
 
-def run_workers(count: int, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    workers = [
-        subprocess.Popen(
-            [sys.executable, str(ROOT / "worker.py"), "--burst"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for _ in range(count)
-    ]
+def start_workers(count: int, env: dict[str, str], log_path: str) -> list[subprocess.Popen]:
+    """Workers as production runs them (forking, not --burst), ready before the campaign
+    starts so that their start-up is not timed."""
+    with open(log_path, "ab") as log:
+        workers = [
+            subprocess.Popen(
+                [sys.executable, str(ROOT / "worker.py")],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            for _ in range(count)
+        ]
+    deadline = time.monotonic() + 60
+    while _listening(log_path) < count:
+        if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            stop_workers(workers)
+            raise SystemExit(f"workers did not start:\n{_tail(log_path)}")
+        time.sleep(0.1)
+    return workers
+
+
+def _listening(log_path: str) -> int:
+    with open(log_path, errors="replace") as log:
+        return log.read().count("*** Listening on")
+
+
+def _tail(log_path: str) -> str:
+    with open(log_path, errors="replace") as log:
+        return log.read()[-3000:]
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
     for worker in workers:
-        _, stderr = worker.communicate()
-        if worker.returncode != 0:
-            raise SystemExit(f"worker failed:\n{stderr.decode()[-2000:]}")
-    return time.perf_counter() - started
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        worker.wait(timeout=60)
+
+
+def send_with_workers(database_url: str, base_env: dict[str, str], args, tmp: str) -> float:
+    """Messages per second from the campaign's start until it is sent."""
+    engine = make_engine(database_url)
+    metadata.create_all(engine)
+    engine.dispose()
+    env = base_env | {"DATABASE_URL": database_url}
+    config = Config.from_env(env)
+    Redis.from_url(config.effective_redis_url).flushdb()
+    database.configure(database_url)
+    with database.session() as session:
+        campaign_id = prepare(session, args.recipients)
+    log_path = f"{tmp}/workers-{uuid.uuid4().hex[:6]}.log"
+    workers = start_workers(args.workers, env, log_path)
+    try:
+        with database.session() as session:
+            started = time.perf_counter()
+            start_sending(session, campaign_id, utcnow(), enqueue_jobs=jobs.enqueuer(config))
+            while session.scalar(select(Campaign.status).where(Campaign.id == campaign_id)) != (
+                CampaignStatus.sent
+            ):
+                session.rollback()
+                if any(worker.poll() is not None for worker in workers):
+                    raise SystemExit(f"a worker died:\n{_tail(log_path)}")
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - started
+            states = dict(
+                session.execute(
+                    select(Delivery.state, func.count())
+                    .where(Delivery.campaign_id == campaign_id)
+                    .group_by(Delivery.state)
+                ).all()
+            )
+    finally:
+        stop_workers(workers)
+        database.engine.dispose()
+    sent = states.get(DeliveryState.sent, 0)
+    if sent != args.recipients:
+        raise SystemExit(f"only {sent} of {args.recipients} sent: {states}")
+    print(f"  {sent} sent in {elapsed:.1f} s", flush=True)
+    return sent / elapsed
 
 
 def ceiling(
-    campaign: Campaign, links: dict[str, int], smtp_port: int, messages: int, config: Config
+    campaign: Campaign,
+    links: dict[str, int],
+    smtp_port: int,
+    messages: int,
+    config: Config,
+    processes: int,
 ) -> float:
-    """Render in the sandbox, build as the workers do, send over one smtplib connection:
-    nothing else."""
+    """As many processes as there are workers, each rendering in the sandbox, building as
+    the workers do and sending over one smtplib connection, nothing else: their messages
+    together over the wall time."""
+    share = max(1, messages // processes)
+    ready, go = multiprocessing.Barrier(processes + 1), multiprocessing.Event()
+    loops = [
+        multiprocessing.Process(
+            target=_send_loop,
+            args=(campaign, links, smtp_port, share, config, n * share, ready, go),
+        )
+        for n in range(processes)
+    ]
+    for loop in loops:
+        loop.start()
+    ready.wait()
+    started = time.perf_counter()
+    go.set()
+    for loop in loops:
+        loop.join()
+    elapsed = time.perf_counter() - started
+    if any(loop.exitcode for loop in loops):
+        raise SystemExit("a ceiling loop failed")
+    return share * processes / elapsed
+
+
+def _send_loop(campaign, links, smtp_port, messages, config, first, ready, go) -> None:
     settings = SendSettings.from_config(config)
     connection = smtplib.SMTP("127.0.0.1", smtp_port)
-    started = time.perf_counter()
-    for n in range(messages):
+    ready.wait()
+    go.wait()
+    for n in range(first, first + messages):
         context = {"name": f"Reader Number{n}", "first_name": "Reader", "email": "x"}
         recipient = f"reader{n}@example.com"
         message = build_campaign_message(campaign, links, f"{n:032x}", recipient, context, settings)
         connection.sendmail(message.mail_from, [recipient], message.data)
-    elapsed = time.perf_counter() - started
     connection.quit()
-    return messages / elapsed
 
 
 def email_package_ceiling(
@@ -243,27 +352,20 @@ def main() -> int:
         default="threaded",
         help="the SMTP server to send to: this file's threaded sink or aiosmtpd's Sink",
     )
+    parser.add_argument("--quick", action="store_true", help="a few hundred messages")
     parser.add_argument("--serve-sink", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_sink:
         serve_sink(args.serve_sink)
         return 0
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        raise SystemExit("set REDIS_URL to a Redis database this run may flush")
-    Redis.from_url(redis_url).flushdb()
+    if args.quick:
+        args.recipients, args.ceiling_messages = 300, 200
 
-    with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp:
-        database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
-        engine = make_engine(database_url)
-        metadata.create_all(engine)
-        engine.dispose()
+    with tempfile.TemporaryDirectory(prefix="bench-send-") as tmp, benchmark_redis(tmp) as redis:
         smtp_port = free_port()
         sink = start_sink(smtp_port, args.sink)
-        print(f"sink: {args.sink}", flush=True)
         env = dict(os.environ) | {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
+            "REDIS_URL": redis,
             "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
             "SECRET_KEY": "bench-secret",
             "PUBLIC_URL": "https://news.shop.example",
@@ -272,12 +374,18 @@ def main() -> int:
             "CAMPAIGN_BATCH_SIZE": str(args.batch),
             "CAMPAIGN_CONCURRENCY": str(args.workers),
         }
-        config = Config.from_env(env)
         try:
-            database.configure(database_url)
+            print(f"sink: {args.sink}; {args.workers} workers; {args.recipients} recipients")
+            print("SQLite:", flush=True)
+            sqlite_rate = send_with_workers(f"sqlite:///{tmp}/bench.db", env, args, tmp)
+            print("PostgreSQL:", flush=True)
+            with temporary_postgres_database("bench_send") as postgres_url:
+                postgres_rate = send_with_workers(postgres_url, env, args, tmp)
+            config = Config.from_env(env | {"DATABASE_URL": f"sqlite:///{tmp}/bench.db"})
+            database.configure(config.database_url)
             with database.session() as session:
-                campaign_id = prepare(session, args.recipients)
-                campaign = session.get(Campaign, campaign_id)
+                campaign_id = session.scalar(select(func.max(Campaign.id)))
+                campaign, links = load_content(session, campaign_id)
                 size = len(
                     rendering.render_for_delivery(
                         campaign,
@@ -285,20 +393,18 @@ def main() -> int:
                         {"unsubscribe_url": "u", "view_in_browser_url": "v"},
                     )[1]
                 )
-                print(f"template: {size} bytes of HTML after inlining", flush=True)
-                start_sending(session, campaign_id, utcnow(), enqueue_jobs=jobs.enqueuer(config))
-            elapsed = run_workers(args.workers, env)
-            with database.session() as session:
-                sent = session.scalar(
-                    select(func.count()).where(
-                        Delivery.campaign_id == campaign_id, Delivery.state == DeliveryState.sent
-                    )
-                )
-                campaign, links = load_content(session, campaign_id)
-            print(f"workers: {sent} of {args.recipients} sent in {elapsed:.1f} s", flush=True)
-            rate = sent / elapsed
-            ceiling_rate = ceiling(campaign, links, smtp_port, args.ceiling_messages, config)
-            print(f"ceiling: {args.ceiling_messages} messages at {ceiling_rate:.0f}/s", flush=True)
+            print(f"template: {size} bytes of HTML after inlining", flush=True)
+            ceiling_rate = ceiling(campaign, links, smtp_port, args.ceiling_messages, config, 1)
+            print(f"ceiling: one loop, {args.ceiling_messages} messages at {ceiling_rate:.0f}/s")
+            side_by_side = ceiling(
+                campaign, links, smtp_port, args.ceiling_messages, config, args.workers
+            )
+            print(
+                f"for reference: {args.workers} such loops side by side: {side_by_side:.0f}/s "
+                f"(the slower database reaches {min(sqlite_rate, postgres_rate) / side_by_side:.2f}"
+                " of that)",
+                flush=True,
+            )
             old_rate = email_package_ceiling(campaign, smtp_port, args.ceiling_messages, config)
             print(
                 f"reference: the same loop building with the email package: {old_rate:.0f}/s",
@@ -308,9 +414,10 @@ def main() -> int:
             sink.terminate()
             sink.wait()
             database.engine and database.engine.dispose()
+    ratio = min(sqlite_rate, postgres_rate) / ceiling_rate
     print(
-        f"msgs_per_s={rate:.0f} ceiling_msgs_per_s={ceiling_rate:.0f} "
-        f"ratio={rate / ceiling_rate:.2f}"
+        f"sqlite_msgs_per_s={sqlite_rate:.0f} postgres_msgs_per_s={postgres_rate:.0f} "
+        f"ceiling_msgs_per_s={ceiling_rate:.0f} ratio={ratio:.2f}"
     )
     return 0
 

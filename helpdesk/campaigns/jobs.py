@@ -17,6 +17,7 @@ import os
 import socket
 import time
 import uuid
+from contextlib import closing
 from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
@@ -175,10 +176,13 @@ def send_campaign(campaign_id: int) -> dict:
 
 def _send_slice(config, settings, redis, campaign_id, claimer) -> sending.BatchResult:
     limiter = sending.RateLimiter(redis, settings.rate_per_second)
-    record = progress.SendProgress(redis, claimer)
     totals = sending.BatchResult()
     deadline = time.monotonic() + config.campaign_slice_seconds
-    with sending.CampaignSender(settings.smtp_url) as sender, session_scope() as session:
+    with (
+        closing(progress.SendProgress(redis, claimer)) as record,
+        sending.CampaignSender(settings.smtp_url) as sender,
+        session_scope() as session,
+    ):
         while True:
             if stop_requested() or time.monotonic() > deadline:
                 _continue_later(redis, campaign_id)

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -79,12 +79,20 @@ class BatchRecord:
 
 @dataclass
 class SendProgress:
-    """One sending job's record (`claimer` is the job's claim name)."""
+    """One sending job's record (`claimer` is the job's claim name).
+
+    Per message: `announce(delivery_id)` sends the record's update to Redis without
+    waiting, before the envelope; `confirm()` reads Redis's answer right before the body
+    goes out. The round trip to Redis thus overlaps the relay's to MAIL, RCPT and DATA,
+    and the record is still written before the body leaves.
+    """
 
     redis: object
     claimer: str
     _unrecorded: list[str] = field(default_factory=list, init=False, repr=False)
-    _advance: object = field(default=None, init=False, repr=False)
+    _connection: object = field(default=None, init=False, repr=False)
+    _awaiting: bool = field(default=False, init=False, repr=False)
+    _sha: str = field(default="", init=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -93,6 +101,7 @@ class SendProgress:
     def open_batch(self) -> None:
         """Before the claim commits: a record with nothing in flight, so that a crash right
         after the claim sends every claimed delivery back to pending."""
+        self._settle()
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(self.key)
         pipe.hset(self.key, "open", "1")
@@ -101,23 +110,71 @@ class SendProgress:
         self._unrecorded.clear()
 
     def accepted(self, delivery_id: int, message_id: str, at: datetime) -> None:
-        """The relay took this message; recorded with the next `before_body` (a crash before
-        that leaves this one in flight: uncertain, never sent twice)."""
+        """The relay took this message; recorded with the next announcement (a crash
+        before that leaves this one in flight: uncertain, never sent twice)."""
         self._unrecorded += [str(delivery_id), message_id, at.astimezone(UTC).isoformat()]
 
-    def before_body(self, delivery_id: int) -> None:
-        """This delivery's body is about to go out. Raises ClaimLost when recovery took the
-        batch over."""
-        if self._advance is None:
-            self._advance = self.redis.register_script(_ADVANCE)
-        if not self._advance(keys=[self.key], args=[delivery_id, *self._unrecorded]):
-            raise ClaimLost(self.claimer)
+    def guard(self, delivery_id: int) -> DeliveryGuard:
+        """What `CampaignSender.submit` calls around this delivery's envelope."""
+        return DeliveryGuard(self, delivery_id)
+
+    def announce(self, delivery_id: int) -> None:
+        """This delivery is about to be handed to the relay: send the update, unanswered."""
+        self._settle()
+        if self._connection is None:
+            self._sha = self.redis.script_load(_ADVANCE)
+            self._connection = self.redis.connection_pool.get_connection()
+        args = [delivery_id, *self._unrecorded]
+        self._connection.send_command("EVALSHA", self._sha, 1, self.key, *args)
+        self._awaiting = True
         self._unrecorded.clear()
+
+    def confirm(self) -> None:
+        """Redis has the update: the body may go out. Raises ClaimLost when recovery took
+        the batch over."""
+        self._awaiting = False
+        try:
+            answer = self._connection.read_response()
+        except BaseException:
+            self._release(broken=True)
+            raise
+        if not answer:
+            raise ClaimLost(self.claimer)
 
     def close_batch(self) -> None:
         """Every outcome of the batch is committed to the database: the record is done."""
+        self._settle()
         self.redis.delete(self.key)
         self._unrecorded.clear()
+
+    def close(self) -> None:
+        self._settle()
+        self._release()
+
+    def _settle(self) -> None:
+        """Read an answer left unread (the message was refused before its body)."""
+        if self._awaiting:
+            with suppress(ClaimLost):
+                self.confirm()
+
+    def _release(self, broken: bool = False) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            if broken:
+                connection.disconnect()
+            self.redis.connection_pool.release(connection)
+
+
+@dataclass(frozen=True)
+class DeliveryGuard:
+    progress: SendProgress
+    delivery_id: int
+
+    def announce(self) -> None:
+        self.progress.announce(self.delivery_id)
+
+    def confirm(self) -> None:
+        self.progress.confirm()
 
 
 def record_key(claimer: str) -> str:

@@ -26,8 +26,24 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from io import BytesIO
+from typing import Protocol
 
-from sqlalchemy import Text, and_, bindparam, cast, exists, func, literal, or_, select, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    column,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.orm import Session
 
 from helpdesk.campaigns import rendering, tracking
@@ -44,7 +60,7 @@ from helpdesk.campaigns.progress import ClaimLost, SendProgress
 from helpdesk.campaigns.segments import segment_customer_ids_query
 from helpdesk.config import Config
 from helpdesk.customers.models import Customer
-from helpdesk.db import utcnow
+from helpdesk.db import UTCDateTime, utcnow
 from helpdesk.mail.domain import mail_domain
 from helpdesk.mail.outbound import MESSAGE_POLICY, SMTPSender, build_message
 
@@ -292,7 +308,7 @@ def claim_batch(
         .values(state=DeliveryState.skipped, last_error="address is on the suppression list")
         .execution_options(synchronize_session=False)
     )
-    session.execute(
+    claimed = session.scalars(
         update(Delivery)
         .where(Delivery.id.in_(ids), Delivery.state == DeliveryState.pending)
         .values(
@@ -301,17 +317,10 @@ def claim_batch(
             claimed_at=now,
             attempts=Delivery.attempts + 1,
         )
+        .returning(Delivery.id)
         .execution_options(synchronize_session=False)
     )
-    return list(
-        session.scalars(
-            select(Delivery.id).where(
-                Delivery.id.in_(ids),
-                Delivery.state == DeliveryState.sending,
-                Delivery.claimed_by == worker,
-            )
-        )
-    )
+    return sorted(claimed)
 
 
 def _mine(delivery_id: int, worker: str):
@@ -323,27 +332,47 @@ def _mine(delivery_id: int, worker: str):
 
 
 def mark_sent(session: Session, worker: str, sent: list[tuple[int, str, datetime]]) -> None:
-    """Record accepted messages: (delivery id, Message-ID, time), one executemany."""
+    """Record accepted messages: (delivery id, Message-ID, time).
+
+    PostgreSQL gets one UPDATE ... FROM (VALUES ...), a single statement to plan and run
+    instead of one per message; SQLite, which has no column names for a VALUES list and
+    runs in this process anyway, one executemany."""
     if not sent:
         return
-    table = Delivery.__table__
-    session.execute(
-        table.update()
-        .where(
-            table.c.id == bindparam("delivery_id"),
-            table.c.state == DeliveryState.sending,
-            table.c.claimed_by == worker,
+    mine = (Delivery.state == DeliveryState.sending, Delivery.claimed_by == worker)
+    if session.get_bind().dialect.name != "postgresql":
+        table = Delivery.__table__
+        session.execute(
+            table.update()
+            .where(table.c.id == bindparam("delivery_id"), *mine)
+            .values(
+                state=DeliveryState.sent,
+                message_id=bindparam("accepted_id"),
+                sent_at=bindparam("accepted_at"),
+                last_error="",
+            ),
+            [
+                {"delivery_id": delivery_id, "accepted_id": message_id, "accepted_at": at}
+                for delivery_id, message_id, at in sent
+            ],
         )
+        return
+    accepted = values(
+        column("id", Integer),
+        column("message_id", String),
+        column("sent_at", UTCDateTime),
+        name="accepted",
+    ).data(sent)
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == accepted.c.id, *mine)
         .values(
             state=DeliveryState.sent,
-            message_id=bindparam("accepted_id"),
-            sent_at=bindparam("accepted_at"),
+            message_id=accepted.c.message_id,
+            sent_at=accepted.c.sent_at,
             last_error="",
-        ),
-        [
-            {"delivery_id": delivery_id, "accepted_id": message_id, "accepted_at": at}
-            for delivery_id, message_id, at in sent
-        ],
+        )
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -501,24 +530,41 @@ def _path(address: str) -> str:
     return smtplib.quoteaddr(address)
 
 
+class BodyGuard(Protocol):
+    """Told when a message is about to be handed over, and asked once more right before
+    its body goes out (`progress.SendProgress` keeps the per-message record this way)."""
+
+    def announce(self) -> None: ...
+
+    def confirm(self) -> None: ...
+
+
+class _NoGuard:
+    def announce(self) -> None:
+        pass
+
+    def confirm(self) -> None:
+        pass
+
+
+_NO_GUARD = _NoGuard()
+
+
 class CampaignSender(SMTPSender):
     """The shared sender, plus an envelope sender (the VERP address) and a submission that
     knows whether the relay may already hold the message when something breaks."""
 
-    def submit(
-        self,
-        message: OutgoingMessage,
-        recipient: str,
-        before_body: Callable[[], None] = lambda: None,
-    ) -> None:
-        """Hand one message to the relay. `before_body` runs once the relay is ready for
-        the body (DATA answered 354), right before it goes out: if it raises, the
-        connection is dropped without the final dot, so the relay discards the message."""
+    def submit(self, message: OutgoingMessage, recipient: str, guard: BodyGuard | None = None):
+        """Hand one message to the relay. `guard.announce()` runs before the envelope and
+        `guard.confirm()` right before the body: if it raises, the connection is dropped
+        without the final dot, so the relay discards the message."""
+        guard = guard or _NO_GUARD
         mail_from = message.mail_from
         body = _LEADING_DOT.sub(b"..", message.data)
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
         reused = self._connection is not None
+        guard.announce()
         try:
             self._envelope(mail_from, recipient)
         except (smtplib.SMTPServerDisconnected, ConnectionError):
@@ -536,7 +582,7 @@ class CampaignSender(SMTPSender):
             raise TransientFailure(f"connection failed: {exc}") from None
         connection = self._connection
         try:
-            before_body()
+            guard.confirm()
         except BaseException:
             # Not QUIT: after 354 the relay would take it for message text. Closing the
             # socket mid-DATA makes it discard what it has.
@@ -885,7 +931,7 @@ def _submit(session, row, message, worker, sender, settings, result, progress, c
     """Hand one delivery's message to the relay and record a refusal; returns the error
     text, or None when the relay accepted it."""
     try:
-        sender.submit(message, row.email, before_body=lambda: progress.before_body(row.id))
+        sender.submit(message, row.email, progress.guard(row.id))
     except PermanentFailure as exc:
         mark_failed(session, row.id, worker, str(exc))
         result.failed += 1

@@ -49,11 +49,14 @@ def test_accepted_are_sent_the_one_in_flight_uncertain_and_the_rest_pending_agai
 ):
     campaign, ids, record = _claimed_campaign(session, redis_conn)
     accepted_at = utcnow()
-    record.before_body(ids[0])
+    record.announce(ids[0])
+    record.confirm()
     record.accepted(ids[0], "<first@helpdesk.test>", accepted_at)
-    record.before_body(ids[1])
+    record.announce(ids[1])
+    record.confirm()
     record.accepted(ids[1], "<second@helpdesk.test>", accepted_at)
-    record.before_body(ids[2])
+    record.announce(ids[2])
+    record.confirm()
 
     recovered = recover_stale_deliveries(session, redis_conn, utcnow(), LEASE)
 
@@ -108,9 +111,11 @@ def test_deliveries_within_their_lease_are_left_to_their_job(session, redis_conn
 
 def test_recovery_finishes_a_campaign_whose_last_recipients_it_settles(session, redis_conn):
     campaign, ids, record = _claimed_campaign(session, redis_conn, count=2)
-    record.before_body(ids[0])
+    record.announce(ids[0])
+    record.confirm()
     record.accepted(ids[0], "<a@helpdesk.test>", utcnow())
-    record.before_body(ids[1])
+    record.announce(ids[1])
+    record.confirm()
 
     recover_stale_deliveries(session, redis_conn, utcnow(), LEASE)
 
@@ -130,6 +135,6 @@ def test_a_job_taken_over_cannot_send_its_next_message(
     message = build_campaign_message(loaded, links, "0" * 32, "sub0@example.com", {}, settings)
 
     with CampaignSender(smtp_sink.url) as sender, pytest.raises(progress.ClaimLost):
-        sender.submit(message, "sub0@example.com", before_body=lambda: record.before_body(ids[0]))
+        sender.submit(message, "sub0@example.com", record.guard(ids[0]))
 
     assert smtp_handler.received == []
