@@ -281,3 +281,13 @@ def worker_env(monkeypatch, config, smtp_sink, tmp_path):
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     return values
+
+
+@pytest.fixture
+def smtp_relay(monkeypatch, smtp_sink, smtp_handler, tmp_path):
+    """A real SMTP relay that jobs find through SMTP_URL, as in production; yields the
+    handler holding what it received."""
+    monkeypatch.setenv("SMTP_URL", smtp_sink.url)
+    monkeypatch.setenv("HELPDESK_INSTANCE", str(tmp_path / "worker-instance"))
+    monkeypatch.setenv("SECRET_KEY", "worker-secret")
+    return smtp_handler

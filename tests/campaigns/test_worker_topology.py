@@ -142,14 +142,22 @@ def test_a_campaign_paused_while_workers_send_it_finishes_after_resume(
     assert len(copies) == 200 and set(copies.values()) == {1}
 
 
-def test_sigterm_stops_the_worker_after_the_message_in_hand_and_puts_the_rest_back(
-    session, config, redis_conn, topology_env, smtp_handler, workers
-):
+def _a_worker_in_the_middle_of_a_campaign(session, config, smtp_handler, workers):
+    """A campaign to 150 recipients, 20 of them reached by a worker whose horse is sending
+    the rest: (campaign, worker, horse pid)."""
     smtp_handler.delay = 0.02
     campaign = _start_campaign(session, config, 150)
     worker = workers.start()
     wait_until(lambda: len(smtp_handler.received) >= 20 and horses(worker.pid), timeout=60)
-    horse = horses(worker.pid)[0]
+    return campaign, worker, horses(worker.pid)[0]
+
+
+def test_sigterm_stops_the_worker_after_the_message_in_hand_and_puts_the_rest_back(
+    session, config, redis_conn, topology_env, smtp_handler, workers
+):
+    campaign, worker, horse = _a_worker_in_the_middle_of_a_campaign(
+        session, config, smtp_handler, workers
+    )
 
     worker.send_signal(signal.SIGTERM)
     workers.finish(worker, timeout=30)
@@ -167,11 +175,9 @@ def test_sigterm_stops_the_worker_after_the_message_in_hand_and_puts_the_rest_ba
 def test_a_horse_whose_worker_is_killed_stops_instead_of_sending_on(
     session, config, redis_conn, topology_env, smtp_handler, workers
 ):
-    smtp_handler.delay = 0.02
-    campaign = _start_campaign(session, config, 150)
-    worker = workers.start()
-    wait_until(lambda: len(smtp_handler.received) >= 20 and horses(worker.pid), timeout=60)
-    horse = horses(worker.pid)[0]
+    campaign, worker, horse = _a_worker_in_the_middle_of_a_campaign(
+        session, config, smtp_handler, workers
+    )
 
     os.killpg(worker.pid, signal.SIGKILL)  # the worker's group: not the horse's
     worker.wait(timeout=10)

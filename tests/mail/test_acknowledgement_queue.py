@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import smtplib
-from email import policy
-from email.parser import BytesParser
 
-import pytest
-from aiosmtpd.controller import Controller
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
@@ -18,29 +14,6 @@ from helpdesk.tickets.models import Message, MessageKind, SendStatus, Ticket
 from tests.conftest import free_port
 from tests.factories import make_mailbox
 from tests.tickets.mails import mail
-
-
-class Recorder:
-    def __init__(self):
-        self.received = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
-        self.received.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-
-@pytest.fixture
-def relay(monkeypatch, tmp_path):
-    """The SMTP relay the worker sends through; the worker reads it from the environment."""
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{controller.port}")
-    monkeypatch.setenv("SECRET_KEY", "worker-secret")
-    monkeypatch.setenv("HELPDESK_INSTANCE", str(tmp_path / "worker"))
-    yield recorder
-    controller.stop()
 
 
 def run_mail_queue(redis_conn) -> None:
@@ -59,8 +32,9 @@ def acknowledgement_of(session, ticket_id: int) -> Message:
     return row
 
 
-def assert_receipt(recorder: Recorder, ticket_id: int) -> None:
-    [(recipients, sent)] = recorder.received
+def assert_receipt(relay, ticket_id: int) -> None:
+    [delivered] = relay.received
+    recipients, sent = delivered.rcpt_tos, delivered.message
     assert recipients == ["minji@example.com"]
     assert sent["Auto-Submitted"] == "auto-replied"
     assert sent["Subject"] == f"Re: Order 1001 missing [#{ticket_id}]"
@@ -68,7 +42,7 @@ def assert_receipt(recorder: Recorder, ticket_id: int) -> None:
 
 
 def test_polled_mail_gets_its_acknowledgement_queued_and_sent(
-    session, config, imap_mailbox, imap_account, redis_conn, relay
+    session, config, imap_mailbox, imap_account, redis_conn, smtp_relay
 ):
     imap_mailbox.send_acknowledgement = True
     session.commit()
@@ -78,16 +52,16 @@ def test_polled_mail_gets_its_acknowledgement_queued_and_sent(
 
     assert result.ingested == 1
     assert Queue(MAIL_QUEUE, connection=redis_conn).count == 1
-    assert relay.received == []
+    assert smtp_relay.received == []
     run_mail_queue(redis_conn)
     ticket_id = session.scalars(select(Ticket.id)).one()
-    assert_receipt(relay, ticket_id)
+    assert_receipt(smtp_relay, ticket_id)
     session.expire_all()
     assert acknowledgement_of(session, ticket_id).send_status == SendStatus.sent
 
 
 def test_mail_through_the_gateway_gets_its_acknowledgement_queued_and_sent(
-    app, session, config, redis_conn, relay
+    app, session, config, redis_conn, smtp_relay
 ):
     make_mailbox(session, address="support@helpdesk.test", send_acknowledgement=True)
     gateway = make_gateway(config, port=free_port())
@@ -102,7 +76,7 @@ def test_mail_through_the_gateway_gets_its_acknowledgement_queued_and_sent(
     run_mail_queue(redis_conn)
     ticket_id = session.scalars(select(Ticket.id)).one()
     session.commit()
-    assert_receipt(relay, ticket_id)
+    assert_receipt(smtp_relay, ticket_id)
     assert acknowledgement_of(session, ticket_id).send_status == SendStatus.sent
 
 

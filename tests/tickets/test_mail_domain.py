@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from email import message_from_bytes, policy
 from email.headerregistry import Address
-from email.parser import BytesParser
 from email.utils import parseaddr
 
 import pytest
-from aiosmtpd.controller import Controller
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
@@ -18,7 +16,6 @@ from helpdesk.queue import MAIL_QUEUE
 from helpdesk.tickets.ingest import IngestSettings
 from helpdesk.tickets.jobs import build_ticket_email
 from helpdesk.tickets.models import Message, MessageKind, SendStatus
-from tests.conftest import free_port
 from tests.factories import make_mailbox
 from tests.helpers import post_form
 from tests.tickets.mails import ingest, mail
@@ -27,28 +24,6 @@ from tests.tickets.mails import ingest, mail
 @pytest.fixture
 def config(config):
     return config.with_overrides(public_url="http://127.0.0.1:5000")
-
-
-class Recorder:
-    def __init__(self):
-        self.received = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
-        self.received.append((envelope.mail_from, message))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_relay(monkeypatch, tmp_path):
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{controller.port}")
-    monkeypatch.setenv("HELPDESK_INSTANCE", str(tmp_path / "worker-instance"))
-    monkeypatch.setenv("SECRET_KEY", "worker-secret")
-    yield recorder
-    controller.stop()
 
 
 def domain_of(addr_spec: str) -> str:
@@ -91,7 +66,8 @@ def test_a_reply_goes_out_with_a_domain_literal_message_id_and_answers_thread_ba
         )
     ).one()
     session.commit()
-    [(mail_from, sent)] = smtp_relay.received
+    [delivered] = smtp_relay.received
+    mail_from, sent = delivered.mail_from, delivered.message
     assert status == SendStatus.sent
     assert sent["Message-ID"] == f"<{stored_id}>"
     assert sent["Message-ID"].defects == ()

@@ -3,43 +3,14 @@ threading headers, and the customer's answer to it threads back into the same ti
 
 from __future__ import annotations
 
-from email import policy
-from email.parser import BytesParser
-
-import pytest
-from aiosmtpd.controller import Controller
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
 from helpdesk.queue import MAIL_QUEUE
 from helpdesk.tickets.models import Message, MessageKind, SendStatus, Ticket, TicketStatus
-from tests.conftest import free_port
 from tests.factories import make_mailbox
 from tests.helpers import post_form
 from tests.tickets.mails import ingest, mail
-
-
-class Recorder:
-    def __init__(self):
-        self.received = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = BytesParser(policy=policy.default).parsebytes(envelope.original_content)
-        self.received.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_relay(monkeypatch, tmp_path):
-    """A real SMTP server; the worker's job finds it through SMTP_URL, as in production."""
-    recorder = Recorder()
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{controller.port}")
-    monkeypatch.setenv("HELPDESK_INSTANCE", str(tmp_path / "worker-instance"))
-    monkeypatch.setenv("SECRET_KEY", "worker-secret")
-    yield recorder
-    controller.stop()
 
 
 def test_reply_arrives_threaded_and_the_answer_comes_back_to_the_ticket(
@@ -73,7 +44,8 @@ def test_reply_arrives_threaded_and_the_answer_comes_back_to_the_ticket(
         )
     ).one()
     session.commit()
-    [(recipients, sent)] = smtp_relay.received
+    [delivered] = smtp_relay.received
+    recipients, sent = delivered.rcpt_tos, delivered.message
     assert status == SendStatus.sent
     assert sorted(recipients) == ["manager@example.com", "minji@example.com"]
     assert sent["From"] == "Hanbit Support <help@hanbit.test>"
