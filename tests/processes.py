@@ -8,7 +8,8 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from helpdesk.config import PROJECT_ROOT
@@ -67,3 +68,15 @@ def wait_until(condition, timeout: float, explain=lambda: "timed out") -> None:
         if time.monotonic() > deadline:
             raise AssertionError(explain())
         time.sleep(0.02)
+
+
+@contextmanager
+def fresh_snapshot(session) -> Iterator:
+    """Read what other processes committed (a new snapshot), leaving no read transaction
+    open: on SQLite a later write from a stale snapshot fails ("database is locked") once
+    another process has written meanwhile."""
+    session.rollback()
+    try:
+        yield session
+    finally:
+        session.rollback()

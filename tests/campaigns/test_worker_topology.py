@@ -25,6 +25,7 @@ from tests.factories import make_sending_campaign, make_subscribers
 from tests.processes import (
     alive,
     descendants,
+    fresh_snapshot,
     horses,
     kill_worker_and_horse,
     start_worker,
@@ -84,18 +85,18 @@ def _start_campaign(session, config, recipients: int) -> Campaign:
 
 
 def _states(session, campaign_id) -> Counter:
-    session.rollback()  # a fresh snapshot: the workers commit in other processes
-    rows = session.execute(
+    query = (
         select(Delivery.state, func.count())
         .where(Delivery.campaign_id == campaign_id)
         .group_by(Delivery.state)
     )
-    return Counter(dict(rows.all()))
+    with fresh_snapshot(session):
+        return Counter(dict(session.execute(query).all()))
 
 
 def _status(session, campaign_id) -> CampaignStatus:
-    session.rollback()
-    return session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
+    with fresh_snapshot(session):
+        return session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
 
 
 def test_a_campaign_of_many_slices_reaches_everyone_exactly_once(

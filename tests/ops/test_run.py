@@ -23,7 +23,7 @@ from helpdesk.config import PROJECT_ROOT, Config
 from helpdesk.db import make_engine, utcnow
 from tests.conftest import REDIS_URL, free_port
 from tests.factories import make_sending_campaign, make_subscribers
-from tests.processes import alive, descendants, horses, wait_until
+from tests.processes import alive, descendants, fresh_snapshot, horses, wait_until
 
 START_TIMEOUT = 90
 ADMIN_LOGIN_LINE = "Admin login (shown only this once)"
@@ -176,9 +176,9 @@ def test_on_postgresql_and_a_redis_server_sigterm_mid_campaign_stops_everything_
         worker = next(pid for pid, cmd in descendants(svc.process.pid).items() if "worker" in cmd)
 
         def sending_mid_campaign() -> bool:
-            session.rollback()  # a fresh snapshot: the worker commits in another process
             sent = select(func.count()).where(Delivery.state == DeliveryState.sent)
-            return session.scalar(sent) >= 10 and bool(horses(worker))
+            with fresh_snapshot(session):
+                return session.scalar(sent) >= 10 and bool(horses(worker))
 
         wait_until(sending_mid_campaign, timeout=60, explain=lambda: svc.output)
         processes = descendants(svc.process.pid)
@@ -186,8 +186,8 @@ def test_on_postgresql_and_a_redis_server_sigterm_mid_campaign_stops_everything_
         assert svc.stop(signal.SIGTERM) == 0, svc.output
 
         assert [command for pid, command in processes.items() if alive(pid)] == []
-        session.rollback()
-        states = Counter(session.scalars(select(Delivery.state)))
+        with fresh_snapshot(session):
+            states = Counter(session.scalars(select(Delivery.state)))
         assert states[DeliveryState.sending] == states[DeliveryState.uncertain] == 0
         assert states[DeliveryState.pending] > 0
     engine.dispose()

@@ -20,13 +20,13 @@ from helpdesk.mail.imap import queue_acknowledgements
 from helpdesk.tickets.models import Message, MessageKind, SendStatus
 from tests.factories import make_mailbox, make_sending_campaign, make_subscribers
 from tests.helpers import post_form
-from tests.processes import alive, descendants, start_worker, wait_until
+from tests.processes import alive, descendants, fresh_snapshot, start_worker, wait_until
 from tests.tickets.mails import ingest, mail
 
 
 def _fresh(session, query):
-    session.rollback()  # a new snapshot: the worker commits in another process
-    return session.scalar(query)
+    with fresh_snapshot(session):
+        return session.scalar(query)
 
 
 def _send_status(session, kind: MessageKind):
@@ -77,11 +77,12 @@ def _reply_and_acknowledgement_are_sent(session, config, agent_client, smtp_hand
 
 
 def _open_is_counted(session, agent_client) -> None:
-    delivery = _fresh(session, select(Delivery).order_by(Delivery.id).limit(1))
-    urls = tracking_urls("http://helpdesk.test", "test-secret-key", delivery.token, None)
+    delivery_id = _fresh(session, select(func.min(Delivery.id)))
+    token = _fresh(session, select(Delivery.token).where(Delivery.id == delivery_id))
+    urls = tracking_urls("http://helpdesk.test", "test-secret-key", token, None)
     assert agent_client.get(urlsplit(urls.open_url).path).status_code == 200
     opens = select(Delivery.open_count + Delivery.machine_open_count).where(
-        Delivery.id == delivery.id
+        Delivery.id == delivery_id
     )
     wait_until(lambda: _fresh(session, opens) == 1, timeout=60)
 
