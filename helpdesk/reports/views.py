@@ -21,7 +21,7 @@ from helpdesk import charts, nav
 from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import roles_required
 from helpdesk.db import utcnow
-from helpdesk.reports import service, visits
+from helpdesk.reports import campaign_figures, periods, queue_now, service, visits
 from helpdesk.text import LazyText
 from helpdesk.web import db_session
 
@@ -54,24 +54,24 @@ def managers_only(*extra_roles: Role):
 
 
 def _zone():
-    return service.user_zone(current_user.timezone)
+    return periods.user_zone(current_user.timezone)
 
 
-def _scope() -> service.Scope:
+def _scope() -> periods.Scope:
     now = utcnow()
     zone = _zone()
-    return service.parse_scope(
+    return periods.parse_scope(
         db_session(),
         request.args.get("from"),
         request.args.get("to"),
         request.args.get("mailbox"),
         zone=zone,
-        today=service.local_today(now, zone),
+        today=periods.local_today(now, zone),
     )
 
 
 def _mailboxes():
-    return service.mailbox_choices(db_session())
+    return periods.mailbox_choices(db_session())
 
 
 def _filter_values() -> dict[str, str]:
@@ -150,7 +150,7 @@ def _team_charts(data: service.TeamDashboard) -> dict[str, str]:
     }
 
 
-def _campaign_chart(campaigns: list[service.CampaignRow]) -> str:
+def _campaign_chart(campaigns: list[campaign_figures.CampaignRow]) -> str:
     return charts.line_chart(
         [c.name[:16] for c in campaigns],
         [
@@ -170,11 +170,11 @@ def index():
     session = db_session()
     try:
         scope = _scope()
-    except service.DashboardInputError as error:
+    except periods.DashboardInputError as error:
         return _bad_request(error.errors, "dashboard/index.html")
     now = utcnow()
     data = service.team_dashboard(session, scope, now)
-    figures = service.now_figures(
+    figures = queue_now.now_figures(
         session, now=now, zone=scope.range.zone, mailbox_id=scope.mailbox_id
     )
     return render_template(
@@ -202,15 +202,15 @@ def _weekday_names() -> list[str]:
 def now():
     try:
         scope = _scope()
-    except service.DashboardInputError as error:
+    except periods.DashboardInputError as error:
         return " ".join(str(m) for m in error.errors.values()), 400
-    figures = service.now_figures(
+    figures = queue_now.now_figures(
         db_session(), now=utcnow(), zone=scope.range.zone, mailbox_id=scope.mailbox_id
     )
     return render_template("dashboard/_now.html", now=figures, zone=scope.range.zone.key)
 
 
-def _csv_response(body: str, name: str, scope: service.Scope) -> Response:
+def _csv_response(body: str, name: str, scope: periods.Scope) -> Response:
     r = scope.range
     filename = f"dashboard-{name}-{r.first_day.isoformat()}-{r.last_day.isoformat()}.csv"
     return Response(
@@ -227,7 +227,7 @@ def export(name: str):
         abort(404)
     try:
         scope = _scope()
-    except service.DashboardInputError as error:
+    except periods.DashboardInputError as error:
         return " ".join(str(m) for m in error.errors.values()), 400
     body = service.export_csv(db_session(), name, scope, utcnow())
     return _csv_response(body, name, scope)
@@ -236,14 +236,14 @@ def export(name: str):
 @bp.get("/dashboard/campaigns")
 @managers_only(Role.marketer)
 def campaigns():
-    rows = service.latest_campaigns(db_session())
+    rows = campaign_figures.latest_campaigns(db_session())
     return render_template("dashboard/campaigns.html", campaigns=rows, chart=_campaign_chart(rows))
 
 
 @bp.get("/dashboard/campaigns.csv")
 @managers_only(Role.marketer)
 def campaigns_export():
-    today = service.local_today(utcnow(), _zone()).isoformat()
+    today = periods.local_today(utcnow(), _zone()).isoformat()
     return Response(
         service.campaigns_csv(db_session()),
         mimetype="text/csv",

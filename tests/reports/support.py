@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from helpdesk.mail.models import Mailbox
-from helpdesk.reports import service
+from helpdesk.reports import periods
 from helpdesk.tickets.models import Message, MessageKind, Priority
 from helpdesk.tickets.sla import add_working_minutes, business_hours_of, targets_for
 from tests.factories import make_ticket
 
-SEOUL = service.user_zone("Asia/Seoul")
-NEW_YORK = service.user_zone("America/New_York")
+SEOUL = periods.user_zone("Asia/Seoul")
+NEW_YORK = periods.user_zone("America/New_York")
 
 
 def utc(*args) -> datetime:
@@ -22,8 +22,8 @@ def minutes(n: float) -> timedelta:
     return timedelta(minutes=n)
 
 
-def scope(first: date, last: date, zone=SEOUL, mailbox_id: int | None = None) -> service.Scope:
-    return service.Scope(service.DateRange(first, last, zone), mailbox_id)
+def scope(first: date, last: date, zone=SEOUL, mailbox_id: int | None = None) -> periods.Scope:
+    return periods.Scope(periods.DateRange(first, last, zone), mailbox_id)
 
 
 def first_response_due(session, created_at: datetime, mailbox_id, priority) -> datetime:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.db import utcnow
-from helpdesk.reports import service
+from helpdesk.reports import tickets_over_time
 from helpdesk.tickets import service as tickets
 from helpdesk.tickets.models import Message, MessageKind, TicketStatus
 from tests.factories import make_user
@@ -58,7 +58,7 @@ def test_reopen_rate_counts_customer_and_agent_reopens(session):
     assert any(text.startswith("Reopened by a customer reply") for text in events)
 
     today = now.astimezone(SEOUL).date()
-    figures = service.reopen_figures(session, scope(today - timedelta(days=1), today))
+    figures = tickets_over_time.reopen_figures(session, scope(today - timedelta(days=1), today))
     # Solved at some point: tickets 1, 2, 3, 4; reopened: 1 and 2.
     assert (figures.solved, figures.reopened) == (4, 2)
     assert figures.rate == pytest.approx(0.5)

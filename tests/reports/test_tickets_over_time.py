@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from helpdesk.reports import service
+from helpdesk.reports import percentiles, periods, tickets_over_time
 from helpdesk.tickets.models import SLAPolicy
 from tests.factories import make_mailbox, make_user
 from tests.reports.support import NEW_YORK, reply, scope, ticket, utc
@@ -64,7 +64,7 @@ def seeded(session):
 
 
 def test_tickets_per_local_day(session, seeded):
-    volume = service.ticket_volume(session, RANGE)
+    volume = tickets_over_time.ticket_volume(session, RANGE)
     assert [(v.day, v.new, v.resolved) for v in volume] == [
         (date(2026, 3, 2), 2, 2),  # tickets 2 and 3; both resolved that day
         (date(2026, 3, 3), 4, 1),  # tickets 4, 5, 7, 8; ticket 7 resolved 3 March 05:00
@@ -72,7 +72,7 @@ def test_tickets_per_local_day(session, seeded):
 
 
 def test_first_response_and_resolution_median_and_90th_percentile(session, seeded):
-    summary = service.range_summary(session, RANGE, NOW)
+    summary = tickets_over_time.range_summary(session, RANGE, NOW)
     assert summary.created == 6
     assert summary.resolved == 3
     # First responses in the range: 10, 20, 30, 40 minutes. Median (20 + 30) / 2 = 25;
@@ -86,7 +86,7 @@ def test_first_response_and_resolution_median_and_90th_percentile(session, seede
 
 
 def test_figures_per_agent(session, seeded):
-    rows = {a.name: a for a in service.agent_figures(session, RANGE)}
+    rows = {a.name: a for a in tickets_over_time.agent_figures(session, RANGE)}
     ana, ben = rows["Ana"], rows["Ben"]
     assert (ana.replies, ana.resolved) == (2, 3)
     # Ana's first responses 10, 20, 40: median 20; p90 h = 1.8, 20 + 0.8 * 20 = 36.
@@ -99,7 +99,7 @@ def test_figures_per_agent(session, seeded):
 
 
 def test_sla_breaches_against_the_mailbox_then_default_then_built_in_target(session, seeded):
-    sla = service.sla_figures(session, RANGE, NOW)
+    sla = tickets_over_time.sla_figures(session, RANGE, NOW)
     # Answered in the range: 10, 20 (within 25), 30 (within the other mailbox's 35),
     # 40 (late). Unanswered: ticket 8, 14 h > 240 min. Ticket 1 was created before.
     assert (sla.answered, sla.answered_late, sla.unanswered_late) == (4, 1, 1)
@@ -110,29 +110,34 @@ def test_sla_breaches_against_the_mailbox_then_default_then_built_in_target(sess
 def test_one_mailbox_only(session, seeded):
     _ana, _ben, other = seeded
     one = scope(date(2026, 3, 2), date(2026, 3, 3), mailbox_id=other.id)
-    summary = service.range_summary(session, one, NOW)
+    summary = tickets_over_time.range_summary(session, one, NOW)
     assert (summary.created, summary.resolved) == (1, 0)
     assert summary.first_response.median == pytest.approx(30 * 60)
     assert (summary.sla.measured, summary.sla.breaches) == (1, 0)
-    assert [(v.new, v.resolved) for v in service.ticket_volume(session, one)] == [(0, 0), (1, 0)]
+    assert [(v.new, v.resolved) for v in tickets_over_time.ticket_volume(session, one)] == [
+        (0, 0),
+        (1, 0),
+    ]
 
 
 def test_empty_range_has_zeros_and_no_rates(session, seeded):
     empty = scope(date(2025, 1, 1), date(2025, 1, 3))
-    summary = service.range_summary(session, empty, NOW)
+    summary = tickets_over_time.range_summary(session, empty, NOW)
     assert (summary.created, summary.resolved) == (0, 0)
-    assert summary.first_response == service.DurationStats(0, None, None)
+    assert summary.first_response == percentiles.DurationStats(0, None, None)
     assert summary.resolution.median is None and summary.resolution.p90 is None
     assert summary.sla.rate is None and summary.reopen.rate is None
-    assert [(v.new, v.resolved) for v in service.ticket_volume(session, empty)] == [(0, 0)] * 3
-    assert service.busy_hours(session, empty).busiest_hour is None
+    assert [(v.new, v.resolved) for v in tickets_over_time.ticket_volume(session, empty)] == [
+        (0, 0)
+    ] * 3
+    assert tickets_over_time.busy_hours(session, empty).busiest_hour is None
 
 
 def test_ten_values_interpolate_between_ranks(session):
     day = utc(2026, 5, 1, 0, 0)
     for n in range(1, 11):
         ticket(session, day, n=n, first_response=n)
-    stats = service.range_summary(session, scope(date(2026, 5, 1), date(2026, 5, 1)), NOW)
+    stats = tickets_over_time.range_summary(session, scope(date(2026, 5, 1), date(2026, 5, 1)), NOW)
     # 1 … 10 minutes: median (5 + 6) / 2 = 5.5; p90 h = 9 * 0.9 = 8.1, 9 + 0.1 * 1 = 9.1.
     assert stats.first_response.median == pytest.approx(5.5 * 60)
     assert stats.first_response.p90 == pytest.approx(9.1 * 60)
@@ -152,12 +157,12 @@ def test_days_and_hours_across_a_daylight_saving_change(session):
     ):
         ticket(session, at, n=n)
     span = scope(date(2026, 3, 7), date(2026, 3, 9), zone=NEW_YORK)
-    assert [(v.day.day, v.new) for v in service.ticket_volume(session, span)] == [
+    assert [(v.day.day, v.new) for v in tickets_over_time.ticket_volume(session, span)] == [
         (7, 1),
         (8, 2),
         (9, 1),
     ]
-    grid = service.busy_hours(session, span).grid
+    grid = tickets_over_time.busy_hours(session, span).grid
     expected = [[0] * 24 for _ in range(7)]
     expected[5][0] = 1  # Saturday 00
     expected[6][1] = 1  # Sunday 01
@@ -167,7 +172,7 @@ def test_days_and_hours_across_a_daylight_saving_change(session):
 
 
 def test_busiest_hours_in_seoul(session, seeded):
-    hours = service.busy_hours(session, RANGE)
+    hours = tickets_over_time.busy_hours(session, RANGE)
     # Local creation hours: 00 (tickets 2 and 4), 12, 23, 01, 19.
     assert hours.by_hour[0] == 2
     assert [hours.by_hour[h] for h in (1, 12, 19, 23)] == [1, 1, 1, 1]
@@ -178,13 +183,16 @@ def test_busiest_hours_in_seoul(session, seeded):
 
 def test_half_hour_zone_days_and_hours(session):
     # Kolkata is UTC+5:30: 18:29 UTC is 23:59 there, 18:30 UTC the next midnight.
-    kolkata = service.user_zone("Asia/Kolkata")
+    kolkata = periods.user_zone("Asia/Kolkata")
     ticket(session, utc(2026, 3, 1, 18, 29), n=1)
     ticket(session, utc(2026, 3, 1, 18, 30), n=2)
     ticket(session, utc(2026, 3, 2, 18, 29), n=3)
     span = scope(date(2026, 3, 1), date(2026, 3, 2), zone=kolkata)
-    assert [(v.day.day, v.new) for v in service.ticket_volume(session, span)] == [(1, 1), (2, 2)]
-    hours = service.busy_hours(session, span)
+    assert [(v.day.day, v.new) for v in tickets_over_time.ticket_volume(session, span)] == [
+        (1, 1),
+        (2, 2),
+    ]
+    hours = tickets_over_time.busy_hours(session, span)
     assert hours.grid[6][23] == 1  # Sunday 1 March 23:59
     assert hours.grid[0][0] == 1  # Monday 2 March 00:00
     assert hours.grid[0][23] == 1  # Monday 2 March 23:59
@@ -199,7 +207,7 @@ def test_durations_on_sqlite_without_unixepoch(session, monkeypatch):
     day = utc(2026, 5, 1, 0, 0)
     for n, after in enumerate((1, 2, 4), start=1):
         ticket(session, day, n=n, first_response=after)
-    stats = service.range_summary(session, scope(date(2026, 5, 1), date(2026, 5, 1)), NOW)
+    stats = tickets_over_time.range_summary(session, scope(date(2026, 5, 1), date(2026, 5, 1)), NOW)
     # 1, 2, 4 minutes: median 2; p90 h = 1.8, 2 + 0.8 * 2 = 3.6.
     assert stats.first_response.median == pytest.approx(2 * 60)
     assert stats.first_response.p90 == pytest.approx(3.6 * 60)
@@ -221,6 +229,6 @@ def test_a_first_response_in_time_counting_business_hours_is_no_breach(session):
     # The same weekend, answered Monday 09:30: ten minutes late.
     ticket(session, friday, n=2, mailbox_id=office.id, first_response=(2 * 24 + 15) * 60 + 40)
 
-    sla = service.sla_figures(session, scope(date(2026, 3, 6), date(2026, 3, 9)), NOW)
+    sla = tickets_over_time.sla_figures(session, scope(date(2026, 3, 6), date(2026, 3, 9)), NOW)
 
     assert (sla.answered, sla.answered_late) == (2, 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpdesk.reports import service
+from helpdesk.reports import queue_now
 from helpdesk.tickets.models import MessageKind, TicketStatus
 from tests.factories import make_mailbox, make_user
 from tests.reports.support import SEOUL, minutes, reply, ticket, utc
@@ -41,7 +41,7 @@ def _seed(session):
 
 def test_now_figures_counted_by_hand(session):
     ana, ben, _box = _seed(session)
-    figures = service.now_figures(session, now=NOW, zone=SEOUL)
+    figures = queue_now.now_figures(session, now=NOW, zone=SEOUL)
     assert figures.by_status == {
         TicketStatus.new: 1,
         TicketStatus.open: 2,
@@ -64,14 +64,14 @@ def test_now_figures_counted_by_hand(session):
 
 def test_now_figures_for_one_mailbox(session):
     _ana, _ben, box = _seed(session)
-    figures = service.now_figures(session, now=NOW, zone=SEOUL, mailbox_id=box.id)
+    figures = queue_now.now_figures(session, now=NOW, zone=SEOUL, mailbox_id=box.id)
     assert (figures.open_total, figures.unassigned, figures.overdue) == (1, 1, 1)
     assert figures.new_today == 1 and figures.resolved_today == 0
     assert all(a.replies_today == 0 for a in figures.agents)
 
 
 def test_now_figures_of_an_empty_helpdesk(session):
-    figures = service.now_figures(session, now=NOW, zone=SEOUL)
+    figures = queue_now.now_figures(session, now=NOW, zone=SEOUL)
     assert figures.open_total == 0
     assert (figures.unassigned, figures.overdue, figures.new_today, figures.resolved_today) == (
         0,

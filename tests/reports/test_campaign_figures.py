@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.campaigns.models import DeliveryState
-from helpdesk.reports import service
+from helpdesk.reports import campaign_figures
 from tests.factories import make_delivery, make_sending_campaign, make_subscribers, make_user
 from tests.helpers import login
 from tests.reports.support import utc
@@ -28,7 +28,7 @@ def campaigns(session):
 
 
 def test_latest_campaigns_figures_by_hand(session, campaigns):
-    spring, summer = service.latest_campaigns(session)
+    spring, summer = campaign_figures.latest_campaigns(session)
     assert (spring.name, summer.name) == ("Spring", "Summer")  # oldest first
     # Spring: 4 sent, 1 bounced, so 3 delivered; people opened 2, clicked 1.
     assert (spring.sent, spring.bounces, spring.delivered) == (4, 1, 3)
@@ -47,13 +47,13 @@ def test_a_campaign_still_sending_counts_only_accepted_messages_as_sent(session)
     for person, state in zip(people, DeliveryState, strict=True):
         make_delivery(session, autumn, person, state=state)
 
-    [row] = service.latest_campaigns(session)
+    [row] = campaign_figures.latest_campaigns(session)
 
     assert (row.sent, row.delivered) == (1, 1)
 
 
 def test_latest_campaigns_when_none_was_sent(session):
-    assert service.latest_campaigns(session) == []
+    assert campaign_figures.latest_campaigns(session) == []
 
 
 def test_marketer_sees_campaign_results_but_not_the_team_dashboard(marketer_client, campaigns):

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from helpdesk.db import utcnow
 from helpdesk.faq.models import ArticleVote
-from helpdesk.reports import service
+from helpdesk.reports import help_centre, help_centre_counts
 from helpdesk.reports.models import ArticleViewCount, ContactAfterFaq, SearchCount
 from helpdesk.reports.visits import FAQ_READ_KEY
 from tests.factories import make_article, make_mailbox
@@ -55,7 +55,7 @@ def test_visitors_views_searches_and_contacts_are_counted(app, client, session, 
     stranger = app.test_client()
     assert _contact(stranger, "lee@example.com", "token-bbbbbbbbbbbbbbbb").status_code == 200
 
-    figures = service.faq_figures(session, _today_scope())
+    figures = help_centre.faq_figures(session, _today_scope())
     assert [(a.title, a.views) for a in figures.most_viewed] == [
         ("How to request a refund", 2),
         ("Shipping times", 1),
@@ -104,7 +104,7 @@ def test_helpful_and_unhelpful_articles_from_votes_in_the_range(session):
                                 created_at=inside))  # fmt: skip
     session.add(ArticleVote(article_id=b.id, visitor_id="old", helpful=True, created_at=outside))
     session.commit()
-    figures = service.faq_figures(session, scope(date(2026, 3, 2), date(2026, 3, 2)))
+    figures = help_centre.faq_figures(session, scope(date(2026, 3, 2), date(2026, 3, 2)))
     assert [(x.title, x.helpful, x.not_helpful) for x in figures.most_helpful] == [
         ("A", 3, 1),
         ("C", 1, 0),
@@ -119,12 +119,12 @@ def test_helpful_and_unhelpful_articles_from_votes_in_the_range(session):
 def test_views_are_summed_per_hour_inside_the_range_only(session):
     article = make_article(session)
     for at in (utc(2026, 3, 1, 15, 10), utc(2026, 3, 1, 15, 50), utc(2026, 3, 2, 14, 59)):
-        service.record_article_view(session, article.id, at)
-    service.record_article_view(session, article.id, utc(2026, 3, 1, 14, 59))  # before
+        help_centre_counts.record_article_view(session, article.id, at)
+    help_centre_counts.record_article_view(session, article.id, utc(2026, 3, 1, 14, 59))  # before
     session.commit()
     rows = session.scalars(select(ArticleViewCount).order_by(ArticleViewCount.hour)).all()
     assert [r.views for r in rows] == [1, 2, 1]  # one row per hour
-    figures = service.faq_figures(session, scope(date(2026, 3, 2), date(2026, 3, 2)))
+    figures = help_centre.faq_figures(session, scope(date(2026, 3, 2), date(2026, 3, 2)))
     assert [a.views for a in figures.most_viewed] == [3]
     assert session.scalar(select(func.count()).select_from(ContactAfterFaq)) == 0
 
