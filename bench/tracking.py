@@ -7,7 +7,8 @@ it serves the app with gunicorn as `helpdesk run` does (helpdesk.cli.web_server_
 hits the signed pixel URL from 32 threads, each with its own http.client keep-alive
 connection, spread over the deliveries. Each request buffers its open in Redis; after the
 timed run one `worker.py --burst` counts them, and the run fails unless every answered
-request became exactly one open in the database.
+request became exactly one open in the database (a request that failed on the client's
+side, a timeout on an overloaded machine, may or may not have been counted).
 
     .venv/bin/python bench/tracking.py [--connections 32] [--seconds 10] [--workers 2] \
         [--threads 16] [--deliveries 5000]
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,6 +52,9 @@ from helpdesk.db import make_engine, utcnow  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
 
 SECRET = "bench-secret"
+# Seconds a request may take before it counts as failed: a slow answer is measured as
+# one, since a failed request may still have counted its open.
+REQUEST_TIMEOUT = 60
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36"
 
 
@@ -88,15 +91,21 @@ def prepare(database_url: str, deliveries: int) -> list[str]:
 
 
 def wait_for(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
+    """Until the app answers a page: gunicorn listens before its workers have loaded it,
+    which takes many seconds on a busy machine."""
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise SystemExit(f"gunicorn exited:\n{log.read_text()[-2000:]}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+            connection.request("GET", "/login")
+            if connection.getresponse().status == 200:
                 return
-        except OSError:
+        except (OSError, http.client.HTTPException):
             time.sleep(0.2)
+        finally:
+            connection.close()
     raise SystemExit("gunicorn did not start")
 
 
@@ -106,7 +115,7 @@ def load(port: int, paths: list[str], connections: int, seconds: float):
     stop = time.perf_counter() + seconds
 
     def run(index: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
         mine = latencies[index]
         n = index
         while time.perf_counter() < stop:
@@ -122,7 +131,7 @@ def load(port: int, paths: list[str], connections: int, seconds: float):
             except (OSError, http.client.HTTPException):
                 errors[index] += 1
                 connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
                 continue
             mine.append(time.perf_counter() - started)
         connection.close()
@@ -208,10 +217,13 @@ def main() -> int:
                 f"no successful requests ({errors} errors):\n{log.read_text()[-2000:]}"
             )
         answered = len(warm_up) + len(latencies)
+        failed = warm_up_errors + errors
         counted, flush_seconds = count_opens(database_url, env)
         print(f"flush: {counted} opens counted by one worker in {flush_seconds:.1f} s", flush=True)
-        if counted != answered:
-            raise SystemExit(f"{answered} pixels answered but {counted} opens counted")
+        if not answered <= counted <= answered + failed:
+            raise SystemExit(
+                f"{answered} pixels answered ({failed} requests failed) but {counted} opens counted"
+            )
     rps = len(latencies) / elapsed
     p50 = latencies[len(latencies) // 2] * 1000
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
