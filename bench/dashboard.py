@@ -1,89 +1,116 @@
 """Benchmark: the manager dashboard over a 90-day range with 100,000 tickets, 500,000
 messages and 50 agents, on SQLite and PostgreSQL.
 
-Run with `.venv/bin/python bench/dashboard.py [TICKETS]`. Each database is fresh (a
-temporary SQLite file; a temporary PostgreSQL database dropped at the end), built with
-`metadata.create_all` and filled with bulk inserts: a year of tickets with first
-responses, resolutions, reopen events and SLA policies, FAQ views/votes/searches and ten
-campaigns. Server time is measured around Flask test-client requests of a logged-in
-manager for the whole dashboard page (every section). The last line is
-machine-readable: the median page time on each database.
+    .venv/bin/python bench/dashboard.py [TICKETS]
+    .venv/bin/python bench/dashboard.py --quick    (300 tickets, a few seconds)
+
+Each database is fresh (a temporary SQLite file; a temporary PostgreSQL database dropped
+at the end) with the schema from the models. What the product makes in bulk or cheaply
+is made by its services: agents (users service), mailboxes (mail service), SLA policies
+(tickets.sla), 20,000 customers (the CSV import), 200 FAQ articles (FAQ service) and ten
+campaigns (campaigns service), each started, marked sent and then opened and clicked by
+the sending and tracking services' own steps. A year of history is bulk inserts with
+SQLAlchemy Core `insert(Model)` (the models' columns and defaults, so a schema change
+fails loudly here): tickets with first responses, resolutions and reopen events, their
+messages, hourly FAQ view and search counts, votes, and the campaigns' bounces. Server
+time is measured around Flask test-client requests of a logged-in manager for the whole
+dashboard page (every section). Redis: REDIS_URL when set (its database is flushed), else
+an embedded Redis started for the run. The last line is machine-readable: the median
+page time on each database, sqlite_ms=... postgres_ms=...
 """
 
 from __future__ import annotations
 
-import os
+import argparse
 import random
 import statistics
 import sys
 import tempfile
 import time
-import uuid
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import temporary_postgres_database  # noqa: E402
+from bench.support import (  # noqa: E402
+    benchmark_redis,
+    cheap_password_hashing,
+    import_customers,
+    make_agents,
+    make_campaign,
+    make_mailboxes,
+    page_times,
+    send_without_smtp,
+    temporary_postgres_database,
+    web_config,
+)
 from helpdesk import create_app  # noqa: E402
 from helpdesk.auth import service as auth_service  # noqa: E402
-from helpdesk.auth.models import User  # noqa: E402
-from helpdesk.campaigns.models import Campaign, Delivery  # noqa: E402
-from helpdesk.config import Config  # noqa: E402
-from helpdesk.customers.models import Customer  # noqa: E402
+from helpdesk.campaigns.models import Delivery  # noqa: E402
+from helpdesk.campaigns.tracking import apply_events, click_event, open_event  # noqa: E402
 from helpdesk.db import database, make_engine  # noqa: E402
-from helpdesk.faq.models import Article, ArticleVote  # noqa: E402
-from helpdesk.mail.models import Mailbox  # noqa: E402
+from helpdesk.faq import service as faq_service  # noqa: E402
+from helpdesk.faq.models import ArticleVote  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
 from helpdesk.reports.models import ArticleViewCount, SearchCount  # noqa: E402
+from helpdesk.tickets import sla  # noqa: E402
 from helpdesk.tickets.models import Message as TicketMessage  # noqa: E402
-from helpdesk.tickets.models import SLAPolicy, Ticket  # noqa: E402
+from helpdesk.tickets.models import Priority, Ticket  # noqa: E402
 
-TICKETS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+
+@dataclass(frozen=True)
+class Sizes:
+    tickets: int = 100_000
+    agents: int = 50
+    customers: int = 20_000
+    articles: int = 200
+    article_views: int = 100_000
+    votes: int = 20_000
+    searches: int = 30_000
+    campaigns: int = 10
+    deliveries_per_campaign: int = 2_000
+    samples: int = 15
+    warmup: int = 2
+
+
+QUICK = Sizes(
+    tickets=300,
+    agents=5,
+    customers=300,
+    articles=10,
+    article_views=1_000,
+    votes=200,
+    searches=300,
+    campaigns=2,
+    deliveries_per_campaign=100,
+    samples=3,
+    warmup=1,
+)
 MESSAGES_PER_TICKET = 5
-AGENTS = 50
-CUSTOMERS = 20_000
-ARTICLES = 200
-CAMPAIGNS = 10
-DELIVERIES_PER_CAMPAIGN = 2_000
 RANGE_DAYS = 90
-SAMPLES = 15
 # First-response targets in minutes; "low" has no policy, so the built-in four hours apply.
 FIRST_RESPONSE_TARGETS = {"low": 240, "normal": 240, "high": 60, "urgent": 30}
-WARMUP = 2
 BATCH = 10_000
 PASSWORD = "bench password 1"
-MANAGER = "manager@helpdesk.test"
+MANAGER = "manager@helpdesk.example"
 NOW = datetime.now(UTC).replace(microsecond=0)
+NEWSLETTER_READERS = {
+    "match": "all",
+    "groups": [
+        {"match": "all", "conditions": [{"field": "tag", "op": "has", "value": "newsletter"}]}
+    ],
+}
+NEWSLETTER = '<p>New this month.</p><p><a href="https://shop.example/sale">The sale</a></p>'
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36"
 
 
-def _users(password_hash: str) -> list[dict]:
-    rows = [
-        {
-            "email": f"agent{i}@helpdesk.test",
-            "name": f"Agent {i:02d}",
-            "role": "agent",
-            "is_manager": False,
-        }
-        for i in range(AGENTS)
-    ]
-    rows.append({"email": MANAGER, "name": "Manager", "role": "agent", "is_manager": True})
-    return [
-        row
-        | {
-            "password_hash": password_hash,
-            "is_active": True,
-            "is_available": True,
-            "timezone": "Asia/Seoul",
-            "created_at": NOW,
-        }
-        for row in rows
-    ]
-
-
-def _ticket_and_messages(rng: random.Random, ticket_id: int, agent_ids, mailbox_ids, first_id):
+def _ticket_and_messages(
+    rng: random.Random, ticket_id: int, agent_ids, mailbox_ids, customer_ids, first_id
+):
     created = NOW - timedelta(minutes=rng.randrange(0, 365 * 24 * 60))
     roll = rng.random()
     status = (
@@ -116,7 +143,7 @@ def _ticket_and_messages(rng: random.Random, ticket_id: int, agent_ids, mailbox_
         "status": status,
         "priority": priority,
         "mailbox_id": rng.choice(mailbox_ids),
-        "customer_id": rng.randrange(1, CUSTOMERS + 1),
+        "customer_id": rng.choice(customer_ids),
         "assignee_id": assignee,
         "version": 1,
         "created_at": created,
@@ -157,156 +184,152 @@ def _ticket_and_messages(rng: random.Random, ticket_id: int, agent_ids, mailbox_
     return ticket, messages
 
 
-def fill(url: str, seed: int = 7) -> float:
+def fill(url: str, sizes: Sizes, seed: int = 7) -> float:
     rng = random.Random(seed)
     engine = make_engine(url)
     started = time.perf_counter()
-    with engine.begin() as conn:
-        conn.execute(User.__table__.insert(), _users(auth_service.hash_password(PASSWORD)))
-        agent_ids = [
-            row[0] for row in conn.execute(text("SELECT id FROM users WHERE is_manager = false"))
-        ]
-        conn.execute(
-            Mailbox.__table__.insert(),
-            [
-                {"name": name, "address": f"{name.lower()}@helpdesk.test", "created_at": NOW}
-                for name in ("Support", "Sales", "Billing")
-            ],
+    with Session(engine) as session:
+        agent_ids = make_agents(session, sizes.agents, PASSWORD)
+        auth_service.create_user(
+            session,
+            email=MANAGER,
+            name="Manager",
+            password=PASSWORD,
+            role="agent",
+            is_manager=True,
+            timezone="Asia/Seoul",
         )
-        mailbox_ids = [row[0] for row in conn.execute(text("SELECT id FROM mailboxes"))]
-        conn.execute(
-            SLAPolicy.__table__.insert(),
+        mailbox_ids = make_mailboxes(session, ("Support", "Sales", "Billing"))
+        targets = {
+            Priority(priority): sla.Targets(minutes, minutes * 4)
+            for priority, minutes in FIRST_RESPONSE_TARGETS.items()
+            if priority != "low"
+        }
+        for mailbox in (None, mailbox_ids[0]):
+            sla.save_policies(session, mailbox, targets, None, NOW)
+        session.commit()
+        ids_by_email = import_customers(
+            session,
             [
                 {
-                    "mailbox_id": mailbox,
-                    "priority": priority,
-                    "first_response_minutes": minutes,
-                    "next_response_minutes": minutes * 4,
+                    "email": f"customer{i}@example.com",
+                    "name": f"Customer {i}",
+                    "subscription_status": "subscribed",
+                    "tags": "newsletter" if i < sizes.deliveries_per_campaign else "",
                 }
-                for mailbox in (None, mailbox_ids[0])
-                for priority, minutes in FIRST_RESPONSE_TARGETS.items()
-                if priority != "low"
+                for i in range(sizes.customers)
             ],
         )
-        customers = [
-            {"email": f"customer{i}@example.com", "name": f"Customer {i}", "created_at": NOW}
-            for i in range(CUSTOMERS)
-        ]
-        for start in range(0, len(customers), BATCH):
-            conn.execute(Customer.__table__.insert(), customers[start : start + BATCH])
+    customer_ids = [ids_by_email[f"customer{i}@example.com"] for i in range(sizes.customers)]
     message_id = 1
-    for start in range(0, TICKETS, BATCH):
+    for start in range(0, sizes.tickets, BATCH):
         tickets, messages = [], []
-        for ticket_id in range(start + 1, min(start + BATCH, TICKETS) + 1):
-            ticket, rows = _ticket_and_messages(rng, ticket_id, agent_ids, mailbox_ids, message_id)
+        for ticket_id in range(start + 1, min(start + BATCH, sizes.tickets) + 1):
+            ticket, rows = _ticket_and_messages(
+                rng, ticket_id, agent_ids, mailbox_ids, customer_ids, message_id
+            )
             message_id += len(rows)
             tickets.append(ticket)
             messages.extend(rows)
         with engine.begin() as conn:
-            conn.execute(Ticket.__table__.insert(), tickets)
-            conn.execute(TicketMessage.__table__.insert(), messages)
-    _fill_faq_and_campaigns(engine, rng)
+            conn.execute(insert(Ticket), tickets)
+            conn.execute(insert(TicketMessage), messages)
+    with Session(engine) as session:
+        _fill_faq(session, rng, sizes)
+        _fill_campaigns(session, rng, sizes)
     engine.dispose()
     return time.perf_counter() - started
 
 
-def _fill_faq_and_campaigns(engine, rng: random.Random) -> None:
+def _fill_faq(session: Session, rng: random.Random, sizes: Sizes) -> None:
+    article_ids = [
+        faq_service.create_article(
+            session,
+            faq_service.ArticleData(
+                title=f"Article {i}",
+                body=f"What to know about topic {i}.",
+                language="en",
+                status="published",
+            ),
+            None,
+        ).id
+        for i in range(1, sizes.articles + 1)
+    ]
+    session.commit()
     hours = [NOW.replace(minute=0, second=0) - timedelta(hours=h) for h in range(24 * 365)]
-    with engine.begin() as conn:
-        conn.execute(
-            Article.__table__.insert(),
-            [
-                {
-                    "id": i,
-                    "title": f"Article {i}",
-                    "slug": f"article-{i}",
-                    "language": "en",
-                    "status": "published",
-                    "created_at": NOW,
-                    "updated_at": NOW,
-                }
-                for i in range(1, ARTICLES + 1)
-            ],
-        )
-        views = {}
-        for _ in range(100_000):
-            key = (rng.randrange(1, ARTICLES + 1), rng.choice(hours))
-            views[key] = views.get(key, 0) + 1
-        conn.execute(
-            ArticleViewCount.__table__.insert(),
-            [{"article_id": a, "hour": h, "views": n} for (a, h), n in views.items()],
-        )
-        conn.execute(
-            ArticleVote.__table__.insert(),
-            [
-                {
-                    "article_id": rng.randrange(1, ARTICLES + 1),
-                    "visitor_id": f"visitor{i}",
-                    "helpful": rng.random() < 0.7,
-                    "created_at": rng.choice(hours),
-                }
-                for i in range(20_000)
-            ],
-        )
-        searches = {}
-        for _ in range(30_000):
-            key = (f"query {rng.randrange(0, 3000)}", rng.choice(hours))
-            searches[key] = searches.get(key, 0) + 1
-        conn.execute(
-            SearchCount.__table__.insert(),
-            [
-                {"query": q, "hour": h, "searches": n, "empty_searches": n if q[-1] in "07" else 0}
-                for (q, h), n in searches.items()
-            ],
-        )
-        conn.execute(
-            Campaign.__table__.insert(),
-            [
-                {
-                    "id": c,
-                    "name": f"Newsletter {c}",
-                    "status": "sent",
-                    "started_at": NOW - timedelta(days=30 * (CAMPAIGNS - c)),
-                    "created_at": NOW,
-                    "updated_at": NOW,
-                }
-                for c in range(1, CAMPAIGNS + 1)
-            ],
-        )
-        conn.execute(
-            Delivery.__table__.insert(),
-            [
-                {
-                    "campaign_id": c,
-                    "customer_id": i + 1,
-                    "email": f"customer{i}@example.com",
-                    "token": uuid.uuid4().hex,
-                    "state": "sent",
-                    "sent_at": NOW,
-                    "open_count": 1 if rng.random() < 0.3 else 0,
-                    "first_clicked_at": NOW if rng.random() < 0.05 else None,
-                    "bounce_kind": "hard" if rng.random() < 0.01 else "",
-                }
-                for c in range(1, CAMPAIGNS + 1)
-                for i in range(DELIVERIES_PER_CAMPAIGN)
-            ],
-        )
-
-
-def _config(url: str) -> Config:
-    return Config(
-        instance_path=Path(tempfile.mkdtemp(prefix="bench-dashboard-")),
-        database_url=url,
-        secret_key="bench",
-        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"),
-        smtp_url="smtp://127.0.0.1:1",
-        testing=True,
-        csrf_enabled=False,
+    views = {}
+    for _ in range(sizes.article_views):
+        key = (rng.choice(article_ids), rng.choice(hours))
+        views[key] = views.get(key, 0) + 1
+    session.execute(
+        insert(ArticleViewCount),
+        [{"article_id": a, "hour": h, "views": n} for (a, h), n in views.items()],
     )
+    session.execute(
+        insert(ArticleVote),
+        [
+            {
+                "article_id": rng.choice(article_ids),
+                "visitor_id": f"visitor{i}",
+                "helpful": rng.random() < 0.7,
+                "created_at": rng.choice(hours),
+            }
+            for i in range(sizes.votes)
+        ],
+    )
+    searches = {}
+    for _ in range(sizes.searches):
+        key = (f"query {rng.randrange(0, 3000)}", rng.choice(hours))
+        searches[key] = searches.get(key, 0) + 1
+    session.execute(
+        insert(SearchCount),
+        [
+            {"query": q, "hour": h, "searches": n, "empty_searches": n if q[-1] in "07" else 0}
+            for (q, h), n in searches.items()
+        ],
+    )
+    session.commit()
 
 
-def measure(url: str, label: str) -> float:
-    app = create_app(_config(url))
+def _fill_campaigns(session: Session, rng: random.Random, sizes: Sizes) -> None:
+    """Monthly newsletters to the first customers: about 30% opened, 5% clicked (events
+    counted by the tracking flush's own function) and 1% hard bounces."""
+    for number in range(1, sizes.campaigns + 1):
+        campaign_id = make_campaign(
+            session,
+            NEWSLETTER_READERS,
+            name=f"Newsletter {number}",
+            subject="News",
+            from_email="news@shop.example",
+            html_body=NEWSLETTER,
+        )
+        sent_at = NOW - timedelta(days=30 * (sizes.campaigns - number))
+        send_without_smtp(session, campaign_id, sent_at)
+        deliveries = session.execute(
+            select(Delivery.id, Delivery.token)
+            .where(Delivery.campaign_id == campaign_id)
+            .order_by(Delivery.customer_id)
+        ).all()
+        events, bounced = [], []
+        read_at = sent_at + timedelta(hours=2)
+        for delivery_id, token in deliveries:
+            if rng.random() < 0.3:
+                events.append(open_event(token, read_at, BROWSER, "203.0.113.7"))
+            if rng.random() < 0.05:
+                events.append(click_event(token, 0, read_at, BROWSER))
+            if rng.random() < 0.01:
+                bounced.append(delivery_id)
+        apply_events(session, None, events, machine_window_s=10)
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(bounced))
+            .values(bounce_kind="hard", bounced_at=sent_at)
+        )
+        session.commit()
+
+
+def measure(url: str, label: str, sizes: Sizes, redis_url: str, instance: Path) -> float:
+    app = create_app(web_config(url, redis_url, instance))
     client = app.test_client()
     response = client.post("/login", data={"email": MANAGER, "password": PASSWORD})
     assert response.status_code == 302, response.status_code
@@ -319,15 +342,7 @@ def measure(url: str, label: str) -> float:
     }
     result = 0.0
     for name, path in paths.items():
-        samples = []
-        for i in range(WARMUP + SAMPLES):
-            started = time.perf_counter()
-            response = client.get(path)
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status_code != 200:
-                raise SystemExit(f"{label} {path}: HTTP {response.status_code}")
-            if i >= WARMUP:
-                samples.append(elapsed)
+        samples = page_times(client, lambda path=path: path, sizes.warmup, sizes.samples)
         median = statistics.median(samples)
         if name == "dashboard 90 days":
             result = median
@@ -339,27 +354,26 @@ def measure(url: str, label: str) -> float:
     return result
 
 
-def run_sqlite() -> float:
-    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
-        url = f"sqlite:///{tmp}/dashboard.db"
-        engine = make_engine(url)
-        metadata.create_all(engine)
-        # The ticket search documents are not read by the dashboard; skipping their
-        # triggers keeps the load short.
-        with engine.begin() as conn:
-            for trigger in ("ticket_search_insert", "ticket_search_message"):
-                conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
-        engine.dispose()
-        seconds = fill(url)
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
-        engine.dispose()
-        print(f"SQLite: filled in {seconds:.0f} s")
-        return measure(url, "sqlite")
+def run_sqlite(sizes: Sizes, redis_url: str, tmp: Path) -> float:
+    url = f"sqlite:///{tmp}/dashboard.db"
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    # The ticket search documents are not read by the dashboard; skipping their
+    # triggers keeps the load short.
+    with engine.begin() as conn:
+        for trigger in ("ticket_search_insert", "ticket_search_message"):
+            conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
+    engine.dispose()
+    seconds = fill(url, sizes)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    print(f"SQLite: filled in {seconds:.0f} s")
+    return measure(url, "sqlite", sizes, redis_url, tmp / "sqlite-instance")
 
 
-def run_postgres() -> float:
+def run_postgres(sizes: Sizes, redis_url: str, tmp: Path) -> float:
     with temporary_postgres_database("bench_dashboard") as url:
         engine = make_engine(url)
         metadata.create_all(engine)
@@ -369,23 +383,35 @@ def run_postgres() -> float:
                 if index.name.endswith("_trgm"):
                     index.drop(engine)
         engine.dispose()
-        seconds = fill(url)
+        seconds = fill(url, sizes)
         engine = make_engine(url)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
         engine.dispose()
         print(f"PostgreSQL: filled in {seconds:.0f} s")
-        return measure(url, "postgres")
+        return measure(url, "postgres", sizes, redis_url, tmp / "postgres-instance")
 
 
 def main() -> None:
-    create_app(_config("sqlite://"))
-    print(
-        f"{TICKETS:,} tickets, {TICKETS * MESSAGES_PER_TICKET:,} messages, {AGENTS} agents; "
-        f"dashboard for the last {RANGE_DAYS} days; {SAMPLES} samples after {WARMUP} warm-up"
-    )
-    sqlite_ms = run_sqlite()
-    postgres_ms = run_postgres()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tickets", type=int, nargs="?", default=Sizes.tickets)
+    parser.add_argument("--quick", action="store_true", help="300 tickets, 3 samples")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else replace(Sizes(), tickets=args.tickets)
+    cheap_password_hashing()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp,
+        benchmark_redis(tmp) as redis_url,
+    ):
+        # Import every feature now: the measured apps are built much later, after the load.
+        create_app(web_config("sqlite://", redis_url, Path(tmp) / "instance"))
+        print(
+            f"{sizes.tickets:,} tickets, {sizes.tickets * MESSAGES_PER_TICKET:,} messages, "
+            f"{sizes.agents} agents; dashboard for the last {RANGE_DAYS} days; "
+            f"{sizes.samples} samples after {sizes.warmup} warm-up"
+        )
+        sqlite_ms = run_sqlite(sizes, redis_url, Path(tmp))
+        postgres_ms = run_postgres(sizes, redis_url, Path(tmp))
     print(f"sqlite_ms={sqlite_ms:.1f} postgres_ms={postgres_ms:.1f}")
 
 

@@ -6,6 +6,7 @@ with --postgres, then times searches (short queries with particles and typos) an
 suggestions for ticket-sized customer messages.
 
     .venv/bin/python bench/faq.py [--articles 5000] [--queries 300] [--postgres]
+    .venv/bin/python bench/faq.py --quick [--postgres]    (40 articles, a few seconds)
 
 The last line is machine-readable: search_p95_ms=... suggest_p95_ms=...
 """
@@ -181,7 +182,10 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--postgres", action="store_true", help="use PostgreSQL, not SQLite")
+    parser.add_argument("--quick", action="store_true", help="40 articles, 20 queries")
     args = parser.parse_args()
+    if args.quick:
+        args.articles, args.queries = 40, 20
     generate = Text(random.Random(20240601))
 
     with fresh_database(args.postgres) as url:

@@ -1,44 +1,65 @@
 """Benchmark: the agents' queues and a ticket page with 100,000 tickets and 500,000 messages.
 
-Run with `.venv/bin/python bench/inbox.py [TICKETS]`. Each database is fresh (a
-temporary SQLite file; a temporary PostgreSQL database dropped at the end), built with
-`metadata.create_all`, filled with bulk inserts of mixed Korean/English mail. Server
-time is measured around Flask test-client requests of a logged-in agent. The last line
-is machine-readable: the worst view's p95 on each database.
+    .venv/bin/python bench/inbox.py [TICKETS]
+    .venv/bin/python bench/inbox.py --quick    (2,000 tickets, a few seconds)
+
+Each database is fresh (a temporary SQLite file; a temporary PostgreSQL database dropped
+at the end) with the schema from the models. The agents (users service), the mailboxes
+(mail service) and 20,000 customers with Korean and English names (the CSV import) are
+made by the product; the year of tickets and their mixed Korean/English messages are bulk
+inserts with SQLAlchemy Core `insert(Model)` (the models' columns and defaults, so a
+schema change fails loudly here), since ingesting half a million messages would take
+hours. Server time is measured around Flask test-client requests of a logged-in agent.
+Redis: REDIS_URL when set (its database is flushed), else an embedded Redis started for
+the run. The last line is machine-readable: the worst view's p95 on each database,
+sqlite_p95_ms=... postgres_p95_ms=...
 """
 
 from __future__ import annotations
 
-import os
+import argparse
 import random
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
+from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.support import temporary_postgres_database  # noqa: E402
+from bench.support import (  # noqa: E402
+    benchmark_redis,
+    cheap_password_hashing,
+    import_customers,
+    make_agents,
+    make_mailboxes,
+    page_times,
+    temporary_postgres_database,
+    web_config,
+)
 from helpdesk import create_app  # noqa: E402
-from helpdesk.auth import service as auth_service  # noqa: E402
-from helpdesk.auth.models import User  # noqa: E402
-from helpdesk.config import Config  # noqa: E402
-from helpdesk.customers.models import Customer  # noqa: E402
 from helpdesk.db import database, make_engine  # noqa: E402
-from helpdesk.mail.models import Mailbox  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
 from helpdesk.tickets.models import SEARCH_DDL, SEARCH_TEXT_END, Message, Ticket  # noqa: E402
 
-TICKETS = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+
+@dataclass(frozen=True)
+class Sizes:
+    tickets: int = 100_000
+    agents: int = 20
+    customers: int = 20_000
+    samples: int = 40
+    warmup: int = 3
+
+
+# Enough messages that every searched term occurs (the rare mould one in every 997th).
+QUICK = Sizes(tickets=2_000, agents=5, customers=2_000, samples=2, warmup=1)
 MESSAGES_PER_TICKET = 5
-AGENTS = 20
-CUSTOMERS = 20_000
-SAMPLES = 40
-WARMUP = 3
 BATCH = 10_000
 PASSWORD = "bench password 1"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -70,7 +91,7 @@ ENGLISH = [
 ]
 # Searched terms: a short Korean word (common), rare one- and two-character Korean
 # terms, a longer Korean phrase, an English word (also within the Unassigned view), a
-# customer address fragment and one order number (rare).
+# customer address fragment (of the first ticket's customer) and one order number (rare).
 RARE_WORDS = {"환불": "환불 가능할까요?", "refund": "Can I get a refund?"}
 # About one message in a thousand mentions mould: a rare two-character term (곰팡) and
 # a rare one-character one (곰), which the indexes must find without a scan. Chosen by
@@ -92,50 +113,25 @@ def body(rng: random.Random, product: int, order: str, mould: bool = False) -> s
     return " ".join(sentences)
 
 
-def fill(url: str, seed: int = 11) -> dict:
+def fill(url: str, sizes: Sizes, seed: int = 11) -> dict:
     rng = random.Random(seed)
     engine = make_engine(url)
-    password_hash = auth_service.hash_password(PASSWORD)
     started = time.perf_counter()
-    with engine.begin() as conn:
-        conn.execute(
-            User.__table__.insert(),
-            [
-                {
-                    "email": f"agent{i}@helpdesk.test",
-                    "name": f"Agent {i}",
-                    "password_hash": password_hash,
-                    "role": "agent",
-                    "is_active": True,
-                    "is_manager": False,
-                    "is_available": True,
-                    "timezone": "Asia/Seoul",
-                    "created_at": NOW,
-                }
-                for i in range(AGENTS)
-            ],
-        )
-        agent_ids = [row[0] for row in conn.execute(text("SELECT id FROM users ORDER BY id"))]
-        conn.execute(
-            Mailbox.__table__.insert(),
-            [
-                {"name": name, "address": f"{name.lower()}@helpdesk.test", "created_at": NOW}
-                for name in ("Support", "Sales", "Billing")
-            ],
-        )
-        mailbox_ids = [row[0] for row in conn.execute(text("SELECT id FROM mailboxes"))]
+    with Session(engine) as session:
+        agent_ids = make_agents(session, sizes.agents, PASSWORD)
+        mailbox_ids = make_mailboxes(session, ("Support", "Sales", "Billing"))
         customers = []
-        for i in range(CUSTOMERS):
+        for i in range(sizes.customers):
             korean = i % 2 == 0
             name = rng.choice(FAMILY) + rng.choice(GIVEN) if korean else rng.choice(ENGLISH_NAMES)
-            customers.append({"email": f"customer{i}@example.com", "name": name, "created_at": NOW})
-        for start in range(0, len(customers), BATCH):
-            conn.execute(Customer.__table__.insert(), customers[start : start + BATCH])
+            customers.append({"email": f"customer{i}@example.com", "name": name})
+        ids_by_email = import_customers(session, customers)
+    customer_ids = [ids_by_email[f"customer{i}@example.com"] for i in range(sizes.customers)]
 
     message_id = 0
-    for start in range(0, TICKETS, BATCH):
+    for start in range(0, sizes.tickets, BATCH):
         tickets, messages = [], []
-        for ticket_id in range(start + 1, min(start + BATCH, TICKETS) + 1):
+        for ticket_id in range(start + 1, min(start + BATCH, sizes.tickets) + 1):
             age = timedelta(minutes=rng.randrange(0, 365 * 24 * 60))
             created = NOW - age
             updated = created + (NOW - created) * rng.random() * 0.2
@@ -170,7 +166,7 @@ def fill(url: str, seed: int = 11) -> dict:
                     "status": status,
                     "priority": rng.choice(["low", "normal", "normal", "normal", "high", "urgent"]),
                     "mailbox_id": rng.choice(mailbox_ids),
-                    "customer_id": rng.randrange(1, CUSTOMERS + 1),
+                    "customer_id": rng.choice(customer_ids),
                     "assignee_id": assignee,
                     "version": 1,
                     "created_at": created,
@@ -196,10 +192,12 @@ def fill(url: str, seed: int = 11) -> dict:
                     }
                 )
         with engine.begin() as conn:
-            conn.execute(Ticket.__table__.insert(), tickets)
-            conn.execute(Message.__table__.insert(), messages)
+            conn.execute(insert(Ticket), tickets)
+            conn.execute(insert(Message), messages)
+        if start == 0:
+            email = f"customer{customer_ids.index(tickets[0]['customer_id'])}@"
     engine.dispose()
-    return {"seconds": time.perf_counter() - started, "agents": len(agent_ids)}
+    return {"seconds": time.perf_counter() - started, "agents": len(agent_ids), "email": email}
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -208,22 +206,18 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def _config(url: str) -> Config:
-    return Config(
-        instance_path=Path(tempfile.mkdtemp(prefix="bench-inbox-")),
-        database_url=url,
-        secret_key="bench",
-        redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"),
-        smtp_url="smtp://127.0.0.1:1",
-        testing=True,
-        csrf_enabled=False,
-    )
+def _found_tickets(path: str, body: bytes) -> None:
+    # Every searched term occurs in the data: a fast empty page would be a bug.
+    if "&q=" in path and b"data-ticket-id=" not in body:
+        raise SystemExit(f"{path}: the search found nothing")
 
 
-def measure(url: str, label: str) -> float:
-    app = create_app(_config(url))
+def measure(url: str, label: str, sizes: Sizes, filled: dict, redis_url: str, tmp: Path):
+    app = create_app(web_config(url, redis_url, tmp / f"{label}-instance"))
     client = app.test_client()
-    response = client.post("/login", data={"email": "agent3@helpdesk.test", "password": PASSWORD})
+    response = client.post(
+        "/login", data={"email": "agent3@helpdesk.example", "password": PASSWORD}
+    )
     assert response.status_code == 302, response.status_code
     rng = random.Random(3)
     views = {
@@ -234,29 +228,19 @@ def measure(url: str, label: str) -> float:
         "search 곰 (1 char, rare)": lambda: "/tickets?view=all&q=곰",
         "search 블루투스 스피커": lambda: "/tickets?view=all&q=블루투스 스피커",
         "search refund": lambda: "/tickets?view=all&q=refund",
-        "search customer1234@": lambda: "/tickets?view=all&q=customer1234@",
-        "search order number": lambda: f"/tickets?view=all&q=ORD-{rng.randrange(1, TICKETS):06d}",
+        f"search {filled['email']}": lambda: f"/tickets?view=all&q={filled['email']}",
+        "search order number": lambda: (
+            f"/tickets?view=all&q=ORD-{rng.randrange(1, sizes.tickets):06d}"
+        ),
         "search refund in Unassigned": lambda: "/tickets?view=unassigned&q=refund",
     }
     if "tickets.show" in app.view_functions:
-        views["ticket page"] = lambda: f"/tickets/{rng.randrange(1, TICKETS + 1)}"
+        views["ticket page"] = lambda: f"/tickets/{rng.randrange(1, sizes.tickets + 1)}"
     else:
         print("  (no ticket page installed; its timing is left out)")
     worst = 0.0
-    for name, make_path in views.items():
-        samples = []
-        for i in range(WARMUP + SAMPLES):
-            path = make_path()
-            started = time.perf_counter()
-            response = client.get(path)
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status_code != 200:
-                raise SystemExit(f"{label} {path}: HTTP {response.status_code}")
-            # Every searched term occurs in the data: a fast empty page would be a bug.
-            if name.startswith("search") and b"data-ticket-id=" not in response.data:
-                raise SystemExit(f"{label} {path}: the search found nothing")
-            if i >= WARMUP:
-                samples.append(elapsed)
+    for name, path_of in views.items():
+        samples = page_times(client, path_of, sizes.warmup, sizes.samples, _found_tickets)
         p50, p95 = statistics.median(samples), percentile(samples, 95)
         worst = max(worst, p95)
         print(f"  {label:10} {name:28} p50={p50:7.1f} ms  p95={p95:7.1f} ms  (n={len(samples)})")
@@ -264,38 +248,37 @@ def measure(url: str, label: str) -> float:
     return worst
 
 
-def run_sqlite() -> float:
-    with tempfile.TemporaryDirectory(prefix="bench-inbox-") as tmp:
-        url = f"sqlite:///{tmp}/inbox.db"
-        engine = make_engine(url)
-        metadata.create_all(engine)
-        # Like the GIN indexes on PostgreSQL, the search documents are built once after
-        # the load instead of row by row; the triggers come back for the measured run.
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP TRIGGER ticket_search_insert")
-            conn.exec_driver_sql("DROP TRIGGER ticket_search_message")
-        engine.dispose()
-        filled = fill(url)
-        started = time.perf_counter()
-        engine = make_engine(url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "INSERT INTO ticket_search(rowid, subject, body) "
-                f"SELECT t.id, t.subject || {SEARCH_TEXT_END}, coalesce((SELECT group_concat("
-                f"m.body_text || {SEARCH_TEXT_END}, '') FROM messages m "
-                "WHERE m.ticket_id = t.id), '') FROM tickets t"
-            )
-            for statement in SEARCH_DDL["sqlite"]:
-                conn.exec_driver_sql(statement)
-        engine.dispose()
-        print(
-            f"SQLite: filled in {filled['seconds']:.0f} s, "
-            f"search documents in {time.perf_counter() - started:.0f} s"
+def run_sqlite(sizes: Sizes, redis_url: str, tmp: Path) -> float:
+    url = f"sqlite:///{tmp}/inbox.db"
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    # Like the GIN indexes on PostgreSQL, the search documents are built once after
+    # the load instead of row by row; the triggers come back for the measured run.
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER ticket_search_insert")
+        conn.exec_driver_sql("DROP TRIGGER ticket_search_message")
+    engine.dispose()
+    filled = fill(url, sizes)
+    started = time.perf_counter()
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO ticket_search(rowid, subject, body) "
+            f"SELECT t.id, t.subject || {SEARCH_TEXT_END}, coalesce((SELECT group_concat("
+            f"m.body_text || {SEARCH_TEXT_END}, '') FROM messages m "
+            "WHERE m.ticket_id = t.id), '') FROM tickets t"
         )
-        return measure(url, "sqlite")
+        for statement in SEARCH_DDL["sqlite"]:
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+    print(
+        f"SQLite: filled in {filled['seconds']:.0f} s, "
+        f"search documents in {time.perf_counter() - started:.0f} s"
+    )
+    return measure(url, "sqlite", sizes, filled, redis_url, tmp)
 
 
-def run_postgres() -> float:
+def run_postgres(sizes: Sizes, redis_url: str, tmp: Path) -> float:
     with temporary_postgres_database("bench_inbox") as url:
         engine = make_engine(url)
         metadata.create_all(engine)
@@ -309,7 +292,7 @@ def run_postgres() -> float:
         for index in search_indexes:
             index.drop(engine)
         engine.dispose()
-        filled = fill(url)
+        filled = fill(url, sizes)
         engine = make_engine(url)
         started = time.perf_counter()
         for index in search_indexes:
@@ -321,18 +304,29 @@ def run_postgres() -> float:
             f"PostgreSQL: filled in {filled['seconds']:.0f} s, "
             f"search indexes and VACUUM ANALYZE in {time.perf_counter() - started:.0f} s"
         )
-        return measure(url, "postgres")
+        return measure(url, "postgres", sizes, filled, redis_url, tmp)
 
 
 def main() -> None:
-    # Import every feature now: the measured apps are built much later, after the load.
-    create_app(_config("sqlite://"))
-    print(
-        f"{TICKETS:,} tickets, {TICKETS * MESSAGES_PER_TICKET:,} messages, {AGENTS} agents, "
-        f"{CUSTOMERS:,} customers; {SAMPLES} samples per view after {WARMUP} warm-up requests"
-    )
-    sqlite_p95 = run_sqlite()
-    postgres_p95 = run_postgres()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tickets", type=int, nargs="?", default=Sizes.tickets)
+    parser.add_argument("--quick", action="store_true", help="2,000 tickets, 2 samples")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else replace(Sizes(), tickets=args.tickets)
+    cheap_password_hashing()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-inbox-") as tmp,
+        benchmark_redis(tmp) as redis_url,
+    ):
+        # Import every feature now: the measured apps are built much later, after the load.
+        create_app(web_config("sqlite://", redis_url, Path(tmp) / "instance"))
+        print(
+            f"{sizes.tickets:,} tickets, {sizes.tickets * MESSAGES_PER_TICKET:,} messages, "
+            f"{sizes.agents} agents, {sizes.customers:,} customers; {sizes.samples} samples "
+            f"per view after {sizes.warmup} warm-up requests"
+        )
+        sqlite_p95 = run_sqlite(sizes, redis_url, Path(tmp))
+        postgres_p95 = run_postgres(sizes, redis_url, Path(tmp))
     print(f"sqlite_p95_ms={sqlite_p95:.1f} postgres_p95_ms={postgres_p95:.1f}")
 
 

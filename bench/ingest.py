@@ -5,6 +5,10 @@ EUC-KR, HTML, attachments), polls it into tickets on a fresh SQLite file and a f
 PostgreSQL database, and measures a bare imapclient FETCH + stdlib parse of the same mail.
 
     .venv/bin/python bench/ingest.py [--messages 5000] [--batch 200]
+    .venv/bin/python bench/ingest.py --quick    (100 messages, a few seconds)
+
+The mailbox is made by the mail service, the tickets by the poller itself. Redis:
+REDIS_URL when set (its database is flushed), else an embedded Redis started for the run.
 
 The last line is machine-readable:
 sqlite_msgs_per_s=... postgres_msgs_per_s=... ceiling_msgs_per_s=... ratio=...
@@ -32,17 +36,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from bench.support import temporary_postgres_database  # noqa: E402
+from bench.support import (  # noqa: E402
+    benchmark_redis,
+    dovecot_server,
+    temporary_postgres_database,
+)
 from helpdesk.config import Config  # noqa: E402
 from helpdesk.db import database, make_engine  # noqa: E402
 from helpdesk.mail.imap import poll_mailbox  # noqa: E402
-from helpdesk.mail.models import Mailbox, RawMessage, RawStatus, TLSMode  # noqa: E402
+from helpdesk.mail.models import RawMessage, RawStatus, TLSMode  # noqa: E402
+from helpdesk.mail.service import create_mailbox  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
 from helpdesk.tickets.models import Ticket  # noqa: E402
-from tests.mail.dovecot import start_dovecot  # noqa: E402
 
 PASSWORD_ENV = "BENCH_IMAP_PASSWORD"
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 
 KOREAN_SUBJECTS = [
     "주문한 상품이 아직 안 왔어요",
@@ -131,13 +138,13 @@ def create_schema(url: str) -> None:
     engine.dispose()
 
 
-def poll_into(url: str, account, batch: int, instance: Path, expected: int) -> float:
+def poll_into(url: str, account, batch: int, instance: Path, redis_url: str, expected: int):
     create_schema(url)
     config = Config(
         instance_path=instance,
         database_url=url,
         secret_key="bench-secret",
-        redis_url=REDIS_URL,
+        redis_url=redis_url,
         public_url="http://helpdesk.test",
         mailbox_poll_batch=batch,
         poll_time_budget_seconds=3600,
@@ -145,16 +152,19 @@ def poll_into(url: str, account, batch: int, instance: Path, expected: int) -> f
     )
     database.configure(url)
     with database.session() as session:
-        mailbox = Mailbox(
-            name="Support",
-            address="support@helpdesk.test",
-            imap_host=account.host,
-            imap_port=account.port,
-            imap_tls=TLSMode.none,
-            imap_user=account.user,
-            password_ref=f"env:{PASSWORD_ENV}",
+        mailbox = create_mailbox(
+            session,
+            {
+                "name": "Support",
+                "address": "support@helpdesk.test",
+                "imap_host": account.host,
+                "imap_port": str(account.port),
+                "imap_tls": TLSMode.none.value,
+                "imap_user": account.user,
+                "password_ref": f"env:{PASSWORD_ENV}",
+                "is_active": True,
+            },
         )
-        session.add(mailbox)
         session.commit()
         mailbox_id = mailbox.id
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -184,39 +194,34 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=5000)
     # The product's default batch size, for the poll and the ceiling alike.
     parser.add_argument("--batch", type=int, default=Config.mailbox_poll_batch)
+    parser.add_argument("--quick", action="store_true", help="100 messages")
     args = parser.parse_args()
+    if args.quick:
+        args.messages = 100
 
     with (
         tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp,
         tempfile.TemporaryDirectory(prefix="bench-dovecot-") as dovecot_root,
+        benchmark_redis(tmp) as redis_url,
+        dovecot_server(Path(dovecot_root)) as server,
     ):
         tmp_path = Path(tmp)
-        server = start_dovecot(Path(dovecot_root))
-        try:
-            account = server.account("bench")
-            os.environ[PASSWORD_ENV] = account.password
-            print(f"Delivering {args.messages} generated messages to Dovecot ...")
-            account.append_many(generate(args.messages))
+        account = server.account("bench")
+        os.environ[PASSWORD_ENV] = account.password
+        print(f"Delivering {args.messages} generated messages to Dovecot ...")
+        account.append_many(generate(args.messages))
 
-            ceiling_rate, parsed, ceiling_cpu = ceiling(account, args.batch)
-            print(f"Ceiling (imapclient FETCH + email parse): {ceiling_rate:.0f} msgs/s")
-            print(f"  CPU {ceiling_cpu:.2f} ms per message")
+        ceiling_rate, parsed, ceiling_cpu = ceiling(account, args.batch)
+        print(f"Ceiling (imapclient FETCH + email parse): {ceiling_rate:.0f} msgs/s")
+        print(f"  CPU {ceiling_cpu:.2f} ms per message")
 
-            print("SQLite:")
-            sqlite_rate = poll_into(
-                f"sqlite:///{tmp_path / 'bench.db'}",
-                account,
-                args.batch,
-                tmp_path / "instance",
-                parsed,
-            )
-            print("PostgreSQL:")
-            with temporary_postgres_database("bench_ingest") as pg_url:
-                postgres_rate = poll_into(
-                    pg_url, account, args.batch, tmp_path / "instance", parsed
-                )
-        finally:
-            server.stop()
+        instance = tmp_path / "instance"
+        print("SQLite:")
+        sqlite_url = f"sqlite:///{tmp_path / 'bench.db'}"
+        sqlite_rate = poll_into(sqlite_url, account, args.batch, instance, redis_url, parsed)
+        print("PostgreSQL:")
+        with temporary_postgres_database("bench_ingest") as pg_url:
+            postgres_rate = poll_into(pg_url, account, args.batch, instance, redis_url, parsed)
 
     ratio = min(sqlite_rate, postgres_rate) / ceiling_rate
     print(

@@ -1,8 +1,9 @@
 """How fast forking worker.py processes send a personalised campaign, on SQLite and on
 PostgreSQL, against a bare send loop (the ceiling).
 
-For each database (a fresh SQLite file, then a throwaway PostgreSQL database) it makes N
-subscribed customers, starts 2 `worker.py` processes as production runs them (RQ's
+For each database (a fresh SQLite file, then a throwaway PostgreSQL database) it imports N
+subscribed customers from a CSV file (the customer import), makes the segment and the
+campaign with the campaigns service, starts 2 `worker.py` processes as production runs them (RQ's
 forking worker, a work horse per job, with the crash-precise progress record in Redis),
 starts the campaign and times it from the start until the campaign is sent. The SMTP
 server is this file's threaded sink in its own process (or aiosmtpd's Sink with --sink
@@ -15,7 +16,8 @@ such loops side by side as there are workers, and of one loop that builds the me
 the email package (outbound.build_message), as campaign messages were built before.
 
     .venv/bin/python bench/send_campaign.py [--recipients 20000] [--workers 2] \
-        [--ceiling-messages 2000] [--sink aiosmtpd] [--quick]
+        [--ceiling-messages 2000] [--sink aiosmtpd]
+    .venv/bin/python bench/send_campaign.py --quick    (300 recipients)
 
 Redis: REDIS_URL when set (its database is flushed), else an embedded Redis started for
 the run. PostgreSQL: BENCH_POSTGRES_URL names the server (default: the local one).
@@ -45,17 +47,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from redis import Redis  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
-from bench.support import benchmark_redis, temporary_postgres_database  # noqa: E402
-from helpdesk.campaigns import jobs, rendering, tracking  # noqa: E402
-from helpdesk.campaigns.models import (  # noqa: E402
-    Campaign,
-    CampaignStatus,
-    Delivery,
-    DeliveryState,
-    Segment,
+from bench.support import (  # noqa: E402
+    benchmark_redis,
+    free_port,
+    import_customers,
+    make_campaign,
+    temporary_postgres_database,
 )
+from helpdesk.campaigns import jobs, rendering, tracking  # noqa: E402
+from helpdesk.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState  # noqa: E402
 from helpdesk.campaigns.sending import (  # noqa: E402
     SendSettings,
     build_campaign_message,
@@ -63,7 +65,6 @@ from helpdesk.campaigns.sending import (  # noqa: E402
     start_sending,
 )
 from helpdesk.config import Config  # noqa: E402
-from helpdesk.customers.models import Customer, SubscriptionStatus  # noqa: E402
 from helpdesk.db import database, make_engine, utcnow  # noqa: E402
 from helpdesk.mail.outbound import build_message  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
@@ -82,12 +83,6 @@ TEMPLATE = (
     '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a> · '
     '<a href="{{ view_in_browser_url }}">View in your browser</a></p></body></html>'
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class SinkHandler(socketserver.StreamRequestHandler):
@@ -150,30 +145,26 @@ def start_sink(port: int, kind: str) -> subprocess.Popen:
 
 
 def prepare(session, recipients: int) -> int:
-    rows = [
-        {
-            "email": f"reader{n}@example.com",
-            "name": f"Reader Number{n}",
-            "subscription_status": SubscriptionStatus.subscribed,
-        }
-        for n in range(recipients)
-    ]
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(Customer), rows[start : start + 5000])
-    segment = Segment(name="Everyone", rules={})
-    session.add(segment)
-    session.flush()
-    campaign = Campaign(
+    import_customers(
+        session,
+        [
+            {
+                "email": f"reader{n}@example.com",
+                "name": f"Reader Number{n}",
+                "subscription_status": "subscribed",
+            }
+            for n in range(recipients)
+        ],
+    )
+    return make_campaign(
+        session,
+        {},
         name="Bench",
         subject="Spring news for {{ customer.first_name }}",
         from_name="Shop",
         from_email="news@shop.example",
         html_body=TEMPLATE,
-        segment_id=segment.id,
     )
-    session.add(campaign)
-    session.commit()
-    return campaign.id
 
 
 def start_workers(count: int, env: dict[str, str], log_path: str) -> list[subprocess.Popen]:

@@ -50,6 +50,26 @@ def cheap_password_hashing():
     service._hasher = production
 
 
+# Files whose tests --dist loadfile hands out one by one rather than as one unit: each
+# is an independent subprocess of its own, and one worker running them all in a row
+# would finish long after the other.
+ONE_TEST_PER_UNIT = ("tests/test_benchmarks.py",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return nodeid if scope in ONE_TEST_PER_UNIT else scope
+
+    return Scheduling(config, log)
+
+
 def require_service(name: str, problem: str):
     message = f"{name} is needed for this test: {problem}"
     if IN_CI:
