@@ -154,8 +154,14 @@ def _a_worker_in_the_middle_of_a_campaign(session, config, smtp_handler, workers
     smtp_handler.delay = 0.02
     campaign = _start_campaign(session, config, 150)
     worker = workers.start()
-    wait_until(lambda: len(smtp_handler.received) >= 20 and horses(worker.pid), timeout=60)
-    return campaign, worker, horses(worker.pid)[0]
+    found: list[int] = []
+
+    def sending_with_a_horse() -> bool:
+        found[:] = horses(worker.pid)
+        return len(smtp_handler.received) >= 20 and bool(found)
+
+    wait_until(sending_with_a_horse, timeout=60)
+    return campaign, worker, found[0]
 
 
 def test_sigterm_stops_the_worker_after_the_message_in_hand_and_puts_the_rest_back(
