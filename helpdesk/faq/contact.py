@@ -21,10 +21,10 @@ from helpdesk.customers.models import Customer
 from helpdesk.customers.normalize import InvalidEmail, normalize_email
 from helpdesk.db import utcnow
 from helpdesk.faq.service import InvalidInput, RateLimited, RateLimiter
+from helpdesk.inbound.ingest import IngestSettings, ingest_message, own_addresses
 from helpdesk.mail import outbound
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus
 from helpdesk.text import lazy_text as _l
-from helpdesk.tickets.ingest import IngestSettings, ingest_message, own_addresses
 from helpdesk.tickets.models import Message, MessageKind, SendStatus, Ticket
 from helpdesk.tickets.threading import make_body_marker, make_message_id
 

@@ -36,10 +36,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.config import Config, ConfigError, read_secret
 from helpdesk.db import database, utcnow
-from helpdesk.mail.models import Mailbox, RawSource, RawStatus, TLSMode
-from helpdesk.mail.parse import ParsedMail
-from helpdesk.queue import redis_connection
-from helpdesk.tickets.ingest import (
+from helpdesk.inbound.ingest import (
     Incoming,
     IngestResult,
     IngestSettings,
@@ -47,6 +44,9 @@ from helpdesk.tickets.ingest import (
     own_addresses,
     parse_incoming,
 )
+from helpdesk.mail.models import Mailbox, RawSource, RawStatus, TLSMode
+from helpdesk.mail.parse import ParsedMail
+from helpdesk.queue import redis_connection
 from helpdesk.tickets.jobs import enqueue_ticket_message
 
 log = logging.getLogger(__name__)

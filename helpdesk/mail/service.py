@@ -15,9 +15,9 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from helpdesk.inbound.ingest import IngestResult, IngestSettings, reprocess_quarantined
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawMessage, RawStatus, TLSMode
 from helpdesk.text import lazy_text as _l
-from helpdesk.tickets.ingest import IngestResult, IngestSettings, reprocess_quarantined
 
 DEFAULT_PORTS = {TLSMode.ssl: 993, TLSMode.starttls: 143, TLSMode.none: 143}
 MIN_POLL_INTERVAL = 10

@@ -38,6 +38,7 @@ from helpdesk.mail.models import (
     RawStatus,
     SeenMessage,
 )
+from helpdesk.mail.outbound import LOOP_HEADER
 from helpdesk.mail.parse import Kind, ParsedMail, parse_message
 from helpdesk.tickets.assignment import auto_assign
 from helpdesk.tickets.models import (
@@ -70,7 +71,6 @@ from helpdesk.tickets.threading import (
 
 log = logging.getLogger(__name__)
 
-LOOP_HEADER = "X-Helpdesk-Loop"
 _SUBJECT_TOKEN = re.compile(r"\[#([0-9]{1,10})\]")
 # Addresses that never read what they receive; an acknowledgement to them is noise at
 # best and a mail loop at worst (RFC 3834 section 2).

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import event, func, select
 
 from helpdesk.customers.models import Customer
+from helpdesk.inbound import ingest as ingest_module
+from helpdesk.inbound.ingest import Incoming, IngestSettings, ingest_batch
 from helpdesk.mail.models import RawMessage, RawSource, RawStatus
-from helpdesk.tickets import ingest as ingest_module
-from helpdesk.tickets.ingest import Incoming, IngestSettings, ingest_batch
 from helpdesk.tickets.models import Message, MessageKind, Ticket
 from tests.factories import make_mailbox
 from tests.tickets.mails import SETTINGS, SUPPORT, mail

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from helpdesk.inbound import ingest as ingest_module
+from helpdesk.inbound.ingest import NotQuarantined, reprocess_quarantined
 from helpdesk.mail.models import RawMessage, RawStatus, SeenMessage
-from helpdesk.tickets import ingest as ingest_module
-from helpdesk.tickets.ingest import NotQuarantined, reprocess_quarantined
 from helpdesk.tickets.models import Ticket
 from tests.tickets.mails import SETTINGS, ingest, mail
 
