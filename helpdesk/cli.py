@@ -27,7 +27,7 @@ from helpdesk.auth.service import UserError, create_user
 from helpdesk.config import PROJECT_ROOT, Config, ConfigError
 from helpdesk.db import database, make_engine, session_scope
 from helpdesk.demo import load_demo
-from helpdesk.inbound.ingest import IngestSettings
+from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.migrate import alembic_config, upgrade
 from helpdesk.processes import descendants, stop_with_parent
 

@@ -20,7 +20,8 @@ from helpdesk.auth.models import User
 from helpdesk.campaigns import service as campaigns
 from helpdesk.customers.models import Customer
 from helpdesk.faq import service as faq
-from helpdesk.inbound.ingest import IngestSettings, ingest_message
+from helpdesk.inbound.incoming import IngestSettings
+from helpdesk.inbound.ingest import ingest_message
 from helpdesk.mail.models import Mailbox, RawSource
 from helpdesk.tickets import service as tickets
 

@@ -21,7 +21,8 @@ from helpdesk.customers.models import Customer
 from helpdesk.customers.normalize import InvalidEmail, normalize_email
 from helpdesk.db import utcnow
 from helpdesk.faq.service import InvalidInput, RateLimited, RateLimiter
-from helpdesk.inbound.ingest import IngestSettings, ingest_message, own_addresses
+from helpdesk.inbound.incoming import IngestSettings, own_addresses
+from helpdesk.inbound.ingest import ingest_message
 from helpdesk.mail import outbound
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus
 from helpdesk.text import lazy_text as _l

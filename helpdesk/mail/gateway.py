@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 
 from helpdesk.config import Config
 from helpdesk.db import database
-from helpdesk.inbound.ingest import IngestSettings, ingest_message
+from helpdesk.inbound.incoming import IngestSettings
+from helpdesk.inbound.ingest import ingest_message
 from helpdesk.mail.domain import canonical_domain, own_mail_domains
 from helpdesk.mail.imap import queue_acknowledgements
 from helpdesk.mail.models import Mailbox, RawSource

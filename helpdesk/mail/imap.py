@@ -36,14 +36,14 @@ from sqlalchemy.orm import Session
 
 from helpdesk.config import Config, ConfigError, read_secret
 from helpdesk.db import database, utcnow
-from helpdesk.inbound.ingest import (
+from helpdesk.inbound.incoming import (
     Incoming,
     IngestResult,
     IngestSettings,
-    ingest_batch,
     own_addresses,
     parse_incoming,
 )
+from helpdesk.inbound.ingest import ingest_batch
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus, TLSMode
 from helpdesk.mail.parse import ParsedMail
 from helpdesk.queue import redis_connection

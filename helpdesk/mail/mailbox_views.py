@@ -16,7 +16,7 @@ from wtforms.validators import Length
 from helpdesk import nav
 from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import roles_required
-from helpdesk.inbound.ingest import IngestSettings, NotQuarantined, RawMessageNotFound
+from helpdesk.inbound.incoming import IngestSettings, NotQuarantined, RawMessageNotFound
 from helpdesk.mail import service
 from helpdesk.mail.imap import queue_acknowledgements
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawStatus, TLSMode

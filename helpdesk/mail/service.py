@@ -15,7 +15,8 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from helpdesk.inbound.ingest import IngestResult, IngestSettings, reprocess_quarantined
+from helpdesk.inbound.incoming import IngestResult, IngestSettings
+from helpdesk.inbound.ingest import reprocess_quarantined
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawMessage, RawStatus, TLSMode
 from helpdesk.text import lazy_text as _l
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from helpdesk.inbound.ingest import IngestSettings
+from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.mail.models import RawStatus
 from helpdesk.tickets.models import Message, MessageKind, SendStatus
 from helpdesk.tickets.threading import ticket_id_from_body, ticket_id_from_message_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from helpdesk.customers.models import Customer
-from helpdesk.inbound.ingest import IngestSettings
+from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.mail.models import DeliveryProblem, DeliveryProblemKind, RawMessage, RawStatus
 from helpdesk.tickets.models import Message, MessageKind, Ticket, TicketStatus
 from tests.factories import make_mailbox, make_ticket

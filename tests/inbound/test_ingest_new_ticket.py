@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from helpdesk.customers.models import Customer, SubscriptionStatus
-from helpdesk.inbound.ingest import IngestSettings
+from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.mail.models import RawStatus
 from helpdesk.tickets.models import (
     Attachment,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from helpdesk.inbound.ingest import IngestSettings, ingest_message
+from helpdesk.inbound.incoming import IngestSettings
+from helpdesk.inbound.ingest import ingest_message
 from helpdesk.mail.models import RawSource
 
 SETTINGS = IngestSettings(secret_key="test-secret-key", domain="helpdesk.test")

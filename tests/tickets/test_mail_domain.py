@@ -12,7 +12,7 @@ import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from helpdesk.inbound.ingest import IngestSettings
+from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.queue import MAIL_QUEUE
 from helpdesk.tickets.jobs import build_ticket_email
 from helpdesk.tickets.models import Message, MessageKind, SendStatus
