@@ -35,7 +35,7 @@ from sqlalchemy import func, select  # noqa: E402
 from bench.support import temporary_postgres_database  # noqa: E402
 from helpdesk.config import Config  # noqa: E402
 from helpdesk.db import database, make_engine  # noqa: E402
-from helpdesk.mail.imap import poll_mailbox  # noqa: E402
+from helpdesk.inbound.poll import poll_mailbox  # noqa: E402
 from helpdesk.mail.models import Mailbox, RawMessage, RawStatus, TLSMode  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
 from helpdesk.tickets.models import Ticket  # noqa: E402

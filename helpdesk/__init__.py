@@ -97,7 +97,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk.customers.views import bp as customers_bp
     from helpdesk.faq.public_views import bp as faq_bp
     from helpdesk.faq.views import bp as faq_admin_bp
-    from helpdesk.mail.mailbox_views import bp as mailboxes_bp
+    from helpdesk.inbound.mailbox_views import bp as mailboxes_bp
     from helpdesk.mail.views import bp as mail_bp
     from helpdesk.reports.views import bp as dashboard_bp
     from helpdesk.tickets.queue_views import bp as queues_bp

@@ -17,9 +17,11 @@ import hashlib
 import logging
 from collections.abc import Sequence
 
+from redis.exceptions import RedisError
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from helpdesk.config import Config
 from helpdesk.db import insert_returning_ids, utcnow
 from helpdesk.inbound.batch import _Batch
 from helpdesk.inbound.incoming import (
@@ -31,6 +33,7 @@ from helpdesk.inbound.incoming import (
     _Stored,
 )
 from helpdesk.mail.models import RawMessage, RawSource, RawStatus
+from helpdesk.tickets.jobs import enqueue_ticket_message
 
 log = logging.getLogger(__name__)
 
@@ -163,3 +166,18 @@ def _ingest_stored(
         )
         session.commit()
         return [IngestResult(raw_message_id, RawStatus.quarantined, reason=reason)]
+
+
+def queue_acknowledgements(config: Config, outcomes: list[IngestResult]) -> None:
+    """Hand the committed receipts to the mail queue.
+
+    Called after the commit, so the worker finds the rows. When Redis is unreachable
+    the receipt stays queued in the database; taking in the mail matters more.
+    """
+    for outcome in outcomes:
+        if outcome.acknowledgement_id is None:
+            continue
+        try:
+            enqueue_ticket_message(config, outcome.acknowledgement_id)
+        except RedisError as exc:
+            log.warning("acknowledgement %s not queued: %s", outcome.acknowledgement_id, exc)

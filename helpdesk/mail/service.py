@@ -1,5 +1,5 @@
-"""Mailbox administration: create and edit mailboxes, read their poll status, and look
-after quarantined mail (list it, run it through ingest again)."""
+"""Mailbox administration: create and edit mailboxes, read their poll status, and list
+quarantined mail (helpdesk.inbound.ingest runs it through ingest again)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from helpdesk.inbound.incoming import IngestResult, IngestSettings
-from helpdesk.inbound.ingest import reprocess_quarantined
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawMessage, RawStatus, TLSMode
 from helpdesk.text import lazy_text as _l
 
@@ -246,8 +244,3 @@ def _summary(content: bytes) -> dict[str, str]:
         return {"sender": str(headers.get("From", "")), "subject": str(headers.get("Subject", ""))}
     except Exception:
         return {"sender": "", "subject": ""}
-
-
-def reprocess(session: Session, raw_message_id: int, settings: IngestSettings) -> IngestResult:
-    """Run one quarantined message through ingest again; commits (ingest does)."""
-    return reprocess_quarantined(session, raw_message_id, settings)
