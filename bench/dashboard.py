@@ -34,10 +34,9 @@ from helpdesk.campaigns.models import Campaign, Delivery  # noqa: E402
 from helpdesk.config import Config  # noqa: E402
 from helpdesk.customers.models import Customer  # noqa: E402
 from helpdesk.db import database, make_engine  # noqa: E402
-from helpdesk.faq.models import Article, ArticleVote  # noqa: E402
+from helpdesk.faq.models import Article, ArticleViewCount, ArticleVote, SearchCount  # noqa: E402  # noqa: E402
 from helpdesk.mail.models import Mailbox  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
-from helpdesk.reports.models import ArticleViewCount, SearchCount  # noqa: E402
 from helpdesk.tickets.models import Message as TicketMessage  # noqa: E402
 from helpdesk.tickets.models import SLAPolicy, Ticket  # noqa: E402
 

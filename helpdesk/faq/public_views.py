@@ -27,17 +27,18 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from redis.exceptions import RedisError
 
 from helpdesk.auth.permissions import client_ip, public
-from helpdesk.faq import contact, search, service
+from helpdesk.faq import contact, search, service, visits
 from helpdesk.faq.forms import ContactForm, VoteForm
 from helpdesk.faq.models import ArticleLanguage, Category
 from helpdesk.queue import redis_connection
-from helpdesk.reports import visits
 from helpdesk.tickets.jobs import enqueue_ticket_message
 from helpdesk.web import Page, db_session, page_number
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("faq", __name__)
+# Writes the help-centre visit counts after each response (helpdesk.faq.visits).
+bp.after_app_request(visits.write_pending)
 
 VISITOR_COOKIE = "faq_visitor"
 SHARED_MAX_AGE = 300

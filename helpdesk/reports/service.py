@@ -33,14 +33,8 @@ from sqlalchemy.orm import Session
 from helpdesk.auth.models import Role, User
 from helpdesk.campaigns.models import Campaign, Delivery, DeliveryState
 from helpdesk.db import UTCDateTime
-from helpdesk.faq.models import Article, ArticleVote
+from helpdesk.faq.models import Article, ArticleViewCount, ArticleVote, ContactAfterFaq, SearchCount
 from helpdesk.mail.models import Mailbox, RawMessage, RawSource, RawStatus
-from helpdesk.reports.models import (
-    MAX_QUERY_LENGTH,
-    ArticleViewCount,
-    ContactAfterFaq,
-    SearchCount,
-)
 from helpdesk.text import LazyText
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.models import (
@@ -891,65 +885,6 @@ def contact_figures(session: Session, scope: Scope, limit: int = TOP) -> Contact
         limit,
     )
     return ContactFigures(int(submissions or 0), int(after or 0), before)
-
-
-def normalize_query(raw: str) -> str:
-    return " ".join((raw or "").split()).lower()[:MAX_QUERY_LENGTH]
-
-
-def _hour(at: datetime) -> datetime:
-    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
-def _upsert(session: Session, model, keys: dict, counts: dict) -> None:
-    """Add `counts` to the row with `keys`, creating it; one statement, safe under
-    concurrency (INSERT … ON CONFLICT DO UPDATE on both databases)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(model).values(**keys, **counts)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={name: getattr(model, name) + value for name, value in counts.items()},
-        )
-    )
-
-
-def record_article_view(session: Session, article_id: int, at: datetime) -> None:
-    """Count one visitor's view of an article. Does not commit."""
-    _upsert(session, ArticleViewCount, {"article_id": article_id, "hour": _hour(at)}, {"views": 1})
-
-
-def record_search(session: Session, raw_query: str, found: int, at: datetime) -> None:
-    """Count one public search and whether it found nothing. Does not commit."""
-    query = normalize_query(raw_query)
-    if not query:
-        return
-    _upsert(
-        session,
-        SearchCount,
-        {"query": query, "hour": _hour(at)},
-        {"searches": 1, "empty_searches": 0 if found else 1},
-    )
-
-
-def record_contact(
-    session: Session, ticket_id: int | None, articles_read: Sequence[int], at: datetime
-) -> None:
-    """Note a contact-form ticket and the articles read before it. Does not commit."""
-    last = articles_read[-1] if articles_read else None
-    if last is not None and session.get(Article, last) is None:
-        last = None
-    session.add(
-        ContactAfterFaq(
-            ticket_id=ticket_id,
-            created_at=at,
-            articles_read=len(articles_read),
-            last_article_id=last,
-        )
-    )
 
 
 # --- campaigns ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.db import utcnow
-from helpdesk.reports.models import ArticleViewCount, ContactAfterFaq, SearchCount
+from helpdesk.faq.models import ArticleViewCount, ContactAfterFaq, SearchCount
 from tests.factories import make_mailbox, make_user
 from tests.helpers import login, post_form
 from tests.reports.support import ticket, utc
