@@ -97,6 +97,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk.customers.views import bp as customers_bp
     from helpdesk.faq.public_views import bp as faq_bp
     from helpdesk.faq.views import bp as faq_admin_bp
+    from helpdesk.inbound.contact_views import bp as contact_bp
     from helpdesk.inbound.mailbox_views import bp as mailboxes_bp
     from helpdesk.mail.views import bp as mail_bp
     from helpdesk.reports.views import bp as dashboard_bp
@@ -116,6 +117,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(mentions_bp)
     app.register_blueprint(mailboxes_bp)
     app.register_blueprint(faq_bp)
+    app.register_blueprint(contact_bp)
     app.register_blueprint(faq_admin_bp)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(tracking_bp)

@@ -1,6 +1,6 @@
 """What the FAQ does: articles with their history, categories, votes, and usage counters.
 
-Search itself lives in helpdesk.faq.search; the contact form in helpdesk.faq.contact.
+Search itself lives in helpdesk.faq.search; the contact form in helpdesk.inbound.contact.
 Functions flush; the caller commits.
 """
 
