@@ -96,7 +96,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk.customers.import_views import bp as imports_bp
     from helpdesk.customers.views import bp as customers_bp
     from helpdesk.faq.public_views import bp as faq_bp
-    from helpdesk.faq.views import bp as faq_admin_bp
+    from helpdesk.faq_admin.views import bp as faq_admin_bp
     from helpdesk.inbound.contact_views import bp as contact_bp
     from helpdesk.inbound.mailbox_views import bp as mailboxes_bp
     from helpdesk.mail.views import bp as mail_bp
