@@ -60,7 +60,14 @@ from helpdesk.customers.models import (
     customer_tags,
 )
 from helpdesk.customers.names import NameParts, resolve_name_parts, split_name
-from helpdesk.customers.normalize import (
+from helpdesk.customers.service import (
+    BUILTIN_COLUMNS,
+    FieldValueError,
+    parse_decimal,
+    parse_field_value,
+)
+from helpdesk.db import chunks, utcnow
+from helpdesk.normalize import (
     MAX_PHONE,
     EmailNormalizer,
     InvalidEmail,
@@ -70,13 +77,6 @@ from helpdesk.customers.normalize import (
     normalize_tags,
     normalize_text,
 )
-from helpdesk.customers.service import (
-    BUILTIN_COLUMNS,
-    FieldValueError,
-    parse_decimal,
-    parse_field_value,
-)
-from helpdesk.db import chunks, utcnow
 
 ENCODINGS = ("utf-8-sig", "cp949")
 DELIMITERS = (",", ";", "\t")

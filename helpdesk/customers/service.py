@@ -30,7 +30,9 @@ from helpdesk.customers.models import (
     customer_tags,
 )
 from helpdesk.customers.names import NameParts, resolve_name_parts
-from helpdesk.customers.normalize import (
+from helpdesk.customers.timeline import TimelineEntry, customer_timeline
+from helpdesk.db import utcnow
+from helpdesk.normalize import (
     MAX_PHONE,
     InvalidEmail,
     InvalidPhone,
@@ -40,8 +42,6 @@ from helpdesk.customers.normalize import (
     normalize_tags,
     normalize_text,
 )
-from helpdesk.customers.timeline import TimelineEntry, customer_timeline
-from helpdesk.db import utcnow
 from helpdesk.text import LazyText
 from helpdesk.text import lazy_text as _l
 

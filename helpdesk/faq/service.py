@@ -22,7 +22,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from helpdesk.auth.models import User
-from helpdesk.customers.normalize import normalize_tags
 from helpdesk.db import utcnow
 from helpdesk.faq.models import (
     Article,
@@ -34,6 +33,7 @@ from helpdesk.faq.models import (
     Category,
 )
 from helpdesk.faq.search import excerpt, index_article, normalize, suggest_articles
+from helpdesk.normalize import normalize_tags
 from helpdesk.text import lazy_text as _l
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import Customer
-from helpdesk.customers.normalize import InvalidEmail, normalize_email, normalize_text
 from helpdesk.db import assign_ids, chunks, insert_returning_ids, utcnow
 from helpdesk.inbound.delivery_problems import find_customer
 from helpdesk.inbound.incoming import (
@@ -28,6 +27,7 @@ from helpdesk.inbound.incoming import (
 from helpdesk.inbound.rules import _Context
 from helpdesk.mail.models import Mailbox, RawMessage, SeenMessage
 from helpdesk.mail.parse import ParsedMail
+from helpdesk.normalize import InvalidEmail, normalize_email, normalize_text
 from helpdesk.tickets.models import (
     Attachment,
     AttachmentBlob,

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import Customer
-from helpdesk.customers.normalize import InvalidEmail, normalize_email
 from helpdesk.mail.models import DeliveryProblem, DeliveryProblemKind
+from helpdesk.normalize import InvalidEmail, normalize_email
 
 
 def record_delivery_problem(

@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from helpdesk.campaigns.suppression import apply_delivery_problem
 from helpdesk.campaigns.tracking import is_unsubscribe_address, unsubscribe_by_address
 from helpdesk.customers.models import Customer
-from helpdesk.customers.normalize import InvalidEmail, normalize_text
 from helpdesk.db import utcnow
 from helpdesk.inbound.delivery_problems import record_delivery_problem
 from helpdesk.inbound.incoming import _NewMessage, _Outcome, _Stored, dedupe_key, header
 from helpdesk.mail.models import ClosedReplyPolicy, DeliveryProblem, DeliveryProblemKind, RawStatus
 from helpdesk.mail.outbound import LOOP_HEADER
 from helpdesk.mail.parse import Kind, ParsedMail
+from helpdesk.normalize import InvalidEmail, normalize_text
 from helpdesk.tickets.assignment import auto_assign
 from helpdesk.tickets.models import (
     Message,

@@ -28,11 +28,11 @@ from helpdesk.auth.models import Role, User
 from helpdesk.campaigns.reports import ReceivedCampaign, campaigns_received
 from helpdesk.customers import service as customer_service
 from helpdesk.customers.models import Customer, CustomField
-from helpdesk.customers.normalize import InvalidEmail, normalize_email, normalize_tags
 from helpdesk.customers.timeline import TimelineEntry, customer_timeline
 from helpdesk.db import utcnow
 from helpdesk.faq.service import record_resolution
 from helpdesk.mail.models import Mailbox, RawMessage
+from helpdesk.normalize import InvalidEmail, normalize_email, normalize_tags
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
 from helpdesk.tickets.models import (
