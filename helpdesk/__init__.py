@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import Flask, Request, render_template
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from helpdesk.config import PROJECT_ROOT, Config
 from helpdesk.db import database
-
-csrf = CSRFProtect()
+from helpdesk.web import csrf
 
 
 class _SessionInterface(SecureCookieSessionInterface):
