@@ -21,9 +21,9 @@ from helpdesk.config import Config
 from helpdesk.db import database
 from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.inbound.ingest import ingest_message, queue_acknowledgements
-from helpdesk.mail.domain import canonical_domain, own_mail_domains
 from helpdesk.mail.gateway import GatewayController
 from helpdesk.mail.models import Mailbox, RawSource
+from helpdesk.maildomain import canonical_domain, own_mail_domains
 
 log = logging.getLogger(__name__)
 
