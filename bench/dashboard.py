@@ -54,9 +54,8 @@ from helpdesk.campaigns.models import Delivery  # noqa: E402
 from helpdesk.campaigns.tracking import apply_events, click_event, open_event  # noqa: E402
 from helpdesk.db import database, make_engine  # noqa: E402
 from helpdesk.faq import service as faq_service  # noqa: E402
-from helpdesk.faq.models import ArticleVote  # noqa: E402
+from helpdesk.faq.models import ArticleViewCount, ArticleVote, SearchCount  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
-from helpdesk.reports.models import ArticleViewCount, SearchCount  # noqa: E402
 from helpdesk.tickets import sla  # noqa: E402
 from helpdesk.tickets.models import Message as TicketMessage  # noqa: E402
 from helpdesk.tickets.models import Priority, Ticket  # noqa: E402

@@ -43,7 +43,7 @@ from bench.support import (  # noqa: E402
 )
 from helpdesk.config import Config  # noqa: E402
 from helpdesk.db import database, make_engine  # noqa: E402
-from helpdesk.mail.imap import poll_mailbox  # noqa: E402
+from helpdesk.inbound.poll import poll_mailbox  # noqa: E402
 from helpdesk.mail.models import RawMessage, RawStatus, TLSMode  # noqa: E402
 from helpdesk.mail.service import create_mailbox  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402

@@ -5,13 +5,12 @@ from __future__ import annotations
 from flask import Flask, Request, render_template
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from helpdesk.config import PROJECT_ROOT, Config
 from helpdesk.db import database
-
-csrf = CSRFProtect()
+from helpdesk.web import csrf
 
 
 class _SessionInterface(SecureCookieSessionInterface):
@@ -96,8 +95,9 @@ def _register_features(app: Flask) -> None:
     from helpdesk.customers.import_views import bp as imports_bp
     from helpdesk.customers.views import bp as customers_bp
     from helpdesk.faq.public_views import bp as faq_bp
-    from helpdesk.faq.views import bp as faq_admin_bp
-    from helpdesk.mail.mailbox_views import bp as mailboxes_bp
+    from helpdesk.faq_admin.views import bp as faq_admin_bp
+    from helpdesk.inbound.contact_views import bp as contact_bp
+    from helpdesk.inbound.mailbox_views import bp as mailboxes_bp
     from helpdesk.mail.views import bp as mail_bp
     from helpdesk.reports.views import bp as dashboard_bp
     from helpdesk.tickets.queue_views import bp as queues_bp
@@ -116,6 +116,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(mentions_bp)
     app.register_blueprint(mailboxes_bp)
     app.register_blueprint(faq_bp)
+    app.register_blueprint(contact_bp)
     app.register_blueprint(faq_admin_bp)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(tracking_bp)

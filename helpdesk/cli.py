@@ -27,9 +27,9 @@ from helpdesk.auth.service import UserError, create_user
 from helpdesk.config import PROJECT_ROOT, Config, ConfigError
 from helpdesk.db import database, make_engine, session_scope
 from helpdesk.demo import load_demo
+from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.migrate import alembic_config, upgrade
 from helpdesk.processes import descendants, stop_with_parent
-from helpdesk.tickets.ingest import IngestSettings
 
 # How long a child gets to finish its current request or job after SIGTERM.
 STOP_TIMEOUT = 20.0
@@ -152,6 +152,7 @@ def sink() -> None:
 @click.option("--watch", is_flag=True, help="Keep running and take in new mail as it arrives.")
 def poll(mailbox_id: int | None, watch: bool) -> None:
     """Fetch new mail from the IMAP mailboxes into tickets."""
+    from helpdesk.inbound import poll as poller
     from helpdesk.mail import imap
 
     config = _config()
@@ -163,13 +164,13 @@ def poll(mailbox_id: int | None, watch: bool) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         if mailbox_id:
-            imap.watch_mailbox(mailbox_id, config, stop)
+            poller.watch_mailbox(mailbox_id, config, stop)
         else:
-            imap.watch_mailboxes(config, stop)
+            poller.watch_mailboxes(config, stop)
         return
     failed = False
     for each in ids:
-        result = imap.poll_mailbox(each, config)
+        result = poller.poll_mailbox(each, config)
         click.echo(
             f"mailbox {each}: fetched {result.fetched}, ingested {result.ingested}, "
             f"duplicates {result.duplicates}, quarantined {result.quarantined}"
@@ -184,7 +185,7 @@ def poll(mailbox_id: int | None, watch: bool) -> None:
 @main.command()
 def smtpd() -> None:
     """Run the inbound SMTP gateway in the foreground (mail to our mailboxes becomes tickets)."""
-    from helpdesk.mail.gateway import run_gateway
+    from helpdesk.inbound.gateway import run_gateway
 
     config = _config()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from helpdesk.mail.domain import InvalidMailDomain, mail_domain, parse_mail_domain
+from helpdesk.maildomain import InvalidMailDomain, mail_domain, parse_mail_domain
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -30,7 +30,7 @@ from helpdesk.customers.models import (
 )
 from helpdesk.db import utcnow
 from helpdesk.demo_content import load_demo_content
-from helpdesk.tickets.ingest import IngestSettings
+from helpdesk.inbound.incoming import IngestSettings
 
 SEED = 20240501
 CUSTOMER_COUNT = 200

@@ -20,9 +20,10 @@ from helpdesk.auth.models import User
 from helpdesk.campaigns import service as campaigns
 from helpdesk.customers.models import Customer
 from helpdesk.faq import service as faq
+from helpdesk.inbound.incoming import IngestSettings
+from helpdesk.inbound.ingest import ingest_message
 from helpdesk.mail.models import Mailbox, RawSource
 from helpdesk.tickets import service as tickets
-from helpdesk.tickets.ingest import IngestSettings, ingest_message
 
 SUPPORT_ADDRESS = "support@example.com"
 

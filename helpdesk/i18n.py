@@ -13,9 +13,9 @@ from flask_login import current_user
 
 from helpdesk import text
 from helpdesk.auth.permissions import public
+from helpdesk.text import LANGUAGES
 from helpdesk.web import safe_redirect_target
 
-LANGUAGES = {"en": "English", "ko": "한국어"}
 LANGUAGE_COOKIE = "lang"
 
 bp = Blueprint("i18n", __name__)

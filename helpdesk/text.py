@@ -13,6 +13,10 @@ from typing import Any
 
 from markupsafe import escape
 
+# The interface languages, by code, each named in its own language (helpdesk.i18n picks
+# one per request).
+LANGUAGES = {"en": "English", "ko": "한국어"}
+
 
 def _english(msgid: str) -> str:
     return msgid

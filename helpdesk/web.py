@@ -1,4 +1,5 @@
-"""Request plumbing shared by all blueprints: the per-request session and small helpers."""
+"""Request plumbing shared by all blueprints: the per-request session, CSRF protection and
+small helpers."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ from dataclasses import dataclass
 from math import ceil
 
 from flask import Flask, g, request
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 
 from helpdesk.db import database
+
+# Installed by create_app; a view that takes posts from elsewhere (the one-click
+# unsubscribe that mail providers send) exempts itself.
+csrf = CSRFProtect()
 
 
 def db_session() -> Session:

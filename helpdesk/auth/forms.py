@@ -10,7 +10,7 @@ from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, Stri
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from helpdesk.auth.models import Role
-from helpdesk.i18n import LANGUAGES
+from helpdesk.text import LANGUAGES
 
 ROLE_CHOICES = [
     SelectChoice(Role.admin.value, _l("Admin")),

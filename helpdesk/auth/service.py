@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.auth.models import LoginAttempt, Role, User
-from helpdesk.customers.normalize import InvalidEmail, normalize_email
 from helpdesk.db import utcnow
+from helpdesk.normalize import InvalidEmail, normalize_email
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10

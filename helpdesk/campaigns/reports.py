@@ -28,6 +28,7 @@ from helpdesk.campaigns.models import (
 from helpdesk.customers.timeline import TimelineEntry, register_source, shorten
 from helpdesk.mail.models import DeliveryProblem, DeliveryProblemKind
 from helpdesk.text import lazy_text as _l
+from helpdesk.tickets.customer_campaigns import register_recent_campaigns
 
 
 class ReportNotFound(LookupError):
@@ -247,6 +248,9 @@ def campaigns_received(
         .limit(limit)
     )
     return [ReceivedCampaign(*row) for row in rows]
+
+
+register_recent_campaigns(campaigns_received)
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,8 @@ from helpdesk.campaigns.segments import segment_customer_ids_query
 from helpdesk.config import Config
 from helpdesk.customers.models import Customer
 from helpdesk.db import UTCDateTime, utcnow
-from helpdesk.mail.domain import mail_domain
 from helpdesk.mail.outbound import MESSAGE_POLICY, SMTPSender, build_message
+from helpdesk.maildomain import mail_domain
 
 
 class CampaignNotStartable(ValueError):

@@ -29,13 +29,12 @@ from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from rq import Queue
 
-from helpdesk import csrf
 from helpdesk.auth.permissions import client_ip, public
 from helpdesk.campaigns import jobs, rendering, tracking
 from helpdesk.campaigns.models import Campaign
 from helpdesk.db import database, utcnow
 from helpdesk.queue import DEFAULT_QUEUE, request_redis_connection
-from helpdesk.web import db_session
+from helpdesk.web import csrf, db_session
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Forms for FAQ articles and categories (staff) and the public contact and vote forms.
+"""Forms for FAQ articles and categories (staff) and the public vote form.
 
 Length limits repeat the service's, so the page can say so next to the field; the
 service checks everything again and is the authority.
@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -18,7 +17,6 @@ from wtforms import (
 )
 from wtforms.validators import Length, NumberRange, Optional
 
-from helpdesk.faq import contact
 from helpdesk.faq.service import MAX_BODY, MAX_SLUG, MAX_TAGS, MAX_TITLE
 
 LANGUAGE_CHOICES = [SelectChoice("ko", _l("Korean")), SelectChoice("en", _l("English"))]
@@ -63,16 +61,6 @@ class CategoryForm(FlaskForm):
         default=0,
         validators=[Optional(), NumberRange(min=-10000, max=10000)],
     )
-
-
-class ContactForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[Length(max=contact.MAX_NAME)])
-    email = StringField(_l("Your email"))
-    subject = StringField(_l("Subject"), validators=[Length(max=contact.MAX_SUBJECT)])
-    message = TextAreaField(_l("Your question"), validators=[Length(max=contact.MAX_MESSAGE)])
-    # Hidden from people by CSS; bots that fill every field give themselves away.
-    website = StringField(_l("Leave this field empty"))
-    form_token = HiddenField()
 
 
 class VoteForm(FlaskForm):

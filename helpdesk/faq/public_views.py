@@ -1,4 +1,5 @@
-"""The public help centre: FAQ pages, search, votes and the contact form; no login needed.
+"""The public help centre: FAQ pages, search and votes; no login needed. Its contact page
+takes mail in, so it is helpdesk.inbound.contact_views.
 
 Pages without a form are cacheable by shared caches for anonymous visitors; pages that
 carry a CSRF token or the visitor's own vote are private, since a shared cache would hand
@@ -7,7 +8,6 @@ one visitor's token to another.
 
 from __future__ import annotations
 
-import logging
 import secrets
 
 from flask import (
@@ -24,20 +24,18 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
-from redis.exceptions import RedisError
 
 from helpdesk.auth.permissions import client_ip, public
-from helpdesk.faq import contact, search, service
-from helpdesk.faq.forms import ContactForm, VoteForm
+from helpdesk.faq import search, service, visits
+from helpdesk.faq.forms import VoteForm
 from helpdesk.faq.models import ArticleLanguage, Category
 from helpdesk.queue import redis_connection
-from helpdesk.reports import visits
-from helpdesk.tickets.jobs import enqueue_ticket_message
 from helpdesk.web import Page, db_session, page_number
 
-log = logging.getLogger(__name__)
-
 bp = Blueprint("faq", __name__)
+# Writes the help-centre visit counts after each response, also the contact page's
+# (helpdesk.inbound.contact_views).
+bp.after_app_request(visits.write_pending)
 
 VISITOR_COOKIE = "faq_visitor"
 SHARED_MAX_AGE = 300
@@ -68,7 +66,7 @@ def _cached(response, shared: bool):
     return response
 
 
-def _page(template: str, status: int = 200, shared: bool = True, **context):
+def public_page(template: str, status: int = 200, shared: bool = True, **context):
     # Flashed messages only on private pages: a shared cache must not keep one.
     body = render_template(template, show_flashes=not shared, **context)
     response = current_app.make_response((body, status))
@@ -100,7 +98,7 @@ def _visitor_id() -> str | None:
 def index():
     session = db_session()
     language = _language()
-    return _page(
+    return public_page(
         "faq/index.html",
         sections=service.category_sections(session, language),
         helpful=service.most_helpful(session, language),
@@ -122,7 +120,7 @@ def category(category_id: int):
         limit=CATEGORY_PAGE_SIZE,
     )
     page = Page(number=number, size=CATEGORY_PAGE_SIZE, total=total)
-    return _page("faq/category.html", category=found, articles=articles, page=page)
+    return public_page("faq/category.html", category=found, articles=articles, page=page)
 
 
 @bp.get("/faq/<any(ko, en):lang>/<slug>")
@@ -131,7 +129,7 @@ def article(lang: str, slug: str):
     session = db_session()
     found = service.published_article(session, lang, slug) or abort(404)
     visits.article_viewed(found.id)
-    return _page(
+    return public_page(
         "faq/article.html",
         shared=False,
         article=found,
@@ -186,7 +184,7 @@ def vote(lang: str, slug: str):
 def search_page():
     query = request.args.get("q")
     if query is None:
-        return _page("faq/search.html", query="", hits=[], error=None)
+        return public_page("faq/search.html", query="", hits=[], error=None)
     try:
         hits = search.search_articles(db_session(), query, limit=SEARCH_LIMIT)
     except search.EmptyQuery:
@@ -197,8 +195,8 @@ def search_page():
         )
     else:
         visits.searched(query, len(hits))
-        return _page("faq/search.html", query=query, hits=hits, error=None)
-    return _page(
+        return public_page("faq/search.html", query=query, hits=hits, error=None)
+    return public_page(
         "faq/search.html", 400, query=query[: search.MAX_QUERY_LENGTH * 2], hits=[], error=error
     )
 
@@ -214,72 +212,3 @@ def sitemap():
     response.cache_control.public = True
     response.cache_control.max_age = 3600
     return response
-
-
-@bp.route("/faq/contact", methods=["GET", "POST"])
-@public
-def contact_page():
-    session = db_session()
-    form = ContactForm()
-    if request.method == "GET":
-        form.form_token.data = secrets.token_urlsafe(24)
-    status = 200
-    if form.is_submitted():
-        status = 400
-        if form.validate():
-            try:
-                result = contact.submit_contact(
-                    session,
-                    _contact_request(form),
-                    config=_config(),
-                    limiter=_limiter(),
-                    ip=client_ip(),
-                    confirmation_text=_(
-                        "Hello %(name)s,\n\nwe received your message and opened ticket"
-                        " %(reference)s for it. We will answer as soon as we can.\n\n"
-                        "To add to this request, reply to this email and keep"
-                        " [%(reference)s] in the subject."
-                    ),
-                )
-            except contact.ContactInvalid as exc:
-                session.rollback()
-                for name, message in exc.errors.items():
-                    form[name].errors = [*form[name].errors, message]
-            except service.RateLimited:
-                session.rollback()
-                form.form_errors.append(
-                    _("You have sent several messages already. Please wait an hour and try again.")
-                )
-                status = 429
-            except contact.ContactNotAccepted:
-                session.rollback()
-                form.form_errors.append(
-                    _("We could not accept this message. Please check your email address.")
-                )
-            else:
-                _queue_confirmation(result)
-                if result.ticket_id and not result.duplicate:
-                    visits.contact_sent(result.ticket_id)
-                return _page("faq/contact_sent.html", shared=False, result=result)
-    return _page("faq/contact.html", status, shared=False, form=form)
-
-
-def _contact_request(form: ContactForm) -> contact.ContactRequest:
-    return contact.ContactRequest(
-        name=form.name.data or "",
-        email=form.email.data or "",
-        subject=form.subject.data or "",
-        message=form.message.data or "",
-        form_token=form.form_token.data or "",
-        honeypot=form.website.data or "",
-    )
-
-
-def _queue_confirmation(result: contact.ContactResult) -> None:
-    if result.acknowledgement_id is None:
-        return
-    try:
-        enqueue_ticket_message(_config(), result.acknowledgement_id)
-    except RedisError as exc:
-        # The row stays queued; the outbox shows it and it can be sent again from there.
-        log.warning("could not queue confirmation %s: %s", result.acknowledgement_id, exc)

@@ -1,6 +1,6 @@
 """What the FAQ does: articles with their history, categories, votes, and usage counters.
 
-Search itself lives in helpdesk.faq.search; the contact form in helpdesk.faq.contact.
+Search itself lives in helpdesk.faq.search; the contact form in helpdesk.inbound.contact.
 Functions flush; the caller commits.
 """
 
@@ -22,7 +22,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from helpdesk.auth.models import User
-from helpdesk.customers.normalize import normalize_tags
 from helpdesk.db import utcnow
 from helpdesk.faq.models import (
     Article,
@@ -33,9 +32,9 @@ from helpdesk.faq.models import (
     ArticleVote,
     Category,
 )
-from helpdesk.faq.search import Suggestion, excerpt, index_article, normalize, suggest_articles
+from helpdesk.faq.search import excerpt, index_article, normalize, suggest_articles
+from helpdesk.normalize import normalize_tags
 from helpdesk.text import lazy_text as _l
-from helpdesk.tickets.models import Message, MessageKind, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +55,6 @@ _BLOCK_END = re.compile(r"</(p|h[1-6]|pre|blockquote|ul|ol|table)>|<br\s*/?>", r
 _LIST_ITEM = re.compile(r"<li>", re.IGNORECASE)
 _SLUG_JUNK = re.compile(r"[\W_]+")
 _SLUG_VALID = re.compile(r"^[^\W_]+(-[^\W_]+)*$")
-_REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|wg|답장|회신|전달)\s*:\s*)+", re.IGNORECASE)
-_SUBJECT_TOKEN = re.compile(r"\s*\[#\d+\]\s*")
-_BODY_MARKER = re.compile(r"\[ref:T\d+-[0-9a-f]+\]", re.IGNORECASE)
 
 
 class InvalidInput(ValueError):
@@ -82,11 +78,8 @@ class ArticleNotFound(LookupError):
 
 
 class TicketNotFound(LookupError):
-    pass
-
-
-class NotAReply(ValueError):
-    """Only an agent's reply can become an FAQ draft."""
+    """A ticket id given to the FAQ's features for tickets names no ticket (raised by
+    helpdesk.tickets.suggestions and helpdesk.faq_admin.workspace)."""
 
 
 class AlreadyVoted(ValueError):
@@ -339,23 +332,6 @@ def list_articles(
     return list(articles), total
 
 
-def draft_from_message(session: Session, message_id: int) -> ArticleData:
-    """An article draft from an agent's sent reply: the ticket subject and the reply text."""
-    message = session.get(Message, message_id)
-    if message is None or message.kind != MessageKind.reply:
-        raise NotAReply(message_id)
-    ticket = session.get(Ticket, message.ticket_id)
-    title = _SUBJECT_TOKEN.sub(" ", _REPLY_PREFIX.sub("", ticket.subject or message.subject))
-    body = _BODY_MARKER.sub("", message.body_reply or message.body_text).strip()
-    return ArticleData(
-        title=" ".join(title.split())[:MAX_TITLE],
-        body=body,
-        language=str(detect_language(f"{title} {body}")),
-        status=str(ArticleStatus.draft),
-        tags="",
-    )
-
-
 # -- categories ---------------------------------------------------------------------
 
 
@@ -534,27 +510,6 @@ def has_voted(session: Session, article_id: int, visitor_id: str | None) -> bool
     )
 
 
-def record_use(
-    session: Session, article_id: int, *, ticket_id: int | None = None, user_id: int | None = None
-) -> Article:
-    """An agent inserted the article into a reply: count it, and remember the ticket."""
-    article = session.get(Article, article_id)
-    if article is None:
-        raise ArticleNotFound(article_id)
-    if ticket_id is not None and session.get(Ticket, ticket_id) is None:
-        raise TicketNotFound(ticket_id)
-    session.execute(
-        update(Article)
-        .where(Article.id == article_id)
-        .values(used_in_replies=Article.used_in_replies + 1)
-        .execution_options(synchronize_session=False)
-    )
-    session.add(ArticleUse(article_id=article_id, ticket_id=ticket_id, user_id=user_id))
-    session.flush()
-    session.refresh(article)
-    return article
-
-
 def record_resolution(session: Session, ticket_id: int) -> list[int]:
     """Credit each article used on the ticket with one resolved ticket, once per ticket.
 
@@ -594,22 +549,3 @@ def record_resolution(session: Session, ticket_id: int) -> list[int]:
             credited.append(article_id)
     session.flush()
     return credited
-
-
-def ticket_text(session: Session, ticket_id: int) -> str:
-    """The subject and the customer's latest message: what suggestions are matched against."""
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise TicketNotFound(ticket_id)
-    message = session.scalars(
-        select(Message)
-        .where(Message.ticket_id == ticket_id, Message.kind == MessageKind.customer)
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(1)
-    ).first()
-    body = (message.body_reply or message.body_text) if message else ""
-    return f"{ticket.subject}\n{body}"
-
-
-def suggestions_for_ticket(session: Session, ticket_id: int, limit: int = 3) -> list[Suggestion]:
-    return suggest_articles(session, ticket_text(session, ticket_id), limit=limit)

@@ -22,6 +22,9 @@ from helpdesk.db import utcnow
 # 7bit makes the email package choose base64 or quoted-printable for non-ASCII bodies,
 # so a relay without 8BITMIME still carries Korean text intact; headers get RFC 2047.
 MESSAGE_POLICY = policy.default.clone(cte_type="7bit")
+# On every ticket message we send; mail that comes back carrying it is our own, and
+# ingest drops it instead of making a ticket of it.
+LOOP_HEADER = "X-Helpdesk-Loop"
 
 _DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 

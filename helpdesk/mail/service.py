@@ -1,5 +1,5 @@
-"""Mailbox administration: create and edit mailboxes, read their poll status, and look
-after quarantined mail (list it, run it through ingest again)."""
+"""Mailbox administration: create and edit mailboxes, read their poll status, and list
+quarantined mail (helpdesk.inbound.ingest runs it through ingest again)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawMessage, RawStatus, TLSMode
 from helpdesk.text import lazy_text as _l
-from helpdesk.tickets.ingest import IngestResult, IngestSettings, reprocess_quarantined
 
 DEFAULT_PORTS = {TLSMode.ssl: 993, TLSMode.starttls: 143, TLSMode.none: 143}
 MIN_POLL_INTERVAL = 10
@@ -245,8 +244,3 @@ def _summary(content: bytes) -> dict[str, str]:
         return {"sender": str(headers.get("From", "")), "subject": str(headers.get("Subject", ""))}
     except Exception:
         return {"sender": "", "subject": ""}
-
-
-def reprocess(session: Session, raw_message_id: int, settings: IngestSettings) -> IngestResult:
-    """Run one quarantined message through ingest again; commits (ingest does)."""
-    return reprocess_quarantined(session, raw_message_id, settings)

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from helpdesk.faq.models import Article, ArticleVote
+from helpdesk.faq.models import Article, ArticleViewCount, ArticleVote, ContactAfterFaq, SearchCount
 from helpdesk.mail.models import RawMessage, RawSource, RawStatus
-from helpdesk.reports.models import ArticleViewCount, ContactAfterFaq, SearchCount
 from helpdesk.reports.periods import Scope
 from helpdesk.reports.queries import _between
 

@@ -1,65 +1,9 @@
-"""What the help centre records for the dashboard that no other table holds: article views
-and customer searches counted per hour, and which articles a visitor read before writing
-through the contact form.
-
-Counts are kept per hour (not one row per visit) so a year of traffic stays small and a
-90-day sum reads a few thousand rows; an hour bucket also lets a date range in any time
-zone with a whole-hour offset be summed exactly.
-"""
+"""Indexes on the tickets tables for the dashboard's range queries. The help-centre
+visit counts the dashboard reads are the FAQ's tables (helpdesk.faq.models)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
-
-from helpdesk.db import Base, UTCDateTime, utcnow
-
-MAX_QUERY_LENGTH = 200
-
-
-class ArticleViewCount(Base):
-    """Public page views of an article by visitors (staff are not counted) in one hour."""
-
-    __tablename__ = "dashboard_article_views"
-
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("faq_articles.id", ondelete="CASCADE"), primary_key=True
-    )
-    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
-    views: Mapped[int] = mapped_column(Integer, default=0)
-
-    __table_args__ = (Index("ix_dashboard_article_views_hour", "hour", "article_id", "views"),)
-
-
-class SearchCount(Base):
-    """Public FAQ searches of one normalized query in one hour, and how many found nothing."""
-
-    __tablename__ = "dashboard_faq_searches"
-
-    query: Mapped[str] = mapped_column(String(MAX_QUERY_LENGTH), primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
-    searches: Mapped[int] = mapped_column(Integer, default=0)
-    empty_searches: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class ContactAfterFaq(Base):
-    """One contact-form submission that made or joined a ticket, with what the visitor
-    read first: `articles_read` articles in this browser session, the last of them
-    `last_article_id` (both empty when the visitor came straight to the form)."""
-
-    __tablename__ = "dashboard_faq_contacts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int | None] = mapped_column(
-        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
-    )
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    articles_read: Mapped[int] = mapped_column(Integer, default=0)
-    last_article_id: Mapped[int | None] = mapped_column(
-        ForeignKey("faq_articles.id", ondelete="SET NULL")
-    )
+from sqlalchemy import Index
 
 
 # Covering indexes for the dashboard's range queries: each reads one index range (tickets

@@ -18,11 +18,6 @@ from sqlalchemy.orm import Session
 
 from helpdesk.reports.campaign_figures import CampaignRow, latest_campaigns
 from helpdesk.reports.help_centre import ArticleFigure, FaqFigures, contact_figures, faq_figures
-
-# reports/visits.py records the help centre's activity through this module.
-from helpdesk.reports.help_centre_counts import record_article_view as record_article_view
-from helpdesk.reports.help_centre_counts import record_contact as record_contact
-from helpdesk.reports.help_centre_counts import record_search as record_search
 from helpdesk.reports.periods import Scope
 from helpdesk.reports.queue_now import now_figures
 from helpdesk.reports.tickets_over_time import (

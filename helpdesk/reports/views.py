@@ -21,7 +21,7 @@ from helpdesk import charts, nav
 from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import roles_required
 from helpdesk.db import utcnow
-from helpdesk.reports import campaign_figures, periods, queue_now, service, visits
+from helpdesk.reports import campaign_figures, periods, queue_now, service
 from helpdesk.text import LazyText
 from helpdesk.web import db_session
 
@@ -249,6 +249,3 @@ def campaigns_export():
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="campaigns-{today}.csv"'},
     )
-
-
-bp.after_app_request(visits.write_pending)

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from helpdesk.config import Config
 from helpdesk.db import session_scope, utcnow
 from helpdesk.mail import outbound
+from helpdesk.mail.outbound import LOOP_HEADER
 from helpdesk.queue import MAIL_QUEUE, enqueue
-from helpdesk.tickets.ingest import LOOP_HEADER
 from helpdesk.tickets.models import Attachment, AttachmentBlob, Message, MessageKind, SendStatus
 
 log = logging.getLogger(__name__)

@@ -36,9 +36,9 @@ from sqlalchemy.sql.selectable import Subquery, TextualSelect
 
 from helpdesk.auth.models import Role, User
 from helpdesk.customers.models import Customer, Tag
-from helpdesk.customers.normalize import normalize_text
 from helpdesk.faq.service import record_resolution
 from helpdesk.mail.models import Mailbox
+from helpdesk.normalize import normalize_text
 from helpdesk.tickets.models import (
     DONE_STATUSES,
     OPEN_STATUSES,

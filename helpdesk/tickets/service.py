@@ -25,16 +25,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from helpdesk.auth.models import Role, User
-from helpdesk.campaigns.reports import ReceivedCampaign, campaigns_received
 from helpdesk.customers import service as customer_service
 from helpdesk.customers.models import Customer, CustomField
-from helpdesk.customers.normalize import InvalidEmail, normalize_email, normalize_tags
 from helpdesk.customers.timeline import TimelineEntry, customer_timeline
 from helpdesk.db import utcnow
 from helpdesk.faq.service import record_resolution
 from helpdesk.mail.models import Mailbox, RawMessage
+from helpdesk.normalize import InvalidEmail, normalize_email, normalize_tags
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
+from helpdesk.tickets.customer_campaigns import recent_campaigns
 from helpdesk.tickets.models import (
     DONE_STATUSES,
     Attachment,
@@ -997,7 +997,7 @@ class TicketPage:
     custom_fields: list[tuple[CustomField, object]]
     lifetime_value: list
     timeline: list[TimelineEntry]
-    campaigns: list[ReceivedCampaign]
+    campaigns: list  # of helpdesk.campaigns.reports.ReceivedCampaign
     other_tickets: list[Ticket]
     duplicates: list[DuplicateCandidate]
     merged_into: Ticket | None = None
@@ -1035,7 +1035,7 @@ def ticket_page(session: Session, ticket_id: int) -> TicketPage:
         custom_fields=[(f, values.get(f.id)) for f in customer_service.list_custom_fields(session)],
         lifetime_value=customer_service.lifetime_value(session, customer.id),
         timeline=customer_timeline(session, customer.id, limit=5),
-        campaigns=campaigns_received(session, customer.id),
+        campaigns=recent_campaigns(session, customer.id),
         other_tickets=list(
             session.scalars(
                 select(Ticket)

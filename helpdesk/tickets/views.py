@@ -29,7 +29,6 @@ from wtforms import SelectChoice
 
 from helpdesk import nav
 from helpdesk.auth.permissions import SUPPORT, roles_required
-from helpdesk.faq import service as faq_service
 from helpdesk.queue import MAIL_QUEUE, enqueue, redis_connection
 from helpdesk.tickets import presence, service
 from helpdesk.tickets.forms import (
@@ -45,6 +44,7 @@ from helpdesk.tickets.forms import (
     TagsForm,
 )
 from helpdesk.tickets.jobs import send_ticket_message
+from helpdesk.tickets.suggestions import suggestions_for_ticket
 from helpdesk.web import db_session
 
 bp = Blueprint("tickets", __name__)
@@ -167,7 +167,7 @@ def _render(
         tags_form=TagsForm(formdata=None, tags=", ".join(t.name for t in ticket.tags)),
         merge_form=MergeForm(formdata=None),
         action_form=ActionForm(formdata=None),
-        suggestions=faq_service.suggestions_for_ticket(db_session(), ticket.id),
+        suggestions=suggestions_for_ticket(db_session(), ticket.id),
         status_labels=STATUS_LABELS,
         priority_labels=PRIORITY_LABELS,
     )

@@ -53,7 +53,7 @@ PUBLIC_REQUESTS = {
     "faq.sitemap": lambda w: [PublicRequest("/faq/sitemap.xml", 200)],
     # POST only: a GET or HEAD is refused before the view runs.
     "faq.vote": lambda w: [PublicRequest(f"/faq/en/{w['slug']}/vote", 405)],
-    "faq.contact_page": lambda w: [PublicRequest("/faq/contact", 200)],
+    "contact.contact_page": lambda w: [PublicRequest("/faq/contact", 200)],
     "tracking.open_pixel": lambda w: [PublicRequest(w["paths"]["open"], 200, counts_on_get=True)],
     "tracking.click": lambda w: [PublicRequest(w["paths"]["click"](0), 302, counts_on_get=True)],
     "tracking.view_in_browser": lambda w: [PublicRequest(w["paths"]["view"], 200)],

@@ -88,7 +88,7 @@ ACCESS: dict[str, set[str] | str] = {
     "faq.search_page": PUBLIC,
     "faq.sitemap": PUBLIC,
     "faq.vote": PUBLIC,
-    "faq.contact_page": PUBLIC,
+    "contact.contact_page": PUBLIC,
     "faq_admin.index": SUPPORT,
     "faq_admin.new": SUPPORT,
     "faq_admin.edit": SUPPORT,

@@ -16,7 +16,7 @@ from helpdesk.campaigns.models import Delivery, Suppression, SuppressionReason
 from helpdesk.campaigns.sending import start_sending
 from helpdesk.customers.models import SubscriptionStatus
 from helpdesk.db import utcnow
-from helpdesk.mail.gateway import make_gateway
+from helpdesk.inbound.gateway import make_gateway
 from tests.campaigns.sending_support import run_campaign_jobs
 from tests.conftest import free_port
 from tests.factories import make_delivery, make_sending_campaign, make_subscribers

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from helpdesk.customers import importer
 from helpdesk.customers.models import ImportKind
-from helpdesk.customers.normalize import (
+from helpdesk.normalize import (
     EmailNormalizer,
     InvalidEmail,
     InvalidPhone,

@@ -1,8 +1,8 @@
 """Suggestions for a ticket: the articles closest to the customer's message."""
 
-from helpdesk.faq import service
 from helpdesk.faq.search import suggest_articles
 from helpdesk.tickets.models import MessageKind
+from helpdesk.tickets.suggestions import suggestions_for_ticket
 from tests.factories import make_article, make_message, make_ticket
 
 
@@ -21,7 +21,7 @@ def test_three_closest_articles_are_suggested_for_a_korean_ticket(session):
         ticket,
         body_text="안녕하세요. 지난주에 주문한 상품을 환불받고 싶은데 환불은 어떻게 신청하나요?",
     )
-    suggestions = service.suggestions_for_ticket(session, ticket.id)
+    suggestions = suggestions_for_ticket(session, ticket.id)
     assert len(suggestions) <= 3
     assert suggestions[0].title == "환불 신청 방법"
     assert "환불 신청을" in suggestions[0].answer
@@ -34,7 +34,7 @@ def test_suggestions_use_the_latest_customer_message(session):
     make_message(session, ticket, body_text="I want a refund")
     make_message(session, ticket, kind=MessageKind.note, body_text="password")
     make_message(session, ticket, body_text="Also I forgot my password")
-    assert service.suggestions_for_ticket(session, ticket.id)[0].title == "Reset your password"
+    assert suggestions_for_ticket(session, ticket.id)[0].title == "Reset your password"
 
 
 def test_empty_text_gets_no_suggestions(session):

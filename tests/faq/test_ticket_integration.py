@@ -3,8 +3,8 @@ inserted answer helped resolve."""
 
 from __future__ import annotations
 
-from helpdesk.faq import service
 from helpdesk.faq.models import Article
+from helpdesk.faq_admin import workspace
 from helpdesk.tickets import service as tickets_service
 from helpdesk.tickets.models import MessageKind
 from tests.factories import make_article, make_mailbox, make_message, make_ticket
@@ -34,7 +34,7 @@ def test_ticket_page_suggests_the_matching_article(agent_client, session):
 def _ticket_using_an_article(session, agent):
     article = make_article(session)
     ticket = make_ticket(session)
-    service.record_use(session, article.id, ticket_id=ticket.id, user_id=agent.id)
+    workspace.record_use(session, article.id, ticket_id=ticket.id, user_id=agent.id)
     session.commit()
     return ticket, article
 
@@ -75,7 +75,7 @@ def test_a_reply_that_resolves_the_ticket_credits_the_article(session, agent):
     article = make_article(session)
     mailbox = make_mailbox(session, address="help@helpdesk.test")
     received = ingest(session, mail(), mailbox=mailbox)
-    service.record_use(session, article.id, ticket_id=received.ticket_id, user_id=agent.id)
+    workspace.record_use(session, article.id, ticket_id=received.ticket_id, user_id=agent.id)
     session.commit()
     tickets_service.send_reply(
         session,

@@ -7,8 +7,8 @@ import smtplib
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
-from helpdesk.mail.gateway import make_gateway
-from helpdesk.mail.imap import poll_mailbox
+from helpdesk.inbound.gateway import make_gateway
+from helpdesk.inbound.poll import poll_mailbox
 from helpdesk.queue import MAIL_QUEUE
 from helpdesk.tickets.models import Message, MessageKind, SendStatus, Ticket
 from tests.conftest import free_port

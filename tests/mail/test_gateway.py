@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from helpdesk.db import database
-from helpdesk.mail.gateway import make_gateway
+from helpdesk.inbound.gateway import make_gateway
 from helpdesk.mail.models import RawMessage, RawSource, RawStatus
 from helpdesk.tickets.models import Ticket
 from tests.conftest import free_port

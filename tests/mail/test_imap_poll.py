@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.db import utcnow
-from helpdesk.mail.imap import SEEN, poll_mailbox
+from helpdesk.inbound.poll import poll_mailbox
+from helpdesk.mail.imap import SEEN
 from helpdesk.mail.models import Mailbox, RawMessage, RawSource, RawStatus
 from helpdesk.tickets.models import Message, MessageKind, Ticket
 from tests.tickets.mails import mail

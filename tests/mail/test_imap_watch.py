@@ -7,7 +7,7 @@ import time
 
 from sqlalchemy import func, select
 
-from helpdesk.mail.imap import watch_mailboxes
+from helpdesk.inbound.poll import watch_mailboxes
 from helpdesk.mail.models import Mailbox
 from helpdesk.tickets.models import Ticket
 from tests.tickets.mails import mail

@@ -12,13 +12,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from helpdesk.mail.domain import mail_domain
 from helpdesk.mail.outbound import (
     Attachment,
     SMTPConfigError,
     SMTPSender,
     build_message,
 )
+from helpdesk.maildomain import mail_domain
 from tests.conftest import free_port
 
 

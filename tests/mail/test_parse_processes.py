@@ -9,8 +9,8 @@ from concurrent.futures.process import BrokenProcessPool
 import pytest
 from sqlalchemy import select
 
-from helpdesk.mail import imap
-from helpdesk.mail.imap import parse_in_processes, poll_mailbox
+from helpdesk.inbound import poll
+from helpdesk.inbound.poll import parse_in_processes, poll_mailbox
 from helpdesk.mail.parse import parse_message
 from helpdesk.tickets.models import Ticket
 from tests.tickets.mails import mail
@@ -50,7 +50,7 @@ def test_poll_whose_parse_process_dies_parses_in_ingest_and_loses_nothing(
     session, config, imap_mailbox, imap_account, monkeypatch
 ):
     imap_account.append(mail(subject="One"), mail(subject="Two", message_id="<two@example.com>"))
-    monkeypatch.setattr(imap, "parse_incoming", die_parsing)
+    monkeypatch.setattr(poll, "parse_incoming", die_parsing)
 
     result = poll_mailbox(imap_mailbox.id, config)
 

@@ -16,7 +16,7 @@ from helpdesk.campaigns.sending import start_sending
 from helpdesk.campaigns.tracking import tracking_urls
 from helpdesk.customers.models import Customer, ImportJob, ImportStatus
 from helpdesk.db import utcnow
-from helpdesk.mail.imap import queue_acknowledgements
+from helpdesk.inbound.ingest import queue_acknowledgements
 from helpdesk.tickets.models import Message, MessageKind, SendStatus
 from tests.factories import make_mailbox, make_sending_campaign, make_subscribers
 from tests.helpers import post_form

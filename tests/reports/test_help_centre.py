@@ -7,10 +7,10 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from helpdesk.db import utcnow
-from helpdesk.faq.models import ArticleVote
-from helpdesk.reports import help_centre, help_centre_counts
-from helpdesk.reports.models import ArticleViewCount, ContactAfterFaq, SearchCount
-from helpdesk.reports.visits import FAQ_READ_KEY
+from helpdesk.faq import visit_counts
+from helpdesk.faq.models import ArticleViewCount, ArticleVote, ContactAfterFaq, SearchCount
+from helpdesk.faq.visits import FAQ_READ_KEY
+from helpdesk.reports import help_centre
 from tests.factories import make_article, make_mailbox
 from tests.helpers import login, post_form
 from tests.reports.support import SEOUL, scope, utc
@@ -119,8 +119,8 @@ def test_helpful_and_unhelpful_articles_from_votes_in_the_range(session):
 def test_views_are_summed_per_hour_inside_the_range_only(session):
     article = make_article(session)
     for at in (utc(2026, 3, 1, 15, 10), utc(2026, 3, 1, 15, 50), utc(2026, 3, 2, 14, 59)):
-        help_centre_counts.record_article_view(session, article.id, at)
-    help_centre_counts.record_article_view(session, article.id, utc(2026, 3, 1, 14, 59))  # before
+        visit_counts.record_article_view(session, article.id, at)
+    visit_counts.record_article_view(session, article.id, utc(2026, 3, 1, 14, 59))  # before
     session.commit()
     rows = session.scalars(select(ArticleViewCount).order_by(ArticleViewCount.hour)).all()
     assert [r.views for r in rows] == [1, 2, 1]  # one row per hour
@@ -132,12 +132,10 @@ def test_views_are_summed_per_hour_inside_the_range_only(session):
 def test_a_failed_count_never_costs_the_visitor_the_page(client, session, monkeypatch):
     from sqlalchemy.exc import OperationalError
 
-    from helpdesk.reports import service as dashboard_service
-
     def broken(*_args, **_kwargs):
         raise OperationalError("INSERT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(dashboard_service, "record_article_view", broken)
+    monkeypatch.setattr(visit_counts, "record_article_view", broken)
     article = make_article(session)
     response = client.get(f"/faq/en/{article.slug}")
     assert response.status_code == 200

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.db import utcnow
-from helpdesk.reports.models import ArticleViewCount, ContactAfterFaq, SearchCount
+from helpdesk.faq.models import ArticleViewCount, ContactAfterFaq, SearchCount
 from tests.factories import make_mailbox, make_user
 from tests.helpers import login, post_form
-from tests.reports.support import ticket, utc
+from tests.reports.support import SEOUL, ticket, utc
 
 RANGE = {"from": "2026-03-02", "to": "2026-03-03"}
 
@@ -67,7 +67,11 @@ def test_dashboard_page_shows_figures_and_charts(manager_client, seeded):
 
 
 def test_now_fragment(manager_client, session):
-    ticket(session, utcnow() - timedelta(hours=1), n=1, status="new",
+    # Created today in the manager's time zone, whatever the time of day the test runs.
+    now = utcnow()
+    seoul_midnight = now.astimezone(SEOUL).replace(hour=0, minute=0, second=0, microsecond=0)
+    created = seoul_midnight + (now - seoul_midnight) / 2
+    ticket(session, created, n=1, status="new",
            response_due_at=utcnow() - timedelta(minutes=5))  # fmt: skip
     fragment = manager_client.get("/dashboard/now")
     assert fragment.status_code == 200

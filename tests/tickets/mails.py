@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from helpdesk.inbound.incoming import IngestSettings
+from helpdesk.inbound.ingest import ingest_message
 from helpdesk.mail.models import RawSource
-from helpdesk.tickets.ingest import IngestSettings, ingest_message
 
 SETTINGS = IngestSettings(secret_key="test-secret-key", domain="helpdesk.test")
 SUPPORT = "support@helpdesk.test"

@@ -12,8 +12,8 @@ import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import select
 
+from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.queue import MAIL_QUEUE
-from helpdesk.tickets.ingest import IngestSettings
 from helpdesk.tickets.jobs import build_ticket_email
 from helpdesk.tickets.models import Message, MessageKind, SendStatus
 from tests.factories import make_mailbox

@@ -14,8 +14,8 @@ import pytest
 
 from helpdesk.campaigns.models import DeliveryState
 from helpdesk.db import utcnow
+from helpdesk.inbound.ingest import ingest_message
 from helpdesk.mail.models import RawSource
-from helpdesk.tickets.ingest import ingest_message
 from helpdesk.tickets.models import MessageKind, SendStatus, Ticket
 from tests.factories import (
     make_custom_field,

@@ -37,7 +37,9 @@ from helpdesk.customers.models import (
     Tag,
     customer_tags,
 )
-from helpdesk.customers.normalize import (
+from helpdesk.customers.service import FieldValueError, parse_field_value
+from helpdesk.db import chunks, utcnow
+from helpdesk.normalize import (
     MAX_PHONE,
     EmailNormalizer,
     InvalidEmail,
@@ -47,8 +49,6 @@ from helpdesk.customers.normalize import (
     normalize_tags,
     normalize_text,
 )
-from helpdesk.customers.service import FieldValueError, parse_field_value
-from helpdesk.db import chunks, utcnow
 
 CONSENT_SOURCE = "csv import"
 # The customers table columns an import writes, in the order of the value tuples.

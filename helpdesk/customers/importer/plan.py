@@ -14,7 +14,7 @@ from helpdesk.customers.export import unguard_cell
 from helpdesk.customers.importer.files import CsvFile
 from helpdesk.customers.models import ImportKind, SubscriptionStatus
 from helpdesk.customers.names import NameParts, resolve_name_parts, split_name
-from helpdesk.customers.normalize import InvalidEmail
+from helpdesk.normalize import InvalidEmail
 
 PREVIEW_ROWS = 10
 MAX_LENGTHS = {

@@ -25,9 +25,9 @@ from helpdesk.customers.importer.plan import (
     _row_cells,
 )
 from helpdesk.customers.models import ImportKind, Purchase
-from helpdesk.customers.normalize import EmailNormalizer, InvalidEmail, normalize_text
 from helpdesk.customers.service import parse_decimal
 from helpdesk.db import chunks, utcnow
+from helpdesk.normalize import EmailNormalizer, InvalidEmail, normalize_text
 
 # Numeric(12, 2) for amounts.
 MAX_AMOUNT = Decimal("1e10")

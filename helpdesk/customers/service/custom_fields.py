@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import CustomField, CustomFieldValue, FieldType
-from helpdesk.customers.normalize import normalize_text
 from helpdesk.customers.service.errors import CustomFieldInvalid
+from helpdesk.normalize import normalize_text
 from helpdesk.text import LazyText
 from helpdesk.text import lazy_text as _l
 

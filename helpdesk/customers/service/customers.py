@@ -13,16 +13,6 @@ from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import Customer, CustomField, SubscriptionStatus, Tag
 from helpdesk.customers.names import NameParts, resolve_name_parts
-from helpdesk.customers.normalize import (
-    MAX_PHONE,
-    InvalidEmail,
-    InvalidPhone,
-    PhoneTooLong,
-    normalize_email,
-    normalize_phone,
-    normalize_tags,
-    normalize_text,
-)
 from helpdesk.customers.service.custom_fields import list_custom_fields
 from helpdesk.customers.service.errors import CustomerInvalid
 from helpdesk.customers.service.field_values import (
@@ -32,6 +22,16 @@ from helpdesk.customers.service.field_values import (
     set_field_value,
 )
 from helpdesk.db import utcnow
+from helpdesk.normalize import (
+    MAX_PHONE,
+    InvalidEmail,
+    InvalidPhone,
+    PhoneTooLong,
+    normalize_email,
+    normalize_phone,
+    normalize_tags,
+    normalize_text,
+)
 from helpdesk.text import LazyText
 from helpdesk.text import lazy_text as _l
 

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import Customer, CustomField, CustomFieldValue, FieldType
-from helpdesk.customers.normalize import normalize_text
+from helpdesk.normalize import normalize_text
 from helpdesk.text import LazyText
 from helpdesk.text import lazy_text as _l
 

@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import Customer, Purchase
-from helpdesk.customers.normalize import normalize_text
 from helpdesk.customers.service.errors import PurchaseInvalid
 from helpdesk.customers.service.field_values import parse_decimal
 from helpdesk.db import utcnow
+from helpdesk.normalize import normalize_text
 from helpdesk.text import LazyText
 from helpdesk.text import lazy_text as _l
 

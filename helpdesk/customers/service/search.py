@@ -18,7 +18,6 @@ from helpdesk.customers.models import (
     Tag,
     customer_tags,
 )
-from helpdesk.customers.normalize import normalize_tags, normalize_text
 from helpdesk.customers.service.custom_fields import get_custom_field_by_key
 from helpdesk.customers.service.errors import FilterInvalid
 from helpdesk.customers.service.field_values import (
@@ -26,6 +25,7 @@ from helpdesk.customers.service.field_values import (
     FieldValueError,
     parse_field_value,
 )
+from helpdesk.normalize import normalize_tags, normalize_text
 from helpdesk.text import lazy_text as _l
 
 SORTS = ("name", "-name", "email", "-email", "created", "-created", "spend", "-spend")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from helpdesk.customers.models import Customer
+from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.mail.models import DeliveryProblem, DeliveryProblemKind, RawMessage, RawStatus
-from helpdesk.tickets.ingest import IngestSettings
 from helpdesk.tickets.models import Message, MessageKind, Ticket, TicketStatus
 from tests.factories import make_mailbox, make_ticket
 from tests.tickets.mails import SETTINGS, ingest, mail

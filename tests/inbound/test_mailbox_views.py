@@ -6,9 +6,9 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from helpdesk.db import utcnow
+from helpdesk.inbound.ingest import store_raw
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawSource, RawStatus, TLSMode
 from helpdesk.queue import MAIL_QUEUE
-from helpdesk.tickets.ingest import store_raw
 from helpdesk.tickets.models import Message, MessageKind, Ticket
 from tests.factories import make_mailbox
 from tests.helpers import post_form

@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import event, func, select
 
 from helpdesk.customers.models import Customer
+from helpdesk.inbound import incoming
+from helpdesk.inbound.incoming import Incoming, IngestSettings
+from helpdesk.inbound.ingest import ingest_batch
 from helpdesk.mail.models import RawMessage, RawSource, RawStatus
-from helpdesk.tickets import ingest as ingest_module
-from helpdesk.tickets.ingest import Incoming, IngestSettings, ingest_batch
 from helpdesk.tickets.models import Message, MessageKind, Ticket
 from tests.factories import make_mailbox
 from tests.tickets.mails import SETTINGS, SUPPORT, mail
@@ -71,14 +72,14 @@ def test_same_message_twice_in_one_batch_makes_one_ticket(session):
 
 
 def test_message_that_breaks_ingest_is_quarantined_alone(session, monkeypatch):
-    real_parse = ingest_module.parse_message
+    real_parse = incoming.parse_message
 
     def parse_breaking_on_the_second(raw, **kwargs):
         if b"<q2@example.com>" in raw:
             raise RuntimeError("parser bug")
         return real_parse(raw, **kwargs)
 
-    monkeypatch.setattr(ingest_module, "parse_message", parse_breaking_on_the_second)
+    monkeypatch.setattr(incoming, "parse_message", parse_breaking_on_the_second)
 
     results = batch(session, numbered(1), numbered(2), numbered(3))
 
@@ -103,7 +104,7 @@ def test_raw_bytes_of_the_batch_are_committed_before_ingest_begins(session, monk
             stored_when_parsing.append(other.scalar(select(func.count()).select_from(RawMessage)))
         raise RuntimeError("stop here")
 
-    monkeypatch.setattr(ingest_module, "parse_message", count_committed_raw)
+    monkeypatch.setattr(incoming, "parse_message", count_committed_raw)
 
     results = batch(session, numbered(1), numbered(2))
 

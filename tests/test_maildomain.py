@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpdesk.mail.domain import (
+from helpdesk.maildomain import (
     InvalidMailDomain,
     address_domain,
     canonical_domain,

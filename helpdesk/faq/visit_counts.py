@@ -1,5 +1,7 @@
-"""Counting what visitors do in the public help centre for the dashboard: article views and
-searches per hour, and each contact-form ticket with the articles read before it."""
+"""Help-centre visits counted for the dashboard: article views and searches per hour, and
+the articles a visitor read before writing through the contact form. The functions take
+a session and do not commit; helpdesk.faq.visits calls them after a public page is built.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +10,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from helpdesk.faq.models import Article
-from helpdesk.reports.models import MAX_QUERY_LENGTH, ArticleViewCount, ContactAfterFaq, SearchCount
+from helpdesk.faq.models import (
+    MAX_QUERY_LENGTH,
+    Article,
+    ArticleViewCount,
+    ContactAfterFaq,
+    SearchCount,
+)
 
 
 def normalize_query(raw: str) -> str:

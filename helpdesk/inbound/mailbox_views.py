@@ -16,10 +16,10 @@ from wtforms.validators import Length
 from helpdesk import nav
 from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import roles_required
+from helpdesk.inbound.incoming import IngestSettings, NotQuarantined, RawMessageNotFound
+from helpdesk.inbound.ingest import queue_acknowledgements, reprocess_quarantined
 from helpdesk.mail import service
-from helpdesk.mail.imap import queue_acknowledgements
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawStatus, TLSMode
-from helpdesk.tickets.ingest import IngestSettings, NotQuarantined, RawMessageNotFound
 from helpdesk.web import Page, db_session, page_number
 
 bp = Blueprint("mailboxes", __name__)
@@ -183,7 +183,7 @@ def reprocess(raw_id: int):
     session = db_session()
     settings = IngestSettings.from_config(current_app.config["HELPDESK"])
     try:
-        result = service.reprocess(session, raw_id, settings)
+        result = reprocess_quarantined(session, raw_id, settings)
     except RawMessageNotFound:
         abort(404)
     except NotQuarantined:

@@ -1,4 +1,5 @@
-"""Normalizing customer input so one person has one record (email, phone, tags)."""
+"""Normalizing what people type so one person has one record (email, phone, names, tags):
+for customers, and for staff accounts (helpdesk.auth) alike."""
 
 from __future__ import annotations
 

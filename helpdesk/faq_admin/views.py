@@ -13,6 +13,8 @@ from helpdesk.auth.permissions import SUPPORT, roles_required
 from helpdesk.faq import service
 from helpdesk.faq.forms import ArticleForm, CategoryForm
 from helpdesk.faq.models import Article, Category
+from helpdesk.faq_admin import workspace
+from helpdesk.tickets.suggestions import suggestions_for_ticket
 from helpdesk.web import Page, db_session, page_number
 
 bp = Blueprint("faq_admin", __name__)
@@ -83,8 +85,8 @@ def new():
     source = request.args.get("from_message", "")
     if request.method == "GET" and source:
         try:
-            draft = service.draft_from_message(session, int(source))
-        except (ValueError, service.NotAReply):
+            draft = workspace.draft_from_message(session, int(source))
+        except (ValueError, workspace.NotAReply):
             flash(_("Only a sent reply can become an FAQ article."), "error")
             return redirect(url_for("faq_admin.index"))
         form.process(data=vars(draft))
@@ -200,7 +202,7 @@ def suggest():
     if not raw.isdigit() or int(raw) > 2**31 - 1:
         return _json_error(_("ticket_id must be a ticket number."), 400)
     try:
-        suggestions = service.suggestions_for_ticket(db_session(), int(raw))
+        suggestions = suggestions_for_ticket(db_session(), int(raw))
     except service.TicketNotFound:
         return _json_error(_("There is no ticket %(id)s.", id=raw), 404)
     return jsonify(
@@ -224,7 +226,7 @@ def used(article_id: int):
         return _json_error(_("ticket_id must be a ticket number."), 400)
     session = db_session()
     try:
-        article: Article = service.record_use(
+        article: Article = workspace.record_use(
             session, article_id, ticket_id=int(raw) if raw else None, user_id=current_user.id
         )
     except service.ArticleNotFound:

@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from helpdesk.customers.models import Customer, SubscriptionStatus
+from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.mail.models import RawStatus
-from helpdesk.tickets.ingest import IngestSettings
 from helpdesk.tickets.models import (
     Attachment,
     AttachmentBlob,

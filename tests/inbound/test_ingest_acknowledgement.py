@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.mail.models import RawStatus
-from helpdesk.tickets.ingest import IngestSettings
 from helpdesk.tickets.models import Message, MessageKind, SendStatus
 from helpdesk.tickets.threading import ticket_id_from_body, ticket_id_from_message_id
 from tests.factories import make_mailbox

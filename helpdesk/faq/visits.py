@@ -1,10 +1,11 @@
 """What visitors do in the public help centre, counted for the dashboard.
 
-The FAQ's public views call these once their page is built. The writes wait on `g` and
-are made after the response is ready (`write_pending`, run by the reports blueprint after
-every request) in the request's own session; a failed write is logged and never costs a
-visitor the page. Staff browsing the public pages are not counted, and neither is a HEAD
-request: link checkers, crawlers and prefetchers send those, and nobody reads the page.
+The help centre's views call these once their page is built. The writes wait on `g` and
+are made after the response is ready (`write_pending`, which the help centre's blueprint
+runs after every request) in the request's own session; a failed write is logged and
+never costs a visitor the page. Staff browsing the public pages are not counted, and
+neither is a HEAD request: link checkers, crawlers and prefetchers send those, and nobody
+reads the page.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from helpdesk.db import utcnow
-from helpdesk.reports import service
+from helpdesk.faq import visit_counts
 from helpdesk.web import db_session
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def _count(write: Callable[[Session], None]) -> None:
 
 def article_viewed(article_id: int) -> None:
     at = utcnow()
-    _count(lambda db: service.record_article_view(db, article_id, at))
+    _count(lambda db: visit_counts.record_article_view(db, article_id, at))
     if _counted():
         read = [i for i in session.get(FAQ_READ_KEY, []) if i != article_id]
         session[FAQ_READ_KEY] = [*read, article_id][-MAX_REMEMBERED_ARTICLES:]
@@ -47,7 +48,7 @@ def article_viewed(article_id: int) -> None:
 
 def searched(query: str, found: int) -> None:
     at = utcnow()
-    _count(lambda db: service.record_search(db, query, found, at))
+    _count(lambda db: visit_counts.record_search(db, query, found, at))
 
 
 def contact_sent(ticket_id: int) -> None:
@@ -56,7 +57,7 @@ def contact_sent(ticket_id: int) -> None:
         return
     read = [i for i in session.pop(FAQ_READ_KEY, []) if isinstance(i, int)]
     at = utcnow()
-    _count(lambda db: service.record_contact(db, ticket_id, read, at))
+    _count(lambda db: visit_counts.record_contact(db, ticket_id, read, at))
 
 
 def write_pending(response):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from helpdesk.inbound import incoming
+from helpdesk.inbound.incoming import NotQuarantined
+from helpdesk.inbound.ingest import reprocess_quarantined
 from helpdesk.mail.models import RawMessage, RawStatus, SeenMessage
-from helpdesk.tickets import ingest as ingest_module
-from helpdesk.tickets.ingest import NotQuarantined, reprocess_quarantined
 from helpdesk.tickets.models import Ticket
 from tests.tickets.mails import SETTINGS, ingest, mail
 
@@ -39,7 +40,7 @@ def test_unexpected_error_quarantines_the_raw_message_and_undoes_its_changes(ses
     def broken_parser(*args, **kwargs):
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr(ingest_module, "parse_message", broken_parser)
+    monkeypatch.setattr(incoming, "parse_message", broken_parser)
     result = ingest(session, mail())
     assert result.status == RawStatus.quarantined
     assert "RuntimeError: parser bug" in result.reason
@@ -51,7 +52,7 @@ def test_unexpected_error_quarantines_the_raw_message_and_undoes_its_changes(ses
 
 
 def test_reprocessing_a_quarantined_message_after_the_fix_opens_its_ticket(session, monkeypatch):
-    monkeypatch.setattr(ingest_module, "parse_message", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(incoming, "parse_message", lambda *a, **k: 1 / 0)
     quarantined = ingest(session, mail())
     monkeypatch.undo()
     result = reprocess_quarantined(session, quarantined.raw_message_id, SETTINGS)

@@ -8,8 +8,8 @@ import threading
 from sqlalchemy import func, select
 
 from helpdesk.db import database
+from helpdesk.inbound.ingest import store_raw
 from helpdesk.mail.models import RawMessage, RawSource, RawStatus, SeenMessage
-from helpdesk.tickets.ingest import store_raw
 from helpdesk.tickets.models import Message, Ticket
 from tests.factories import make_mailbox
 from tests.tickets.mails import ingest, mail

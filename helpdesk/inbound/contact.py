@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 
 from helpdesk.config import Config
 from helpdesk.customers.models import Customer
-from helpdesk.customers.normalize import InvalidEmail, normalize_email
 from helpdesk.db import utcnow
 from helpdesk.faq.service import InvalidInput, RateLimited, RateLimiter
+from helpdesk.inbound.incoming import IngestSettings, own_addresses
+from helpdesk.inbound.ingest import ingest_message
 from helpdesk.mail import outbound
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus
+from helpdesk.normalize import InvalidEmail, normalize_email
 from helpdesk.text import lazy_text as _l
-from helpdesk.tickets.ingest import IngestSettings, ingest_message, own_addresses
 from helpdesk.tickets.models import Message, MessageKind, SendStatus, Ticket
 from helpdesk.tickets.threading import make_body_marker, make_message_id
 

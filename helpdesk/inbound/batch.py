@@ -1,0 +1,364 @@
+"""One batch of committed raw messages taken through ingest in a single transaction:
+what every message needs, read once per batch, and the rows the batch adds, written
+together at the end."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from helpdesk.customers.models import Customer
+from helpdesk.db import assign_ids, chunks, insert_returning_ids, utcnow
+from helpdesk.inbound.delivery_problems import find_customer
+from helpdesk.inbound.incoming import (
+    IngestResult,
+    IngestSettings,
+    _NewMessage,
+    _Outcome,
+    _own,
+    _Stored,
+    dedupe_key,
+    parse_incoming,
+)
+from helpdesk.inbound.rules import _Context
+from helpdesk.mail.models import Mailbox, RawMessage, SeenMessage
+from helpdesk.mail.parse import ParsedMail
+from helpdesk.normalize import InvalidEmail, normalize_email, normalize_text
+from helpdesk.tickets.models import (
+    Attachment,
+    AttachmentBlob,
+    Message,
+    MessageKind,
+    Participant,
+    Priority,
+    Ticket,
+)
+from helpdesk.tickets.sla import (
+    Targets,
+    add_working_minutes,
+    business_hours_of,
+    targets_for,
+    unanswered_since,
+    unanswered_since_by_ticket,
+)
+
+
+def _dialect_insert(session: Session):
+    """The INSERT that can say ON CONFLICT DO NOTHING (same syntax on both our databases)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert
+    return sqlite_insert
+
+
+class _Batch:
+    """What every message of one batch needs, read once per batch instead of per message:
+    mailboxes and our own addresses, dedupe claims, the customers who wrote (new ones
+    created together), the tickets of the Message-IDs the batch refers to and when their
+    customers began waiting, response targets. Kept up to date as the batch adds rows, so
+    a reply threads to a ticket opened earlier in the same batch.
+
+    New tickets are only added to the session, new messages, blobs and version bumps
+    collected; `write` at the end stores them all (one executemany per table, see
+    `insert_returning_ids`), so a batch costs the same number of statements whatever its
+    size.
+    """
+
+    def __init__(self, session: Session, settings: IngestSettings):
+        self.session = session
+        self.settings = settings
+        self.mailboxes = {m.id: m for m in session.scalars(select(Mailbox))}
+        self.own = _own([m.address for m in self.mailboxes.values()], settings)
+        self.customers: dict[str, Customer] = {}  # by lower-cased address
+        # Message-ID -> (ticket or its id, kind); None for Message-IDs no message has.
+        self.messages: dict[str, tuple[Ticket | int, MessageKind] | None] = {}
+        self.holders: dict[str, int] = {}  # dedupe key -> raw message id holding it
+        self.outcomes: dict[int, _Outcome] = {}  # this batch's, by raw message id
+        self.raw_tickets: dict[int, int | None] = {}  # earlier raw messages' tickets
+        self.acks_sent: dict[int, int] = {}  # customer id -> acknowledgements in the window
+        self.blobs: set[str] = set()
+        self.pending_blobs: list[dict] = []
+        self.new_tickets: list[Ticket] = []  # added to the session, in order
+        self.replied: set[Ticket] = set()  # customer replies bump their version at write
+        # Ticket -> its first customer message not answered yet, stored or in this batch.
+        self.waiting: dict[Ticket, datetime | None] = {}
+        self.pending: list[_NewMessage] = []
+        self.targets: dict[tuple[int | None, Priority], Targets] = {}
+        self._normalized: dict[str, str | None] = {}
+        insert_ = _dialect_insert(session)
+        self._insert_customer = insert_(Customer).on_conflict_do_nothing().returning(Customer)
+        self._insert_blob = insert_(AttachmentBlob).on_conflict_do_nothing()
+        self._insert_participant = insert_(Participant).on_conflict_do_nothing()
+        self._claim = (
+            insert_(SeenMessage).on_conflict_do_nothing().returning(SeenMessage.dedupe_key)
+        )
+
+    def run(self, stored: list[_Stored]) -> list[IngestResult]:
+        parsed = [
+            item.parsed or parse_incoming(item.content, self.settings, self.own) for item in stored
+        ]
+        for item, mail in zip(stored, parsed, strict=True):
+            item.message_id = mail.message_id[:998] if mail.message_id else None
+        self.claim([(dedupe_key(mail), item.id) for item, mail in zip(stored, parsed, strict=True)])
+        self.prefetch(parsed)
+        contexts = [_Context(self, item, mail) for item, mail in zip(stored, parsed, strict=True)]
+        self.create_customers(contexts)
+        for context in contexts:
+            self.outcomes[context.raw.id] = context.run()
+        self.write()
+        # Receipts quote the ticket number, which the write has just assigned.
+        for item, mail in zip(stored, parsed, strict=True):
+            outcome = self.outcomes[item.id]
+            if outcome.acknowledge is not None:
+                outcome.acknowledgement = _Context(self, item, mail).acknowledgement(outcome)
+        self.write()
+        results = [self.outcomes[item.id].result(item.id) for item in stored]
+        now = utcnow()
+        self.session.execute(
+            update(RawMessage),
+            [
+                {
+                    "id": item.id,
+                    "status": result.status,
+                    "status_reason": result.reason,
+                    "ticket_id": result.ticket_id,
+                    "message_id": item.message_id,
+                    "duplicate_of_id": self.outcomes[item.id].duplicate_of_id,
+                    "processed_at": now,
+                }
+                for item, result in zip(stored, results, strict=True)
+            ],
+        )
+        return results
+
+    def flush(self) -> None:
+        """The session's flush, with the new tickets' ids assigned first (`assign_ids`)."""
+        new, self.new_tickets = [t for t in self.new_tickets if t.id is None], []
+        assign_ids(self.session, new)
+        self.session.flush()
+
+    def write(self) -> None:
+        """Store what the batch has added so far: tickets and their changes, then messages."""
+        self.flush()
+        if self.replied:
+            # Atomic in SQL, so an agent's concurrent change is never undone; one
+            # statement for the batch, as the ORM would write one UPDATE per ticket.
+            self.session.execute(
+                update(Ticket)
+                .where(Ticket.id.in_(sorted(t.id for t in self.replied)))
+                .values(version=Ticket.version + 1)
+            )
+            self.replied.clear()
+        if self.pending_blobs:
+            blobs, self.pending_blobs = self.pending_blobs, []
+            self.session.execute(self._insert_blob, blobs)
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        ids = insert_returning_ids(
+            self.session,
+            Message,
+            [message.values | {"ticket_id": message.ticket.id} for message in pending],
+        )
+        for message, id_ in zip(pending, ids, strict=True):
+            message.id = id_
+        attachments = [a | {"message_id": m.id} for m in pending for a in m.attachments]
+        if attachments:
+            self.session.execute(insert(Attachment), attachments)
+
+    def claim(self, keys: list[tuple[str, int]]) -> None:
+        """Enter the batch's dedupe keys in the ledger and learn who holds each one.
+
+        The database decides, so of two processes taking in the same mail at once only
+        one gets the key; the first of two copies within the batch holds it for both.
+        """
+        now = utcnow()
+        first: dict[str, int] = {}
+        for key, raw_id in keys:
+            first.setdefault(key, raw_id)
+        # In key order, so that concurrent batches take the keys' locks in the same order.
+        rows = [
+            {"dedupe_key": key, "raw_message_id": first[key], "seen_at": now}
+            for key in sorted(first)
+        ]
+        claimed = set(self.session.scalars(self._claim, rows))
+        self.holders = {key: raw_id for key, raw_id in first.items() if key in claimed}
+        taken = [key for key in first if key not in claimed]
+        for chunk in chunks(taken):
+            rows = self.session.execute(
+                select(SeenMessage.dedupe_key, SeenMessage.raw_message_id).where(
+                    SeenMessage.dedupe_key.in_(chunk)
+                )
+            )
+            self.holders.update((key, raw_id) for key, raw_id in rows)
+        if missing := [key for key in taken if key not in self.holders]:
+            raise LookupError(f"dedupe keys neither claimed nor found: {missing}")
+        earlier = sorted(set(self.holders.values()) - {raw_id for _, raw_id in keys})
+        for chunk in chunks(earlier):
+            rows = self.session.execute(
+                select(RawMessage.id, RawMessage.ticket_id).where(RawMessage.id.in_(chunk))
+            )
+            self.raw_tickets.update((raw_id, ticket_id) for raw_id, ticket_id in rows)
+
+    def prefetch(self, parsed: list[ParsedMail]) -> None:
+        referenced = {
+            mid[:998]
+            for mail in parsed
+            for mid in (mail.message_id, *mail.in_reply_to, *mail.references)
+            if mid
+        }
+        self.messages.update(dict.fromkeys(referenced))
+        for chunk in chunks(sorted(referenced)):
+            # The tickets come along: most replies in a batch go to tickets not loaded yet.
+            for mid, kind, ticket in self.session.execute(
+                select(Message.message_id, Message.kind, Ticket)
+                .join(Ticket, Ticket.id == Message.ticket_id)
+                .where(Message.message_id.in_(chunk))
+            ):
+                self.messages[mid] = (ticket, kind)
+        tickets = {known[0] for known in self.messages.values() if known is not None}
+        waiting = unanswered_since_by_ticket(self.session, [ticket.id for ticket in tickets])
+        self.waiting.update((ticket, waiting[ticket.id]) for ticket in tickets)
+        senders = {
+            email.lower()
+            for mail in parsed
+            if mail.from_
+            and mail.from_.email
+            and (email := self.normalize(mail.from_.email.strip())) is not None
+        }
+        for chunk in chunks(sorted(senders)):
+            for customer in self.session.scalars(
+                select(Customer).where(func.lower(Customer.email).in_(chunk))
+            ):
+                self.customers[customer.email.lower()] = customer
+
+    def normalize(self, email: str) -> str | None:
+        """The normalized address, or None when it is not one; remembered per batch."""
+        if email not in self._normalized:
+            try:
+                self._normalized[email] = normalize_email(email)
+            except InvalidEmail:
+                self._normalized[email] = None
+        return self._normalized[email]
+
+    def message(self, message_id: str) -> tuple[Ticket | int, MessageKind] | None:
+        """The ticket (or its id) and kind of the message with this Message-ID, if any."""
+        if message_id not in self.messages:
+            self.messages[message_id] = self.session.execute(
+                select(Message.ticket_id, Message.kind).where(Message.message_id == message_id)
+            ).first()
+        return self.messages[message_id]
+
+    def add_message(self, ticket: Ticket, values: dict, attachments: list[dict]) -> _NewMessage:
+        message = _NewMessage(ticket, values, attachments)
+        self.pending.append(message)
+        if values["message_id"]:
+            self.messages[values["message_id"]] = (ticket, values["kind"])
+        return message
+
+    def customer(self, email: str, name: str) -> Customer:
+        """The customer with this address, created with the display name when new.
+
+        Raises InvalidEmail for an address that cannot be a customer's.
+        """
+        # Not an address when the batch's look-up found none: normalize_email says why.
+        normalized = self.normalize(email) or normalize_email(email)
+        key = normalized.lower()
+        customer = self.customers.get(key)
+        if customer is None:
+            # The INSERT needs nothing the batch has pending, so it does not flush it.
+            with self.session.no_autoflush:
+                customer = self.session.scalars(
+                    self._insert_customer,
+                    [{"email": normalized, "name": normalize_text(name)[:200]}],
+                ).first()
+            # Nothing inserted: another process created them since the batch looked.
+            customer = customer or find_customer(self.session, normalized)
+            if customer is None:
+                raise LookupError(f"customer {normalized} neither created nor found")
+            self.customers[key] = customer
+        return customer
+
+    def original_ticket(self, raw_message_id: int) -> tuple[Ticket | None, int | None]:
+        """The ticket a raw message went to: (ticket, None) from this batch, else (None, id)."""
+        outcome = self.outcomes.get(raw_message_id)
+        if outcome is not None:
+            return outcome.ticket, outcome.ticket_id
+        return None, self.raw_tickets.get(raw_message_id)
+
+    def add_blob(self, sha256: str, size: int, content: bytes) -> None:
+        """Attachment bytes once by content hash; a blob stored before (or by a concurrent
+        ingest) is the same bytes under the same key."""
+        if sha256 not in self.blobs:
+            self.pending_blobs.append({"sha256": sha256, "size": size, "content": content})
+            self.blobs.add(sha256)
+
+    def add_participant(self, ticket_id: int, email: str, name: str) -> None:
+        # A concurrent message on the same ticket may add them first.
+        self.session.execute(
+            self._insert_participant, [{"ticket_id": ticket_id, "email": email, "name": name}]
+        )
+
+    def waiting_since(self, ticket: Ticket) -> datetime | None:
+        """When the customer's wait for our answer on this ticket began, if it has."""
+        if ticket not in self.waiting:
+            # Not loaded by the prefetch: found by a signed Message-ID, the body marker or
+            # the subject token.
+            self.waiting[ticket] = unanswered_since(self.session, ticket)
+        return self.waiting[ticket]
+
+    def customer_wrote(self, ticket: Ticket, at: datetime) -> None:
+        """Customer mail added to the ticket: it starts the wait unless one runs already
+        (a ticket opened in this batch has nothing stored to ask about)."""
+        if ticket.id is None or self.waiting_since(ticket) is None:
+            self.waiting[ticket] = at
+
+    def create_customers(self, contexts: list[_Context]) -> None:
+        """Create the customers that the batch's customer mail needs in one INSERT.
+
+        A guess made before the rules run, from what the mail is; `customer` still
+        creates (one at a time) anyone it missed, for instance after a concurrent insert.
+        """
+        new: dict[str, dict] = {}
+        for context in contexts:
+            email = self.normalize(context.sender) if context.is_customer_mail() else None
+            if email is None or email.lower() in self.customers:
+                continue
+            name = normalize_text(context.parsed.from_.name or "")[:200]
+            new.setdefault(email.lower(), {"email": email, "name": name})
+        if not new:
+            return
+        with self.session.no_autoflush:
+            for customer in self.session.scalars(self._insert_customer, list(new.values())):
+                self.customers[customer.email.lower()] = customer
+
+    def first_response_due(self, ticket: Ticket, now: datetime) -> datetime:
+        """`sla.due_at` of a ticket whose only message arrived `now`, from the policies
+        read once per batch instead of twice per message."""
+        mailbox = self.mailboxes.get(ticket.mailbox_id) if ticket.mailbox_id else None
+        return add_working_minutes(
+            now, self.targets_of(ticket).first_response_minutes, business_hours_of(mailbox)
+        )
+
+    def targets_of(self, ticket: Ticket) -> Targets:
+        key = (ticket.mailbox_id, ticket.priority)
+        if key not in self.targets:
+            self.targets[key] = targets_for(self.session, ticket.mailbox_id, ticket.priority)
+        return self.targets[key]
+
+    def acknowledgements_sent(self, customer: Customer, since: datetime) -> int:
+        """Receipts to this customer since `since`, counting the ones this batch adds."""
+        if customer.id not in self.acks_sent:
+            self.acks_sent[customer.id] = self.session.scalar(
+                select(func.count(Message.id))
+                .join(Ticket, Ticket.id == Message.ticket_id)
+                .where(
+                    Ticket.customer_id == customer.id,
+                    Message.kind == MessageKind.acknowledgement,
+                    Message.created_at >= since,
+                )
+            )
+        return self.acks_sent[customer.id]

@@ -1,0 +1,183 @@
+"""Raw mail to tickets: store, dedupe, classify, thread or open a ticket, acknowledge.
+
+Every transport (IMAP poller, SMTP gateway, contact form) hands raw RFC 5322 bytes to
+`ingest_message`, or a fetched batch of them to `ingest_batch`. The bytes are committed
+first, so nothing is lost whatever happens next; every raw row then ends as a ticket
+message, a threaded auto-reply, a recorded bounce or complaint, a duplicate, a dropped
+loop, or a quarantined message with its reason. The caller queues the acknowledgements
+the results name, after the commit.
+
+This module is the way in; `batch` reads what a batch needs and writes what it adds,
+`rules` takes each message through the rules, and `incoming` holds what they share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+
+from redis.exceptions import RedisError
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from helpdesk.config import Config
+from helpdesk.db import insert_returning_ids, utcnow
+from helpdesk.inbound.batch import _Batch
+from helpdesk.inbound.incoming import (
+    Incoming,
+    IngestResult,
+    IngestSettings,
+    NotQuarantined,
+    RawMessageNotFound,
+    _Stored,
+)
+from helpdesk.mail.models import RawMessage, RawSource, RawStatus
+from helpdesk.tickets.jobs import enqueue_ticket_message
+
+log = logging.getLogger(__name__)
+
+
+def store_raw(
+    session: Session,
+    raw: bytes,
+    *,
+    source: RawSource,
+    mailbox_id: int | None = None,
+    imap_uid: int | None = None,
+) -> RawMessage:
+    """Keep the bytes exactly as received, before anything can go wrong with them."""
+    row = RawMessage(
+        source=source,
+        mailbox_id=mailbox_id,
+        imap_uid=imap_uid,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        size=len(raw),
+        content=raw,
+        status=RawStatus.received,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def ingest_message(
+    session: Session,
+    raw: bytes,
+    *,
+    source: RawSource,
+    settings: IngestSettings,
+    mailbox_id: int | None = None,
+    imap_uid: int | None = None,
+) -> IngestResult:
+    """Store and ingest one message, committing twice; never raises for bad mail."""
+    return ingest_batch(
+        session, [Incoming(raw, imap_uid)], source=source, settings=settings, mailbox_id=mailbox_id
+    )[0]
+
+
+def ingest_batch(
+    session: Session,
+    messages: Sequence[Incoming],
+    *,
+    source: RawSource,
+    settings: IngestSettings,
+    mailbox_id: int | None = None,
+) -> list[IngestResult]:
+    """Store a batch of received messages and ingest them; one result per message, in order.
+
+    The raw bytes of the whole batch are committed first, in one transaction; the batch
+    is then ingested in a second one. Never raises for bad mail: a message whose ingest
+    fails is quarantined on its own (see `_ingest_stored`).
+    """
+    if not messages:
+        return []
+    now = utcnow()
+    rows = [
+        {
+            "source": source,
+            "mailbox_id": mailbox_id,
+            "imap_uid": message.imap_uid,
+            "sha256": hashlib.sha256(message.raw).hexdigest(),
+            "size": len(message.raw),
+            "content": message.raw,
+            "status": RawStatus.received,
+            "received_at": now,
+        }
+        for message in messages
+    ]
+    ids = insert_returning_ids(session, RawMessage, rows)
+    session.commit()
+    stored = [
+        _Stored(id_, m.raw, mailbox_id, m.parsed) for id_, m in zip(ids, messages, strict=True)
+    ]
+    return _ingest_stored(session, stored, settings)
+
+
+def reprocess_quarantined(
+    session: Session, raw_message_id: int, settings: IngestSettings
+) -> IngestResult:
+    """Run a quarantined message through ingest again (after a parser fix or an outage)."""
+    row = session.get(RawMessage, raw_message_id)
+    if row is None:
+        raise RawMessageNotFound(f"raw message {raw_message_id} does not exist")
+    # Conditional, so two admins pressing the button at once cannot both ingest it.
+    taken = session.execute(
+        update(RawMessage)
+        .where(RawMessage.id == raw_message_id, RawMessage.status == RawStatus.quarantined)
+        .values(status=RawStatus.received, status_reason="", processed_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not taken:
+        raise NotQuarantined(f"raw message {raw_message_id} is {row.status}, not quarantined")
+    stored = _Stored(row.id, row.content, row.mailbox_id)
+    session.expire(row)
+    return _ingest_stored(session, [stored], settings)[0]
+
+
+def _ingest_stored(
+    session: Session, stored: list[_Stored], settings: IngestSettings
+) -> list[IngestResult]:
+    """Ingest committed raw rows in one transaction and commit it.
+
+    A batch is all or nothing: when anything in it fails, it is rolled back and each
+    message is ingested again on its own, so a message that breaks ingest costs only its
+    own quarantine and the others land as usual.
+    """
+    try:
+        results = _Batch(session, settings).run(stored)
+        session.commit()
+        return results
+    except Exception as exc:
+        session.rollback()
+        if len(stored) > 1:
+            log.warning("ingest of a batch failed (%s); ingesting its messages one by one", exc)
+            return [result for one in stored for result in _ingest_stored(session, [one], settings)]
+        # The poller must go on to the next message, and this one must not vanish:
+        # everything it did is rolled back and the stored bytes wait in quarantine.
+        raw_message_id = stored[0].id
+        log.exception("ingest of raw message %s failed", raw_message_id)
+        reason = f"ingest failed: {type(exc).__name__}: {exc}"[:2000]
+        session.execute(
+            update(RawMessage)
+            .where(RawMessage.id == raw_message_id)
+            .values(status=RawStatus.quarantined, status_reason=reason, processed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return [IngestResult(raw_message_id, RawStatus.quarantined, reason=reason)]
+
+
+def queue_acknowledgements(config: Config, outcomes: list[IngestResult]) -> None:
+    """Hand the committed receipts to the mail queue.
+
+    Called after the commit, so the worker finds the rows. When Redis is unreachable
+    the receipt stays queued in the database; taking in the mail matters more.
+    """
+    for outcome in outcomes:
+        if outcome.acknowledgement_id is None:
+            continue
+        try:
+            enqueue_ticket_message(config, outcome.acknowledgement_id)
+        except RedisError as exc:
+            log.warning("acknowledgement %s not queued: %s", outcome.acknowledgement_id, exc)
