@@ -1,0 +1,77 @@
+"""Whether a mail comes from a mail system rather than a person: the evidence in its
+envelope and headers, weighed before any of its wording is read."""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from helpdesk.mail.bounces.ids import has_verp_address, is_our_message_id, message_ids
+from helpdesk.mail.bounces.mime import Parts, header_value, original_headers
+from helpdesk.mail.bounces.wording import DAEMON_LOCAL_PART
+
+
+class Origin(enum.IntEnum):
+    person = 0
+    # Null return path, no usable sender, a bounce-like subject or our own message returned:
+    # a mail system is likely, its wording must still say what happened.
+    unclear = 1
+    mail_system = 2
+
+
+_DAEMON_NAME = re.compile(
+    r"mail delivery (?:sub)?system|mail delivery service|mailer[- ]daemon|\bpostmaster\b"
+    r"|mail administrator|system administrator|\bmail system\b|courier mail server"
+    r"|microsoft outlook|microsoft exchange|mail router|mail delivery agent"
+    r"|메일\s*(?:전송|배달)?\s*시스템|시스템\s*관리자|メール(?:配送|配信)システム",
+    re.IGNORECASE,
+)
+_BOUNCE_SUBJECT = re.compile(
+    r"^\s*(?:undeliverable|undelivered|returned mail|mail delivery failed|delivery status"
+    r"|delivery (?:failure|report|notification|delayed|has failed|failed)|failure notice"
+    r"|non-?delivery|nondeliverable|delayed mail|warning: (?:could not send|message)"
+    r"|mail system error|\*\*message you sent|unzustellbar|zustellung verzögert|non remis"
+    r"|remise différée|onbestelbaar|mensaje no entregado|mensagem não entregue"
+    r"|messaggio non recapitato|недоставленное|退信|系统退信|配信|配送|返送|エラーメール"
+    r"|반송|메일\s*(?:발송|전송|배달)|전송\s*(?:실패|지연))",
+    re.IGNORECASE,
+)
+_ENVELOPE_HEADERS = ("to", "delivered-to", "x-original-to", "envelope-to", "x-envelope-to")
+_NULL_RETURN_PATHS = {"", "<>", "<mailer-daemon>", "mailer-daemon"}
+
+
+def origin(headers: dict[str, str], sender: str | None, parts: Parts) -> tuple[Origin, str]:
+    """How sure we are that a mail system wrote this, and why."""
+    local = (sender or "").rpartition("@")[0]
+    from_value = headers.get("from", "")
+    if local and DAEMON_LOCAL_PART.match(local):
+        return Origin.mail_system, f"sent by {sender}"
+    if _DAEMON_NAME.search(from_value):
+        return Origin.mail_system, f"sent by {from_value.strip()[:100]}"
+    if "x-failed-recipients" in headers:
+        return Origin.mail_system, "X-Failed-Recipients header"
+    if "x-ms-exchange-message-is-ndr" in headers:
+        return Origin.mail_system, "Exchange non-delivery report header"
+    if parts.content_type == "multipart/report":
+        return Origin.mail_system, "multipart/report"
+    for name in _ENVELOPE_HEADERS:
+        if has_verp_address(headers.get(name)):
+            return Origin.mail_system, f"sent to our return path ({name})"
+    if "return-path" in headers and headers["return-path"].strip().lower() in _NULL_RETURN_PATHS:
+        return Origin.unclear, "null return path"
+    if not sender:
+        return Origin.unclear, "no sender address"
+    if _BOUNCE_SUBJECT.search(headers.get("subject", "")):
+        return Origin.unclear, "subject of a delivery report"
+    if returns_our_message(parts):
+        return Origin.unclear, "our own message returned"
+    return Origin.person, ""
+
+
+def returns_our_message(parts: Parts) -> bool:
+    original = original_headers(parts)
+    if original is None:
+        return False
+    if any(is_our_message_id(i) for i in message_ids(header_value(original, "message-id"))):
+        return True
+    return has_verp_address(header_value(original, "return-path"))
