@@ -158,11 +158,14 @@ def _from_text(
             or wording.reply_code_class(explanation)
             or returns_our_message(parts)
         )
+    if not evidence and recipients and wording.says_receipt(explanation):
+        return Report("delivery_receipt", tuple(recipients), status, False, "")
+    if not evidence and who is Origin.unclear:
+        return None
     if not evidence or not recipients:
+        # A mail system's format we do not read, or one that names nobody we could find.
         temporary, permanent = library_failures(msg)
         if not evidence and not (temporary or permanent):
-            if wording.says_receipt(explanation) and recipients:
-                return Report("delivery_receipt", tuple(recipients), status, False, "")
             return None
         recipients = recipients or permanent or temporary
     if not recipients:

@@ -54,7 +54,7 @@ def walk(msg: Message) -> Parts:
         part, depth = pending.pop()
         seen += 1
         ctype = part.get_content_type()
-        if part.get_content_maintype() == "multipart":
+        if ctype.startswith("multipart/"):
             children = part.get_payload()
             if isinstance(children, list) and depth < MAX_DEPTH:
                 subparts = [p for p in children if isinstance(p, Message)]

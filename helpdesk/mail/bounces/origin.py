@@ -1,5 +1,7 @@
 """Whether a mail comes from a mail system rather than a person: the evidence in its
-envelope and headers, weighed before any of its wording is read."""
+envelope and headers, weighed before any of its wording is read.
+
+The name and subject patterns are lower-case and run on lower-cased values (see wording.py)."""
 
 from __future__ import annotations
 
@@ -23,8 +25,7 @@ _DAEMON_NAME = re.compile(
     r"mail delivery (?:sub)?system|mail delivery service|mailer[- ]daemon|\bpostmaster\b"
     r"|mail administrator|system administrator|\bmail system\b|courier mail server"
     r"|microsoft outlook|microsoft exchange|mail router|mail delivery agent"
-    r"|메일\s*(?:전송|배달)?\s*시스템|시스템\s*관리자|メール(?:配送|配信)システム",
-    re.IGNORECASE,
+    r"|메일\s*(?:전송|배달)?\s*시스템|시스템\s*관리자|メール(?:配送|配信)システム"
 )
 _BOUNCE_SUBJECT = re.compile(
     r"^\s*(?:undeliverable|undelivered|returned mail|mail delivery failed|delivery status"
@@ -33,8 +34,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"|mail system error|\*\*message you sent|unzustellbar|zustellung verzögert|non remis"
     r"|remise différée|onbestelbaar|mensaje no entregado|mensagem não entregue"
     r"|messaggio non recapitato|недоставленное|退信|系统退信|配信|配送|返送|エラーメール"
-    r"|반송|메일\s*(?:발송|전송|배달)|전송\s*(?:실패|지연))",
-    re.IGNORECASE,
+    r"|반송|메일\s*(?:발송|전송|배달)|전송\s*(?:실패|지연))"
 )
 _ENVELOPE_HEADERS = ("to", "delivered-to", "x-original-to", "envelope-to", "x-envelope-to")
 _NULL_RETURN_PATHS = {"", "<>", "<mailer-daemon>", "mailer-daemon"}
@@ -46,7 +46,7 @@ def origin(headers: dict[str, str], sender: str | None, parts: Parts) -> tuple[O
     from_value = headers.get("from", "")
     if local and DAEMON_LOCAL_PART.match(local):
         return Origin.mail_system, f"sent by {sender}"
-    if _DAEMON_NAME.search(from_value):
+    if _DAEMON_NAME.search(from_value.lower()):
         return Origin.mail_system, f"sent by {from_value.strip()[:100]}"
     if "x-failed-recipients" in headers:
         return Origin.mail_system, "X-Failed-Recipients header"
@@ -61,7 +61,7 @@ def origin(headers: dict[str, str], sender: str | None, parts: Parts) -> tuple[O
         return Origin.unclear, "null return path"
     if not sender:
         return Origin.unclear, "no sender address"
-    if _BOUNCE_SUBJECT.search(headers.get("subject", "")):
+    if _BOUNCE_SUBJECT.search(headers.get("subject", "").lower()):
         return Origin.unclear, "subject of a delivery report"
     if returns_our_message(parts):
         return Origin.unclear, "our own message returned"
