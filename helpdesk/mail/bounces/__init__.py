@@ -148,16 +148,15 @@ def _from_text(
         msg, headers, sender, explanation, parts, own_addresses, search_original=False
     )
     temporary, permanent = [], []
-    evidence = failure or delay or bool(failed_header)
-    if who is Origin.unclear:
-        # A null return path or a missing sender alone is not enough: the text must name
-        # what failed (an address, a code) or return our own message.
-        evidence = evidence and bool(
-            recipients
-            or status
-            or wording.reply_code_class(explanation)
-            or returns_our_message(parts)
-        )
+    reply_code = wording.reply_code_class(explanation)
+    # The text must also name what failed (an address, a code) or return the message: a
+    # postmaster writing about undeliverable mail is no bounce, nor is a null return path
+    # alone; our own message returned counts even without a mail-system sender.
+    concrete = bool(recipients or status or reply_code) or (
+        returns_our_message(parts) if who is Origin.unclear else bool(parts.originals)
+    )
+    said = failure or delay or (who is Origin.mail_system and reply_code is not None)
+    evidence = concrete and (said or bool(failed_header))
     if not evidence and recipients and wording.says_receipt(explanation):
         return Report("delivery_receipt", tuple(recipients), status, False, "")
     if not evidence and who is Origin.unclear:
