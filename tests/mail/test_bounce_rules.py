@@ -542,6 +542,8 @@ def test_classify_stays_fast_on_large_and_hostile_input():
         "a@" * 200_000,
         "5.5.5." * 100_000,
         ("-" * 1000 + "\n") * 2_000,
+        ("- " * 8000 + "\n") * 20,
+        "delivery to " * 20_000,
         "Final-Recipient: rfc822; " + "x" * 500_000,
         "said: " * 100_000 + "550",
     ]

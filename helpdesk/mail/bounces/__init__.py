@@ -68,7 +68,7 @@ def read_report(
     if parts.disposition or report_type == "disposition-notification":
         return Report("auto_reply", reason="read receipt (message disposition notification)")
     records = [r for part in parts.delivery_status for r in dsn.records(part_text(part))]
-    report = _from_records(records, msg, parts, text, own_addresses, sender, headers)
+    report = _from_records(records, parts, text, own_addresses, sender, headers)
     if report is not None:
         return report
     sent = notification(text)
@@ -83,7 +83,7 @@ def read_report(
             sent.diagnostic,
             sent.original_message_id,
         )
-    who, _ = origin(headers, sender, parts)
+    who = origin(headers, sender, parts)
     challenge = _challenge(headers, sender, text, who, automatic)
     if challenge is not None:
         return challenge
@@ -94,7 +94,6 @@ def read_report(
 
 def _from_records(
     records: list[dsn.Record],
-    msg: Message,
     parts: Parts,
     text: str,
     own_addresses: frozenset[str],
@@ -112,7 +111,7 @@ def _from_records(
     hard = bool(failed) and wording.is_hard(status, first.diagnostic)
     recipients = tuple(dict.fromkeys(r.recipient for r in chosen if r.recipient))
     if not recipients:
-        recipients = _recipients_from_text(msg, headers, sender, text, parts, own_addresses)
+        recipients = _recipients_from_text(headers, sender, text, parts, own_addresses)
     return Report(
         kind,
         recipients,
@@ -135,7 +134,7 @@ def _from_text(
     explanation = wording.explanation(text)
     # Fields written into the text, as some gateways do: believed only from a mail system.
     records = dsn.records(explanation)
-    report = _from_records(records, msg, parts, text, own_addresses, sender, headers)
+    report = _from_records(records, parts, text, own_addresses, sender, headers)
     if report is not None:
         return report
     failed_header = [
@@ -145,7 +144,7 @@ def _from_text(
     delay = wording.says_delay(explanation)
     status = wording.status_in_text(explanation)
     recipients = failed_header or _recipients_from_text(
-        msg, headers, sender, explanation, parts, own_addresses, search_original=False
+        headers, sender, explanation, parts, own_addresses, search_original=False
     )
     temporary, permanent = [], []
     reply_code = wording.reply_code_class(explanation)
@@ -183,7 +182,6 @@ def _from_text(
 
 
 def _recipients_from_text(
-    msg: Message,
     headers: dict[str, str],
     sender: str | None,
     text: str,

@@ -40,32 +40,26 @@ _ENVELOPE_HEADERS = ("to", "delivered-to", "x-original-to", "envelope-to", "x-en
 _NULL_RETURN_PATHS = {"", "<>", "<mailer-daemon>", "mailer-daemon"}
 
 
-def origin(headers: dict[str, str], sender: str | None, parts: Parts) -> tuple[Origin, str]:
-    """How sure we are that a mail system wrote this, and why."""
+def origin(headers: dict[str, str], sender: str | None, parts: Parts) -> Origin:
+    """How sure we are that a mail system wrote this."""
     local = (sender or "").rpartition("@")[0]
-    from_value = headers.get("from", "")
-    if local and DAEMON_LOCAL_PART.match(local):
-        return Origin.mail_system, f"sent by {sender}"
-    if _DAEMON_NAME.search(from_value.lower()):
-        return Origin.mail_system, f"sent by {from_value.strip()[:100]}"
-    if "x-failed-recipients" in headers:
-        return Origin.mail_system, "X-Failed-Recipients header"
-    if "x-ms-exchange-message-is-ndr" in headers:
-        return Origin.mail_system, "Exchange non-delivery report header"
-    if parts.content_type == "multipart/report":
-        return Origin.mail_system, "multipart/report"
-    for name in _ENVELOPE_HEADERS:
-        if has_verp_address(headers.get(name)):
-            return Origin.mail_system, f"sent to our return path ({name})"
-    if "return-path" in headers and headers["return-path"].strip().lower() in _NULL_RETURN_PATHS:
-        return Origin.unclear, "null return path"
-    if not sender:
-        return Origin.unclear, "no sender address"
-    if _BOUNCE_SUBJECT.search(headers.get("subject", "").lower()):
-        return Origin.unclear, "subject of a delivery report"
-    if returns_our_message(parts):
-        return Origin.unclear, "our own message returned"
-    return Origin.person, ""
+    if (
+        (local and DAEMON_LOCAL_PART.match(local))
+        or _DAEMON_NAME.search(headers.get("from", "").lower())
+        or "x-failed-recipients" in headers
+        or "x-ms-exchange-message-is-ndr" in headers
+        or parts.content_type == "multipart/report"
+        or any(has_verp_address(headers.get(name)) for name in _ENVELOPE_HEADERS)
+    ):
+        return Origin.mail_system
+    if (
+        headers.get("return-path", "-").strip().lower() in _NULL_RETURN_PATHS
+        or not sender
+        or _BOUNCE_SUBJECT.search(headers.get("subject", "").lower())
+        or returns_our_message(parts)
+    ):
+        return Origin.unclear
+    return Origin.person
 
 
 def returns_our_message(parts: Parts) -> bool:

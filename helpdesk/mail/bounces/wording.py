@@ -89,7 +89,7 @@ _BEFORE_REPLY = re.compile(
 _CONTEXT = 16
 # Where the returned message starts in a text-only bounce.
 _ORIGINAL_STARTS = re.compile(
-    r"^[ \t]*(?:-{2,}[^\n]{0,40}?(?:original message|copy of the message|unsent message"
+    r"^[ \t]*(?:-{2,}+[^\n]{0,40}?(?:original message|copy of the message|unsent message"
     r"|returned message|returned mail|message follows|below this line|headers? follow"
     r"|送信されたメール|元のメッセージ|원본 메시지)"
     r"|original message (?:follows|headers)|message headers follow|included is a copy"
