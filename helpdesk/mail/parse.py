@@ -315,12 +315,13 @@ def _parse(
         ctx.defects.append("unparseable Message-ID")
     defects = _stdlib_defects(msg) + ctx.defects
     quarantine_reason = None
-    if from_ is None:
+    if from_ is None and not any(key in headers for key in ("date", "subject", "to", "message-id")):
+        quarantine_reason = "not a mail message: no From and no mail headers"
+    elif from_ is None and result.kind == Kind.normal:
+        # Bounces and auto-replies often come from MAILER-DAEMON or <>: nobody is answered.
         quarantine_reason = (
             "no sender: From header unparseable" if all_values("from") else "no From header"
         )
-        if not any(key in headers for key in ("date", "subject", "to", "message-id")):
-            quarantine_reason = "not a mail message: no From and no mail headers"
     return ParsedMail(
         message_id=ids[0] if ids else None,
         in_reply_to=message_ids(headers.get("in-reply-to")),
