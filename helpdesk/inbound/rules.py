@@ -123,6 +123,10 @@ class _Context:
 
     def delivery_problem(self) -> _Outcome | None:
         parsed = self.parsed
+        if parsed.kind == Kind.delivery_receipt:
+            # "Delivered", "relayed", "expanded": news that all went well, not a ticket.
+            recipients = ", ".join(parsed.bounce.recipients) if parsed.bounce else ""
+            return _Outcome(RawStatus.dropped, f"delivery receipt for {recipients or 'unknown'}")
         if parsed.kind == Kind.bounce:
             bounce = parsed.bounce
             kind = (
@@ -130,19 +134,11 @@ class _Context:
                 if bounce is not None and bounce.hard
                 else DeliveryProblemKind.soft_bounce
             )
-            problem = record_delivery_problem(
-                self.session,
-                raw_message_id=self.raw.id,
-                kind=kind,
-                recipient=(bounce.recipient or "") if bounce else "",
-                status_code=(bounce.status or "") if bounce else "",
-                diagnostic=(bounce.diagnostic or "") if bounce else "",
-                original_message_id=bounce.original_message_id if bounce else None,
-            )
-            self.suppress_if_campaign_mail(problem)
-            return _Outcome(
-                RawStatus.bounce, f"{kind} for {problem.recipient or 'unknown recipient'}"
-            )
+            problems = self.record_problems(kind, bounce)
+            names = problems[0].recipient or "unknown recipient"
+            if len(problems) > 1:
+                names += f" and {len(problems) - 1} more"
+            return _Outcome(RawStatus.bounce, f"{kind} for {names}")
         if parsed.kind == Kind.complaint:
             problem = record_delivery_problem(
                 self.session,
@@ -151,11 +147,32 @@ class _Context:
                 recipient=parsed.complaint_recipient or "",
                 original_message_id=parsed.bounce.original_message_id if parsed.bounce else None,
             )
-            self.suppress_if_campaign_mail(problem)
+            self.suppress_if_campaign_mail(problem, self.recipient_addresses())
             return _Outcome(
                 RawStatus.complaint, f"complaint by {problem.recipient or 'unknown recipient'}"
             )
         return None
+
+    def record_problems(self, kind: DeliveryProblemKind, bounce) -> list[DeliveryProblem]:
+        """One problem per failed recipient. Only the first is matched to a campaign
+        delivery (a campaign message has one recipient; matching the others by the same
+        Message-ID would count one bounce several times)."""
+        recipients = (bounce.recipients or ("",)) if bounce is not None else ("",)
+        problems = []
+        for position, recipient in enumerate(recipients):
+            first = position == 0
+            problem = record_delivery_problem(
+                self.session,
+                raw_message_id=self.raw.id,
+                kind=kind,
+                recipient=recipient or "",
+                status_code=(bounce.status or "") if bounce else "",
+                diagnostic=(bounce.diagnostic or "") if bounce else "",
+                original_message_id=bounce.original_message_id if bounce and first else None,
+            )
+            self.suppress_if_campaign_mail(problem, self.recipient_addresses() if first else ())
+            problems.append(problem)
+        return problems
 
     def recipient_addresses(self) -> list[str]:
         """Where this mail was addressed: a VERP bounce or an unsubscribe mailto carries
@@ -167,13 +184,13 @@ class _Context:
                 addresses.append(value.strip().strip("<>"))
         return addresses
 
-    def suppress_if_campaign_mail(self, problem: DeliveryProblem) -> None:
+    def suppress_if_campaign_mail(self, problem: DeliveryProblem, addresses) -> None:
         """Mark the campaign delivery bounced (or complained about) and suppress the
         address when the rules say so; mail that was not a campaign's changes nothing."""
         apply_delivery_problem(
             self.session,
             problem,
-            addresses=self.recipient_addresses(),
+            addresses=addresses,
             soft_bounce_limit=self.settings.soft_bounce_limit,
             now=self.now,
         )

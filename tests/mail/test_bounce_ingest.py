@@ -3,11 +3,13 @@ no usable address is recorded, not quarantined, and no report opens a ticket."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
+from helpdesk.mail.classify import Kind
 from helpdesk.mail.models import DeliveryProblem, DeliveryProblemKind, RawStatus
 from helpdesk.tickets.models import Ticket
-from tests.mail.bounce_corpus import CORPUS
+from tests.mail.bounce_corpus import CORPUS, expectations
 from tests.tickets.mails import ingest
 
 
@@ -62,3 +64,26 @@ def test_soft_bounce_in_korean_is_recorded_as_soft(session):
         DeliveryProblemKind.soft_bounce,
         "choi.yuna@naver.com",
     )
+
+
+EXPECTED = expectations()
+RECEIPTS = [name for name, case in EXPECTED.items() if case.kind == Kind.delivery_receipt]
+
+
+@pytest.mark.parametrize("name", RECEIPTS)
+def test_a_delivery_receipt_is_dropped_without_a_ticket_or_a_bounce(session, name):
+    result = ingest(session, corpus(name))
+
+    assert result.status == RawStatus.dropped
+    assert result.reason.startswith("delivery receipt for ")
+    assert tickets(session) == 0
+    assert session.scalar(select(func.count()).select_from(DeliveryProblem)) == 0
+
+
+def test_a_bounce_for_two_recipients_records_a_problem_for_each(session):
+    result = ingest(session, corpus("exim-two-recipients.eml"))
+
+    assert result.status == RawStatus.bounce
+    recorded = sorted(session.scalars(select(DeliveryProblem.recipient)))
+    assert recorded == sorted(EXPECTED["exim-two-recipients.eml"].recipients)
+    assert "and 1 more" in result.reason
