@@ -27,7 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from imapclient import IMAPClient
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Config
@@ -40,6 +40,7 @@ from helpdesk.inbound.incoming import (
     parse_incoming,
 )
 from helpdesk.inbound.ingest import ingest_batch, queue_acknowledgements
+from helpdesk.inbound.poll_lock import LOCK_SECONDS, PollLock, PollLockLost
 from helpdesk.mail import imap
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus
 from helpdesk.mail.parse import ParsedMail
@@ -49,6 +50,10 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300
 MAILBOX_REFRESH_SECONDS = 30
+ALREADY_RUNNING = "already running"
+# A watcher that finds another poller on its mailbox (or the lock of one that died) looks
+# again this often, so it takes over within seconds of the lock running out.
+LOCK_RETRY_SECONDS = LOCK_SECONDS / 5
 
 # Processes that parse fetched mail, beside the one writing to the database.
 PARSE_PROCESSES = max(1, min(4, (os.cpu_count() or 2) - 1))
@@ -87,17 +92,15 @@ def poll_mailbox(
     time_budget = config.poll_time_budget_seconds if time_budget is None else time_budget
     size_budget = config.poll_size_budget_bytes if size_budget is None else size_budget
     result = PollResult(mailbox_id)
-    lock = redis_connection(config).lock(
-        f"poll-lock:{mailbox_id}", timeout=time_budget + imap.CONNECT_TIMEOUT * 2
-    )
+    lock = PollLock(redis_connection(config), mailbox_id)
     try:
-        acquired = lock.acquire(blocking=False)
+        acquired = lock.acquire()
     except RedisError as exc:
         result.error = f"cannot take the poll lock: {exc}"
         log.warning("mailbox %s: %s", mailbox_id, result.error)
         return result
     if not acquired:
-        result.skipped = "already running"
+        result.skipped = ALREADY_RUNNING
         return result
     try:
         database.configure(config.database_url)
@@ -111,14 +114,10 @@ def poll_mailbox(
                 time_budget,
                 size_budget,
                 after_commit,
-                # A long first import must not outlive the lock and let a second poller in.
-                keep_lock=lock.reacquire,
+                still_ours=lock.check,
             )
     finally:
-        try:
-            lock.release()
-        except LockError:
-            log.warning("mailbox %s: poll lock expired before the poll ended", mailbox_id)
+        lock.release()
     return result
 
 
@@ -131,7 +130,7 @@ def _poll(
     time_budget: float,
     size_budget: int,
     after_commit: Callable[[int], None] | None,
-    keep_lock: Callable[[], object],
+    still_ours: Callable[[], None],
 ) -> None:
     mailbox = session.get(Mailbox, mailbox_id)
     if mailbox is None or not mailbox.is_active or not mailbox.has_imap:
@@ -176,8 +175,13 @@ def _poll(
                 mailbox.last_uid = batch.uids[-1]
                 mailbox.total_fetched += len(batch.messages)
                 session.commit()
-                keep_lock()
+                still_ours()
         mailbox.last_error = ""
+    except PollLockLost as exc:
+        # What was taken in is committed; whoever holds the lock now carries on.
+        result.error = str(exc)
+        result.complete = False
+        log.warning("mailbox %s: %s; stopping this poll", mailbox_id, exc)
     except imap.POLL_ERRORS as exc:
         session.rollback()
         mailbox = session.get(Mailbox, mailbox_id)
@@ -361,7 +365,10 @@ def watch_mailbox(mailbox_id: int, config: Config, stop: threading.Event) -> Non
             # A database outage or a bug must not end the watch; it is retried later.
             log.exception("mailbox %s: poll crashed", mailbox_id)
             result = PollResult(mailbox_id, error="crashed")
-        if result.skipped and result.skipped != "already running":
+        if result.skipped == ALREADY_RUNNING:
+            stop.wait(LOCK_RETRY_SECONDS)
+            continue
+        if result.skipped:
             return
         if not result.ok:
             stop.wait(backoff)

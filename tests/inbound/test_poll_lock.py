@@ -1,0 +1,60 @@
+"""The poll lock: held only while its holder lives, renewed while it works, and a poller
+that lost it is told so."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpdesk.inbound.poll_lock import LOCK_SECONDS, PollLock, PollLockLost
+from tests.conftest import REDIS_URL
+
+HOLD_FOREVER = f"""
+from redis import Redis
+from helpdesk.inbound.poll_lock import PollLock
+lock = PollLock(Redis.from_url({REDIS_URL!r}), 7)
+assert lock.acquire()
+print("held", flush=True)
+import time
+time.sleep(600)
+"""
+
+
+def test_a_lock_whose_holder_is_killed_is_free_again_within_seconds(redis_conn):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_FOREVER], stdout=subprocess.PIPE)
+    assert holder.stdout.readline() == b"held\n"
+    assert not PollLock(redis_conn, 7).acquire()
+
+    holder.kill()
+    holder.wait()
+    killed_at = time.monotonic()
+    successor = PollLock(redis_conn, 7)
+    while not successor.acquire():
+        assert time.monotonic() - killed_at < LOCK_SECONDS + 2, "the dead holder's lock stayed"
+        time.sleep(0.2)
+    successor.release()
+
+
+def test_a_live_holder_keeps_the_lock_past_its_lifetime(redis_conn):
+    holder = PollLock(redis_conn, 8, seconds=1)
+    assert holder.acquire()
+    time.sleep(2.5)
+
+    assert not PollLock(redis_conn, 8, seconds=1).acquire()
+    holder.check()
+    holder.release()
+    assert PollLock(redis_conn, 8, seconds=1).acquire()
+
+
+def test_a_holder_whose_lock_vanished_is_told_before_its_next_batch(redis_conn):
+    holder = PollLock(redis_conn, 9, seconds=1)
+    assert holder.acquire()
+    redis_conn.delete("poll-lock:9")  # Redis restarted without persistence, say
+    time.sleep(1)
+
+    with pytest.raises(PollLockLost):
+        holder.check()
+    holder.release()
