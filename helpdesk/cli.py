@@ -174,6 +174,7 @@ def poll(mailbox_id: int | None, watch: bool) -> None:
         click.echo(
             f"mailbox {each}: fetched {result.fetched}, ingested {result.ingested}, "
             f"duplicates {result.duplicates}, quarantined {result.quarantined}"
+            + (f", recovered {result.recovered}" if result.recovered else "")
             + (f", skipped: {result.skipped}" if result.skipped else "")
             + (f", error: {result.error}" if result.error else "")
         )
@@ -251,6 +252,8 @@ def child_commands(config: Config) -> list[ChildCommand]:
     ]
     if config.smtp_url is None:
         commands.append(ChildCommand("sink", [sys.executable, "-m", "helpdesk.cli", "sink"]))
+    # Mail delivered straight to us (and bounces to the campaigns' VERP addresses).
+    commands.append(ChildCommand("gateway", [sys.executable, "-m", "helpdesk.cli", "smtpd"]))
     if _has_imap_mailboxes(config):
         commands.append(
             ChildCommand("poller", [sys.executable, "-m", "helpdesk.cli", "poll", "--watch"])
@@ -371,6 +374,7 @@ def run_service(config: Config) -> int:
                 _fail(str(exc), code=1)
         _migrate(config)
         _load_demo_on_first_start(config)
+        _take_in_mail_left_unprocessed(config)
         for command in child_commands(config):
             if supervisor.stop_signals:
                 return 0
@@ -395,6 +399,14 @@ def _load_demo_on_first_start(config: Config) -> None:
     )
 
 
+def _take_in_mail_left_unprocessed(config: Config) -> None:
+    from helpdesk.inbound.ingest import recover_unprocessed
+
+    recovered = recover_unprocessed(config)
+    if recovered:
+        click.echo(f"Took in {recovered} received messages a crash had left unprocessed.")
+
+
 def _local_host(config: Config) -> str:
     return "127.0.0.1" if config.host in ("", "0.0.0.0", "::") else config.host
 
@@ -402,7 +414,8 @@ def _local_host(config: Config) -> str:
 def _urls_line(config: Config) -> str:
     base = f"http://{_local_host(config)}:{config.port}"
     outbox = f", outbox {base}/admin/outbox" if config.smtp_url is None else ""
-    return f"Helpdesk is running: web UI {base}/{outbox} (Ctrl-C stops it)"
+    gateway = f", mail in at smtp://{config.smtpd_host}:{config.smtpd_port}"
+    return f"Helpdesk is running: web UI {base}/{outbox}{gateway} (Ctrl-C stops it)"
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, Flask, current_app, redirect, request
-from flask_babel import Babel, format_datetime, get_locale, gettext
+from flask_babel import Babel, format_datetime, format_timedelta, get_locale, gettext
 from flask_login import current_user
 
 from helpdesk import text
@@ -62,5 +62,6 @@ def init_app(app: Flask, translations_dir: str) -> None:
     # Services' lazy_text becomes the viewer's language; outside a request, English.
     text.install_translator(gettext)
     app.jinja_env.filters["localtime"] = local_datetime
+    app.jinja_env.filters["timedelta"] = format_timedelta
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, get_locale=get_locale)
     app.register_blueprint(bp)

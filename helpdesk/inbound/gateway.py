@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from helpdesk.config import Config
 from helpdesk.db import database
 from helpdesk.inbound.incoming import IngestSettings
-from helpdesk.inbound.ingest import ingest_message, queue_acknowledgements
+from helpdesk.inbound.ingest import ingest_message, queue_acknowledgements, recover_unprocessed
 from helpdesk.mail.gateway import GatewayController
 from helpdesk.mail.models import Mailbox, RawSource
 from helpdesk.maildomain import canonical_domain, own_mail_domains
@@ -113,6 +113,9 @@ def run_gateway(config: Config) -> None:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    recovered = recover_unprocessed(config)
+    if recovered:
+        log.warning("took in %d stored messages a crash had left unprocessed", recovered)
     controller = make_gateway(config)
     controller.start()
     print(

@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 from redis.exceptions import RedisError
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Config
-from helpdesk.db import insert_returning_ids, utcnow
+from helpdesk.db import database, insert_returning_ids, utcnow
 from helpdesk.inbound.batch import _Batch
 from helpdesk.inbound.incoming import (
     Incoming,
@@ -36,6 +37,10 @@ from helpdesk.mail.models import RawMessage, RawSource, RawStatus
 from helpdesk.tickets.jobs import enqueue_ticket_message
 
 log = logging.getLogger(__name__)
+
+# A raw row still `received` this long after it was stored was left by a crash.
+UNPROCESSED_GRACE = timedelta(seconds=30)
+RECOVERY_BATCH = 200
 
 
 def store_raw(
@@ -135,19 +140,86 @@ def reprocess_quarantined(
     return _ingest_stored(session, [stored], settings)[0]
 
 
+def ingest_left_unprocessed(
+    session: Session,
+    settings: IngestSettings,
+    *,
+    older_than: timedelta = UNPROCESSED_GRACE,
+    batch_size: int = RECOVERY_BATCH,
+) -> list[IngestResult]:
+    """Ingest raw rows a crash left `received` (stored, then the process died before its
+    ingest committed), each exactly once. Run at every poll and when the gateway or
+    `helpdesk run` starts; the caller queues the acknowledgements the results name.
+
+    `older_than` leaves alone what a live process has just stored and is ingesting; the
+    row locks taken in `_ingest_stored` make it safe even when that is not enough.
+    """
+    cutoff = utcnow() - older_than
+    results: list[IngestResult] = []
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(RawMessage.id, RawMessage.content, RawMessage.mailbox_id)
+            .where(
+                RawMessage.status == RawStatus.received,
+                RawMessage.received_at < cutoff,
+                RawMessage.id > last_id,
+            )
+            .order_by(RawMessage.id)
+            .limit(batch_size)
+        ).all()
+        session.commit()
+        if not rows:
+            return results
+        last_id = rows[-1].id
+        log.warning("ingesting %d stored messages a crash left unprocessed", len(rows))
+        stored = [_Stored(row.id, row.content, row.mailbox_id) for row in rows]
+        results += _ingest_stored(session, stored, settings)
+
+
+def recover_unprocessed(config: Config) -> int:
+    """`ingest_left_unprocessed` in a session of its own, with the receipts queued;
+    returns how many messages it took in."""
+    database.configure(config.database_url)
+    with database.session() as session:
+        results = ingest_left_unprocessed(session, IngestSettings.from_config(config))
+    queue_acknowledgements(config, results)
+    return len(results)
+
+
+def unprocessed_messages(session: Session, older_than: timedelta = UNPROCESSED_GRACE):
+    """Raw rows still waiting for ingest longer than `older_than`: (id, mailbox id,
+    received at), oldest first, for the admin's mailbox page."""
+    cutoff = utcnow() - older_than
+    return session.execute(
+        select(RawMessage.id, RawMessage.mailbox_id, RawMessage.received_at)
+        .where(RawMessage.status == RawStatus.received, RawMessage.received_at < cutoff)
+        .order_by(RawMessage.received_at)
+    ).all()
+
+
 def _ingest_stored(
     session: Session, stored: list[_Stored], settings: IngestSettings
 ) -> list[IngestResult]:
     """Ingest committed raw rows in one transaction and commit it.
+
+    The rows are locked first, and only those still `received` are ingested: whoever
+    ingests a row (the process that stored it, or a recovery after a crash) holds its lock
+    until the commit, so no row is ingested twice. The others keep the outcome already
+    recorded for them.
 
     A batch is all or nothing: when anything in it fails, it is rolled back and each
     message is ingested again on its own, so a message that breaks ingest costs only its
     own quarantine and the others land as usual.
     """
     try:
-        results = _Batch(session, settings).run(stored)
+        waiting = _lock_waiting(session, [item.id for item in stored])
+        taken = [item for item in stored if item.id in waiting]
+        results = _Batch(session, settings).run(taken) if taken else []
         session.commit()
-        return results
+        if len(taken) == len(stored):
+            return results
+        return _in_order(session, stored, results)
     except Exception as exc:
         session.rollback()
         if len(stored) > 1:
@@ -166,6 +238,36 @@ def _ingest_stored(
         )
         session.commit()
         return [IngestResult(raw_message_id, RawStatus.quarantined, reason=reason)]
+
+
+def _lock_waiting(session: Session, ids: list[int]) -> set[int]:
+    """Lock the rows (until the commit) and return those still waiting for ingest.
+    SQLite's BEGIN IMMEDIATE already gives this transaction the only write lock."""
+    return set(
+        session.scalars(
+            select(RawMessage.id)
+            .where(RawMessage.id.in_(ids), RawMessage.status == RawStatus.received)
+            .with_for_update()
+        )
+    )
+
+
+def _in_order(
+    session: Session, stored: list[_Stored], results: list[IngestResult]
+) -> list[IngestResult]:
+    """One result per stored row, in order: the new ones, and for rows someone else
+    ingested meanwhile, what was recorded for them."""
+    new = {result.raw_message_id: result for result in results}
+    others = {
+        row.id: IngestResult(row.id, row.status, ticket_id=row.ticket_id, reason=row.status_reason)
+        for row in session.execute(
+            select(
+                RawMessage.id, RawMessage.status, RawMessage.ticket_id, RawMessage.status_reason
+            ).where(RawMessage.id.in_([item.id for item in stored if item.id not in new]))
+        )
+    }
+    session.commit()
+    return [new.get(item.id) or others[item.id] for item in stored]
 
 
 def queue_acknowledgements(config: Config, outcomes: list[IngestResult]) -> None:

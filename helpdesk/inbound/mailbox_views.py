@@ -16,8 +16,13 @@ from wtforms.validators import Length
 from helpdesk import nav
 from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import roles_required
+from helpdesk.db import utcnow
 from helpdesk.inbound.incoming import IngestSettings, NotQuarantined, RawMessageNotFound
-from helpdesk.inbound.ingest import queue_acknowledgements, reprocess_quarantined
+from helpdesk.inbound.ingest import (
+    queue_acknowledgements,
+    reprocess_quarantined,
+    unprocessed_messages,
+)
 from helpdesk.mail import service
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawStatus, TLSMode
 from helpdesk.web import Page, db_session, page_number
@@ -128,7 +133,15 @@ def _initial(mailbox: Mailbox, timezone: str) -> dict[str, object]:
 @bp.get("/admin/mailboxes")
 @roles_required(Role.admin)
 def index():
-    return render_template("mailboxes/index.html", mailboxes=service.list_mailboxes(db_session()))
+    session = db_session()
+    mailboxes = service.list_mailboxes(session)
+    return render_template(
+        "mailboxes/index.html",
+        mailboxes=mailboxes,
+        mailbox_names={mailbox.id: mailbox.name for mailbox in mailboxes},
+        waiting=unprocessed_messages(session),
+        now=utcnow(),
+    )
 
 
 @bp.route("/admin/mailboxes/new", methods=["GET", "POST"])

@@ -39,7 +39,7 @@ from helpdesk.inbound.incoming import (
     own_addresses,
     parse_incoming,
 )
-from helpdesk.inbound.ingest import ingest_batch, queue_acknowledgements
+from helpdesk.inbound.ingest import ingest_batch, queue_acknowledgements, recover_unprocessed
 from helpdesk.inbound.poll_lock import LOCK_SECONDS, PollLock, PollLockLost
 from helpdesk.mail import imap
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus
@@ -66,6 +66,8 @@ class PollResult:
     ingested: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    # Stored messages a crash had left unprocessed, taken in before fetching.
+    recovered: int = 0
     # False when a budget ran out with mail still waiting; the next poll continues.
     complete: bool = True
     skipped: str = ""
@@ -103,7 +105,7 @@ def poll_mailbox(
         result.skipped = ALREADY_RUNNING
         return result
     try:
-        database.configure(config.database_url)
+        result.recovered = recover_unprocessed(config)
         with database.session() as session:
             _poll(
                 session,

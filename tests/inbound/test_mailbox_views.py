@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rq import Queue
 from sqlalchemy import func, select
 
@@ -298,3 +300,29 @@ def test_settings_page_links_mailboxes_and_quarantine(admin_client):
     page = admin_client.get("/admin").get_data(as_text=True)
 
     assert "/admin/mailboxes" in page and "/admin/quarantine" in page
+
+
+def test_the_mailboxes_page_shows_messages_a_crash_left_waiting_with_their_age(
+    admin_client, session
+):
+    mailbox = make_mailbox(session, name="Orders", address="orders@helpdesk.test")
+    left = store_raw(session, mail(), source=RawSource.imap, mailbox_id=mailbox.id)
+    left.received_at = utcnow() - timedelta(minutes=42)
+    session.commit()
+
+    page = admin_client.get("/admin/mailboxes").get_data(as_text=True)
+
+    assert "1 received message is waiting to be taken in." in page
+    assert f'data-raw-id="{left.id}"' in page
+    assert "Orders" in page and "42 minutes" in page
+
+
+def test_the_mailboxes_page_says_nothing_of_a_message_being_taken_in_right_now(
+    admin_client, session
+):
+    store_raw(session, mail(), source=RawSource.smtp)
+    session.commit()
+
+    assert "waiting to be taken in" not in admin_client.get("/admin/mailboxes").get_data(
+        as_text=True
+    )

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.db import utcnow
+from helpdesk.inbound.ingest import store_raw
 from helpdesk.inbound.poll import poll_mailbox
 from helpdesk.mail.imap import SEEN
 from helpdesk.mail.models import Mailbox, RawMessage, RawSource, RawStatus
@@ -315,3 +316,17 @@ def test_poll_out_of_time_still_takes_one_batch(session, config, imap_mailbox, i
 
     assert (result.fetched, result.complete) == (2, False)
     assert reload(session, imap_mailbox).last_uid == 2
+
+
+def test_a_poll_first_takes_in_what_a_crash_left_stored_but_unprocessed(
+    session, config, imap_mailbox, imap_account
+):
+    left = store_raw(session, numbered(1), source=RawSource.imap, mailbox_id=imap_mailbox.id)
+    left.received_at = utcnow() - timedelta(minutes=5)
+    session.commit()
+
+    result = poll_mailbox(imap_mailbox.id, config)
+
+    assert (result.recovered, result.fetched) == (1, 0)
+    assert count(session, Ticket) == 1
+    assert count(session, RawMessage, RawMessage.status == RawStatus.received) == 0

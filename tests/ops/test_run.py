@@ -21,6 +21,7 @@ from helpdesk.campaigns.models import Delivery, DeliveryState
 from helpdesk.campaigns.sending import start_sending
 from helpdesk.config import PROJECT_ROOT, Config
 from helpdesk.db import make_engine, utcnow
+from helpdesk.tickets.models import Ticket
 from tests.conftest import REDIS_URL, free_port
 from tests.factories import make_sending_campaign, make_subscribers
 from tests.processes import alive, descendants, fresh_snapshot, horses, wait_until
@@ -34,7 +35,7 @@ class Service:
 
     def __init__(self, instance: Path, log: Path, settings: dict[str, str] | None = None):
         self.instance, self.log = instance, log
-        self.port, self.sink_port = free_port(), free_port()
+        self.port, self.sink_port, self.smtpd_port = free_port(), free_port(), free_port()
         env = {
             name: value
             for name, value in os.environ.items()
@@ -44,6 +45,7 @@ class Service:
             "HELPDESK_INSTANCE": str(instance),
             "PORT": str(self.port),
             "SINK_PORT": str(self.sink_port),
+            "SMTPD_PORT": str(self.smtpd_port),
             "PYTHONUNBUFFERED": "1",
         } | (settings or {})
         with log.open("wb") as out:
@@ -125,10 +127,36 @@ def test_first_start_serves_the_app_prints_the_admin_login_once_and_stops_on_ctr
     assert svc.output.count(ADMIN_LOGIN_LINE) == 1
     assert "admin@example.com" in svc.output
     assert f"web UI http://127.0.0.1:{svc.port}/" in svc.output
-    for name in ("gunicorn", "worker.py", "helpdesk.cli sink", "redis-server"):
+    for name in (
+        "gunicorn",
+        "worker.py",
+        "helpdesk.cli sink",
+        "helpdesk.cli smtpd",
+        "redis-server",
+    ):
         assert name in commands
     assert [pid for pid in processes if alive(pid)] == []
     assert any((svc.instance / "maildir" / "new").iterdir())
+
+
+def test_mail_sent_to_the_demo_mailbox_through_the_gateway_becomes_a_ticket(service):
+    svc = service()
+    svc.wait_until_serving()
+    message = (
+        "From: Kim Minji <minji@example.org>\r\nTo: support@example.com\r\n"
+        "Subject: Where is my order?\r\nMessage-ID: <gateway-1@example.org>\r\n\r\nHello\r\n"
+    )
+
+    with smtp_client(svc.smtpd_port) as client:
+        client.sendmail("minji@example.org", ["support@example.com"], message.encode())
+
+    engine = make_engine(f"sqlite:///{svc.instance / 'helpdesk.db'}", sqlite_begin="DEFERRED")
+    with Session(engine) as session:
+        subjects = session.scalars(select(Ticket.subject)).all()
+    engine.dispose()
+    assert svc.stop() == 0, svc.output
+    assert "Where is my order?" in subjects
+    assert f"mail in at smtp://127.0.0.1:{svc.smtpd_port}" in svc.output
 
 
 def test_second_start_does_not_print_the_admin_login_again(service):
@@ -167,6 +195,7 @@ def test_on_postgresql_and_a_redis_server_sigterm_mid_campaign_stops_everything_
         }
     )
     svc.wait_until_serving()
+    smtp_client(svc.sink_port).quit()  # the campaign must not meet a sink still starting
     engine = make_engine(empty_database_url, sqlite_begin="DEFERRED")
     with Session(engine) as session:
         make_subscribers(session, 100)

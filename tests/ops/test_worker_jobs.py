@@ -15,7 +15,7 @@ from helpdesk.campaigns.models import Campaign, CampaignStatus, Delivery
 from helpdesk.campaigns.sending import start_sending
 from helpdesk.campaigns.tracking import tracking_urls
 from helpdesk.customers.models import Customer, ImportJob, ImportStatus
-from helpdesk.db import utcnow
+from helpdesk.db import database, utcnow
 from helpdesk.inbound.ingest import queue_acknowledgements
 from helpdesk.tickets.models import Message, MessageKind, SendStatus
 from tests.factories import make_mailbox, make_sending_campaign, make_subscribers
@@ -62,8 +62,10 @@ def _campaign_is_sent(session, config) -> None:
 
 def _reply_and_acknowledgement_are_sent(session, config, agent_client, smtp_handler) -> None:
     mailbox = make_mailbox(session, address="help@helpdesk.test", send_acknowledgement=True)
-    first = ingest(session, mail(to="help@helpdesk.test"), mailbox=mailbox)
-    session.commit()
+    # Ingest as the gateway does, in a writing session (BEGIN IMMEDIATE): the test's own
+    # session reads first and, on SQLite, could not write after the worker has.
+    with database.session() as writer:
+        first = ingest(writer, mail(to="help@helpdesk.test"), mailbox=mailbox)
     queue_acknowledgements(config, [first])
     response = post_form(
         agent_client,
