@@ -9,7 +9,7 @@ starts the campaign and times it from the start until the campaign is sent. The 
 server is this file's threaded sink in its own process (or aiosmtpd's Sink with --sink
 aiosmtpd, which costs about a millisecond per message itself). The ceiling is one process
 in a bare loop that renders the same ~5 KB template in the Jinja2 sandbox, builds the same
-message the same way the workers do (sending.build_campaign_message) and sends it with
+message the same way the workers do (mime.build_campaign_message) and sends it with
 smtplib over one reused connection to the same sink (a ratio above 1 means the workers
 together beat one such process). For reference the run also prints the rate of as many
 such loops side by side as there are workers, and of one loop that builds the message with
@@ -57,13 +57,9 @@ from bench.support import (  # noqa: E402
     temporary_postgres_database,
 )
 from helpdesk.campaigns import jobs, rendering, tracking  # noqa: E402
+from helpdesk.campaigns.mime import build_campaign_message, load_content  # noqa: E402
 from helpdesk.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState  # noqa: E402
-from helpdesk.campaigns.sending import (  # noqa: E402
-    SendSettings,
-    build_campaign_message,
-    load_content,
-    start_sending,
-)
+from helpdesk.campaigns.sending import SendSettings, start_sending  # noqa: E402
 from helpdesk.config import Config  # noqa: E402
 from helpdesk.db import database, make_engine, utcnow  # noqa: E402
 from helpdesk.mail.outbound import build_message  # noqa: E402

@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from helpdesk import embedded_redis
 from helpdesk.auth import service as auth_service
 from helpdesk.campaigns import service as campaigns_service
-from helpdesk.campaigns.sending import claim_batch, finish_if_done, mark_sent, start_sending
+from helpdesk.campaigns.deliveries import claim_batch, mark_sent
+from helpdesk.campaigns.sending import finish_if_done, start_sending
 from helpdesk.config import Config
 from helpdesk.customers import importer
 from helpdesk.customers.models import Customer, ImportKind

@@ -23,6 +23,7 @@ from helpdesk.faq import service as faq
 from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.inbound.ingest import ingest_message
 from helpdesk.mail.models import Mailbox, RawSource
+from helpdesk.tickets import notes
 from helpdesk.tickets import service as tickets
 
 SUPPORT_ADDRESS = "support@example.com"
@@ -217,7 +218,7 @@ def _work_on(session: Session, ticket_id: int, mail: DemoMail, agents: list[User
     tickets.assign_ticket(
         session, ticket_id, agent.id, actor_id=agent.id, expected_assignee_id=None
     )
-    tickets.add_note(
+    notes.add_note(
         session, ticket_id, author_id=agent.id, body="Checking this with the order system."
     )
     if mail.status:

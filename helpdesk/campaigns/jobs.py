@@ -25,7 +25,16 @@ from rq import Queue, get_current_job
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from helpdesk.campaigns import progress, recovery, sending, tracking
+from helpdesk.campaigns import (
+    deliveries,
+    progress,
+    rate_limit,
+    recovery,
+    send_loop,
+    sending,
+    submission,
+    tracking_events,
+)
 from helpdesk.campaigns.models import Campaign, CampaignStatus
 from helpdesk.config import Config
 from helpdesk.db import session_scope, utcnow
@@ -114,7 +123,7 @@ def check_campaigns() -> dict:
         for campaign_id in waiting_ids
         if _start_senders_if_none(config, redis, campaign_id)
     ]
-    if tracking.TrackingEventLog(redis).waiting():
+    if tracking_events.TrackingEventLog(redis).waiting():
         Queue(DEFAULT_QUEUE, connection=redis).enqueue(flush_tracking_events)
     return {
         "recovered_sent": recovered.sent,
@@ -174,13 +183,13 @@ def send_campaign(campaign_id: int) -> dict:
     }
 
 
-def _send_slice(config, settings, redis, campaign_id, claimer) -> sending.BatchResult:
-    limiter = sending.RateLimiter(redis, settings.rate_per_second)
-    totals = sending.BatchResult()
+def _send_slice(config, settings, redis, campaign_id, claimer) -> send_loop.BatchResult:
+    limiter = rate_limit.RateLimiter(redis, settings.rate_per_second)
+    totals = send_loop.BatchResult()
     deadline = time.monotonic() + config.campaign_slice_seconds
     with (
         closing(progress.SendProgress(redis, claimer)) as record,
-        sending.CampaignSender(settings.smtp_url) as sender,
+        submission.CampaignSender(settings.smtp_url) as sender,
         session_scope() as session,
     ):
         while True:
@@ -188,14 +197,16 @@ def _send_slice(config, settings, redis, campaign_id, claimer) -> sending.BatchR
                 _continue_later(redis, campaign_id)
                 return totals
             record.open_batch()
-            ids = sending.claim_batch(session, campaign_id, claimer, settings.batch_size, utcnow())
+            ids = deliveries.claim_batch(
+                session, campaign_id, claimer, settings.batch_size, utcnow()
+            )
             session.commit()
             if not ids:
                 record.close_batch()
                 if not _wait_for_due(session, redis, campaign_id, deadline, settings):
                     return totals
                 continue
-            result = sending.send_batch(
+            result = send_loop.send_batch(
                 session,
                 campaign_id,
                 ids,
@@ -231,7 +242,7 @@ def _wait_for_due(session, redis, campaign_id: int, deadline: float, settings) -
     status = session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
     if status != CampaignStatus.sending:
         return False
-    left = sending.outlook(session, campaign_id)
+    left = deliveries.outlook(session, campaign_id)
     session.commit()
     if left.waiting:
         # No due time: another job holds those rows right now; look again shortly.
@@ -285,8 +296,8 @@ def drain_tracking_events(
 ) -> dict:
     """Claim, apply, commit, acknowledge, until no event is left or `time_limit` is up
     (then a continuation is queued on `continue_on`, as the sending jobs do)."""
-    events = tracking.TrackingEventLog(redis)
-    totals = tracking.AppliedEvents()
+    events = tracking_events.TrackingEventLog(redis)
+    totals = tracking_events.AppliedEvents()
     batches = 0
     deadline = time.monotonic() + time_limit
     while True:
@@ -301,23 +312,23 @@ def drain_tracking_events(
             continue
         try:
             with session_scope() as session:
-                applied = tracking.apply_events(
+                applied = tracking_events.apply_events(
                     session, batch.id, batch.events, machine_window_s=machine_window_s
                 )
         except IntegrityError:
             # Another flusher took this batch over and committed it first; any other
             # conflict leaves the batch in flight, to be tried again after the lease.
             with session_scope() as session:
-                if not tracking.batch_applied(session, batch.id):
+                if not tracking_events.batch_applied(session, batch.id):
                     raise
-            applied = tracking.AppliedEvents(duplicate=True)
+            applied = tracking_events.AppliedEvents(duplicate=True)
         events.ack(batch.id)
         batches += 1
         for name in ("opens", "machine_opens", "clicks", "dropped"):
             setattr(totals, name, getattr(totals, name) + getattr(applied, name))
     if batches:
         with session_scope() as session:
-            tracking.forget_applied_batches(session, utcnow() - TRACKING_BATCH_MEMORY)
+            tracking_events.forget_applied_batches(session, utcnow() - TRACKING_BATCH_MEMORY)
     if continue_on is not None and events.in_flight() and events.schedule_recheck(lease_seconds):
         # A batch another flusher holds: if that flusher died, its lease runs out and
         # this later job takes the batch over (RQ's scheduler runs in worker.py).

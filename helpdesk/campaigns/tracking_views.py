@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 
 from helpdesk.auth.permissions import client_ip, public
-from helpdesk.campaigns import jobs, rendering, tracking
+from helpdesk.campaigns import jobs, rendering, tracking, tracking_events
 from helpdesk.campaigns.models import Campaign
 from helpdesk.db import database, utcnow
 from helpdesk.queue import DEFAULT_QUEUE, request_redis_connection
@@ -45,13 +45,13 @@ bp = Blueprint("tracking", __name__)
 REDIS_RETRY_SECONDS = 5.0
 _redis_down_until: dict[str, float] = {}  # by Redis URL
 _links = tracking.CampaignLinkCache()
-_event_logs: dict[str, tracking.TrackingEventLog] = {}  # by Redis URL
+_event_logs: dict[str, tracking_events.TrackingEventLog] = {}  # by Redis URL
 
 
-def _event_log(config) -> tracking.TrackingEventLog:
+def _event_log(config) -> tracking_events.TrackingEventLog:
     url = config.effective_redis_url
     if url not in _event_logs:
-        _event_logs[url] = tracking.TrackingEventLog(request_redis_connection(config))
+        _event_logs[url] = tracking_events.TrackingEventLog(request_redis_connection(config))
     return _event_logs[url]
 
 
@@ -119,7 +119,7 @@ class PixelFastPath:
             except tracking.UnknownToken:
                 token = None
             if token is not None and "/" not in signed:
-                event = tracking.open_event(
+                event = tracking_events.open_event(
                     token,
                     utcnow(),
                     environ.get("HTTP_USER_AGENT", ""),
@@ -144,7 +144,7 @@ def open_pixel(signed: str):
         return _no_store(Response(tracking.PIXEL_GIF, mimetype="image/gif"))
     user_agent = request.headers.get("User-Agent", "")
     now = utcnow()
-    if not _buffer(config, tracking.open_event(token, now, user_agent, client_ip())):
+    if not _buffer(config, tracking_events.open_event(token, now, user_agent, client_ip())):
         session = db_session()
         try:
             tracking.record_open(
@@ -188,7 +188,7 @@ def click(signed: str, position: int):
         return _no_store(redirect(url, code=302))
     user_agent = request.headers.get("User-Agent", "")
     now = utcnow()
-    if not _buffer(config, tracking.click_event(token, position, now, user_agent)):
+    if not _buffer(config, tracking_events.click_event(token, position, now, user_agent)):
         session = db_session()
         try:
             url = tracking.record_click(

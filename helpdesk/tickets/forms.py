@@ -1,5 +1,5 @@
 """Forms of the ticket page. They render fields and carry the CSRF token; the rules
-(what a valid status, agent or address is) live in helpdesk.tickets.service."""
+(what a valid status, agent or address is) live in helpdesk.tickets.service and replies."""
 
 from __future__ import annotations
 

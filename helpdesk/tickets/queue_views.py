@@ -22,7 +22,7 @@ from helpdesk import nav
 from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import SUPPORT, roles_required
 from helpdesk.db import utcnow
-from helpdesk.tickets import assignment, queues
+from helpdesk.tickets import assignment, bulk_actions, queue_search, queues
 from helpdesk.tickets.models import Priority, TicketStatus
 from helpdesk.web import Page, db_session, page_number, safe_redirect_target
 
@@ -129,9 +129,9 @@ def _filter_from_request() -> tuple[queues.QueueFilter, dict[str, str]]:
     # Due and priority read naturally as "most urgent first" without a minus.
     descending = raw_sort.startswith("-")
     q = request.args.get("q", "")
-    if len(q) > queues.MAX_SEARCH_LENGTH:
-        errors["q"] = _("Search for at most %(n)d characters.", n=queues.MAX_SEARCH_LENGTH)
-        q = q[: queues.MAX_SEARCH_LENGTH]
+    if len(q) > queue_search.MAX_SEARCH_LENGTH:
+        errors["q"] = _("Search for at most %(n)d characters.", n=queue_search.MAX_SEARCH_LENGTH)
+        q = q[: queue_search.MAX_SEARCH_LENGTH]
     flt = queues.QueueFilter(
         view=view,
         mailbox_id=_int_arg("mailbox", errors),
@@ -240,7 +240,7 @@ def bulk():
     """The list's filters travel in the query string, so a refusal re-renders that list."""
     session = db_session()
     try:
-        result = queues.bulk_update(
+        result = bulk_actions.bulk_update(
             session,
             current_user.id,
             request.form.getlist("ticket_ids"),
@@ -260,13 +260,13 @@ def bulk():
     return redirect(url_for("queues.index", **args))
 
 
-def _bulk_message(result: queues.BulkResult) -> str:
+def _bulk_message(result: bulk_actions.BulkResult) -> str:
     match result.action:
-        case queues.BulkAction.assign:
+        case bulk_actions.BulkAction.assign:
             message = _(
                 "%(n)d tickets assigned to %(agent)s.", n=result.changed, agent=result.detail
             )
-        case queues.BulkAction.close:
+        case bulk_actions.BulkAction.close:
             message = _("%(n)d tickets closed.", n=result.changed)
         case _:
             message = _(

@@ -1,4 +1,6 @@
-"""Ticket queues for agents: the views, their counts, filters, search, sorting and bulk actions.
+"""Ticket queues for agents: the views, their counts, filters, sorting and paging, and
+the choices of the filter form. Finding the tickets that contain a term is in
+`queue_search`; acting on many tickets at once in `bulk_actions`.
 
 A view is a membership rule (`view_condition`); filters and search narrow it further.
 Counts for every view come from one grouped query so the navigation stays cheap.
@@ -7,52 +9,34 @@ Counts for every view come from one grouped query so the navigation stays cheap.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (
-    Integer,
-    Select,
-    Text,
-    any_,
-    bindparam,
-    case,
-    column,
-    func,
-    literal,
-    null,
-    select,
-    text,
-    union,
-    update,
-)
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Select, case, func, literal, select, text
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import Subquery, TextualSelect
 
 from helpdesk.auth.models import Role, User
 from helpdesk.customers.models import Customer, Tag
-from helpdesk.faq.service import record_resolution
 from helpdesk.mail.models import Mailbox
-from helpdesk.normalize import normalize_text
 from helpdesk.tickets.models import (
     DONE_STATUSES,
     OPEN_STATUSES,
-    Message,
-    MessageKind,
     Priority,
     Ticket,
     TicketStatus,
     ticket_tags,
 )
+from helpdesk.tickets.queue_search import (
+    indexed_matches,
+    matching_among,
+    matching_customers,
+    search_term,
+)
 
 MAX_PAGE_SIZE = 100
-MAX_SEARCH_LENGTH = 200
-MAX_BULK = 500
 UPDATES_LIMIT = 50
 
 
@@ -185,161 +169,6 @@ def nav_counts(session: Session, user_id: int) -> dict[View, int]:
     for is_unassigned, n in session.execute(buckets):
         counts[View.unassigned if is_unassigned else View.mine] += n
     return counts
-
-
-def search_term(raw: str | None) -> str:
-    """The text a search looks for: NFC, trimmed, lower case, at most MAX_SEARCH_LENGTH."""
-    return normalize_text(raw or "").strip().lower()[:MAX_SEARCH_LENGTH]
-
-
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
-def _contains(session: Session, column_, term: str) -> ColumnElement[bool]:
-    """Case-insensitive substring test, in the form the search indexes serve.
-
-    SQLite's LIKE already folds ASCII case (and its lower() folds nothing more), so it
-    skips the lower() call on every row. On PostgreSQL, pg_trgm serves a pattern with
-    three letters in a row; for anything shorter it extracts no trigram and would scan,
-    so those terms first narrow the rows to texts holding all of the term's characters
-    (the `_chars` GIN indexes), and LIKE then checks the order.
-    """
-    if _is_sqlite(session):
-        return column_.like(_like(term), escape="\\")
-    lowered = func.lower(column_)
-    condition = lowered.like(_like(term), escape="\\")
-    if _TRIGRAM_RUN.search(term):
-        return condition
-    chars = sorted({c for c in term if not c.isspace()})
-    characters = func.string_to_array(lowered, null())
-    wanted = bindparam("chars", chars, type_=ARRAY(Text), unique=True)
-    return characters.op("@>")(wanted) & condition
-
-
-# Three characters pg_trgm counts as letters or digits, in a row.
-_TRIGRAM_RUN = re.compile(r"[^\W_]{3}")
-_MAX_TRIGRAMS = 2000
-
-
-def _fts_ticket_ids(session: Session, term: str) -> TextualSelect | None:
-    """Ids of tickets whose subject or message text contains `term` (SQLite FTS5).
-
-    A one- or two-character term becomes the trigrams that start with it (listed by
-    the fts5vocab table); that finds every occurrence because each text is indexed
-    with two trailing newlines. None when the index cannot answer (a very common
-    prefix) and a LIKE scan must.
-    """
-    if len(term) >= 3:
-        phrases = [term]
-    else:
-        phrases = session.scalars(
-            text(
-                "SELECT term FROM ticket_search_vocab WHERE term >= :low AND term < :high LIMIT :n"
-            ).bindparams(low=term, high=term + "\U0010ffff", n=_MAX_TRIGRAMS + 1)
-        ).all()
-        if len(phrases) > _MAX_TRIGRAMS:
-            return None
-        if not phrases:
-            return text("SELECT NULL AS rowid WHERE 0").columns(column("rowid", Integer))
-    query = " OR ".join('"' + p.replace('"', '""') + '"' for p in phrases)
-    return (
-        text("SELECT rowid FROM ticket_search WHERE ticket_search MATCH :query")
-        .bindparams(query=query)
-        .columns(column("rowid", Integer))
-    )
-
-
-def _customer_matches(session: Session, term: str) -> Select:
-    return select(Customer.id).where(
-        _found(session, Customer.email, term) | _found(session, Customer.name, term)
-    )
-
-
-def indexed_matches(session: Session, term: str, customer_ids: list[int] | None = None) -> Subquery:
-    """Ids of all tickets whose subject, message text, customer email or name contain
-    `term`, from index lookups: PostgreSQL's GIN indexes, SQLite's FTS5 documents.
-
-    One id set from index-friendly lookups, rather than an OR the planner would answer
-    by testing every ticket. Customers carry no search index (it slowed imports down
-    too much); their table is small next to the messages and is scanned, unless the
-    caller already has the matching customers (see matching_customers).
-    """
-    by_customer = select(Ticket.id).where(_of_customers(session, term, customer_ids))
-    indexed = _fts_ticket_ids(session, term) if _is_sqlite(session) else None
-    if indexed is not None:
-        hits = indexed.subquery()
-        matching = union(select(hits.c.rowid), by_customer)
-    else:
-        matching = union(
-            select(Ticket.id).where(_contains(session, Ticket.subject, term)),
-            by_customer,
-            select(Message.ticket_id).where(_contains(session, Message.body_text, term)),
-        )
-    return matching.subquery("matches")
-
-
-def _found(session: Session, column_, term: str) -> ColumnElement[bool]:
-    """The substring test for rows already picked by id: written so that no search
-    index can serve it, because probing a few rows beats reading an index's posting
-    lists for a common term."""
-    if _is_sqlite(session):
-        return column_.like(_like(term), escape="\\")
-    if term.upper() == term.lower():
-        # Nothing to fold (Hangul, digits): lower() would only cost time on every text.
-        return func.strpos(column_, term) > 0
-    return func.strpos(func.lower(column_), term) > 0
-
-
-def _among(session: Session, column_, ticket_ids: Sequence[int]) -> ColumnElement[bool]:
-    if _is_sqlite(session):
-        return column_.in_(ticket_ids)
-    # One array parameter rather than thousands of scalar ones.
-    return column_ == any_(bindparam("ids", list(ticket_ids), type_=ARRAY(Integer), unique=True))
-
-
-def matching_customers(session: Session, term: str) -> list[int] | None:
-    """Ids of the customers whose email or name contain `term` (one scan of the table),
-    or None when they are too many to pass around as a list."""
-    found = list(session.scalars(_customer_matches(session, term).limit(MAX_LISTED_CUSTOMERS + 1)))
-    return found if len(found) <= MAX_LISTED_CUSTOMERS else None
-
-
-MAX_LISTED_CUSTOMERS = 2000
-
-
-def _of_customers(
-    session: Session, term: str, customer_ids: list[int] | None
-) -> ColumnElement[bool]:
-    if customer_ids is None:
-        return Ticket.customer_id.in_(_customer_matches(session, term))
-    return _among(session, Ticket.customer_id, customer_ids)
-
-
-def matching_among(
-    session: Session, term: str, ticket_ids: Sequence[int], customer_ids: list[int] | None
-) -> set[int]:
-    """Which of these tickets contain `term` in the subject, message text, customer
-    email or name: a lookup by id, for a handful to a few hundred tickets.
-
-    `customer_ids` are the customers that match (see matching_customers), found once
-    per search rather than once per lookup; None when there were too many to list.
-    """
-    if not ticket_ids:
-        return set()
-    by_ticket = select(Ticket.id).where(
-        _among(session, Ticket.id, ticket_ids),
-        _found(session, Ticket.subject, term) | _of_customers(session, term, customer_ids),
-    )
-    by_message = select(Message.ticket_id).where(
-        _among(session, Message.ticket_id, ticket_ids), _found(session, Message.body_text, term)
-    )
-    return set(session.scalars(union(by_ticket, by_message)))
 
 
 def _conditions(flt: QueueFilter, user_id: int, now: datetime) -> list:
@@ -536,39 +365,7 @@ def latest_change(session: Session) -> datetime | None:
     return session.scalar(select(func.max(Ticket.updated_at)))
 
 
-# -- bulk actions --------------------------------------------------------------------
-
-
-class BulkAction(enum.StrEnum):
-    assign = "assign"
-    close = "close"
-    tag = "tag"
-
-
-@dataclass(frozen=True)
-class BulkResult:
-    action: BulkAction
-    changed: int
-    skipped: int = 0
-    detail: str = ""
-    ticket_ids: list[int] = field(default_factory=list)
-
-
-def parse_ticket_ids(raw: Sequence[str]) -> list[int]:
-    """Ticket ids from a form; anything that is not a plain id is refused, not dropped."""
-    if not raw:
-        raise QueueError(_l("Select at least one ticket."))
-    if len(raw) > MAX_BULK:
-        raise QueueError(_l("Select at most %(n)d tickets at once.", n=MAX_BULK))
-    ids = []
-    for value in raw:
-        value = (value or "").strip()
-        if not value.isdigit() or len(value) > 18:
-            raise QueueError(
-                _l("“%(value)s” is not a ticket number. Nothing was changed.", value=value[:20])
-            )
-        ids.append(int(value))
-    return sorted(set(ids))
+# -- choices for the filter form -----------------------------------------------------
 
 
 def assignable_agents(session: Session) -> list[User]:
@@ -579,150 +376,6 @@ def assignable_agents(session: Session) -> list[User]:
             .order_by(User.name)
         )
     )
-
-
-def _clean_tag(raw: str) -> str:
-    name = normalize_text(raw or "").strip().lower()
-    if not name:
-        raise QueueError(_l("Enter a tag."))
-    if len(name) > 64:
-        raise QueueError(_l("A tag has at most 64 characters."))
-    return name
-
-
-def bulk_update(
-    session: Session,
-    actor_id: int,
-    raw_ids: Sequence[str],
-    action: str,
-    *,
-    assignee_id: str | int | None = None,
-    tag: str = "",
-    now: datetime,
-) -> BulkResult:
-    """Assign, close or tag many tickets; all or nothing. Does not commit."""
-    try:
-        action = BulkAction(action)
-    except ValueError:
-        raise QueueError(_l("Choose what to do with the selected tickets.")) from None
-    ids = parse_ticket_ids(raw_ids)
-    found = set(session.scalars(select(Ticket.id).where(Ticket.id.in_(ids))))
-    missing = [i for i in ids if i not in found]
-    if missing:
-        listed = ", ".join(f"#{i}" for i in missing[:5])
-        raise QueueError(
-            _l("These tickets do not exist: %(ids)s. Nothing was changed.", ids=listed)
-        )
-    match action:
-        case BulkAction.assign:
-            return _bulk_assign(session, actor_id, ids, assignee_id, now)
-        case BulkAction.close:
-            return _bulk_close(session, actor_id, ids, now)
-        case BulkAction.tag:
-            return _bulk_tag(session, ids, _clean_tag(tag), now)
-
-
-def _event(session: Session, ticket_id: int, actor_id: int, body: str, now: datetime) -> None:
-    session.add(
-        Message(
-            ticket_id=ticket_id,
-            kind=MessageKind.event,
-            author_id=actor_id,
-            body_text=body,
-            created_at=now,
-        )
-    )
-
-
-def _bulk_assign(session, actor_id, ids, raw_assignee, now) -> BulkResult:
-    try:
-        assignee_id = int(raw_assignee) if raw_assignee not in (None, "") else None
-    except (TypeError, ValueError):
-        assignee_id = -1
-    if assignee_id is None:
-        raise QueueError(_l("Choose an agent to assign the tickets to."))
-    agent = session.get(User, assignee_id) if assignee_id > 0 else None
-    if agent is None or not agent.is_active or agent.role not in (Role.agent, Role.admin):
-        raise QueueError(
-            _l("This agent does not exist or cannot take tickets. Nothing was changed.")
-        )
-    changing = list(
-        session.scalars(
-            select(Ticket.id).where(
-                Ticket.id.in_(ids),
-                Ticket.merged_into_id.is_(None),
-                Ticket.assignee_id.is_distinct_from(agent.id),
-            )
-        )
-    )
-    if changing:
-        session.execute(
-            update(Ticket)
-            .where(Ticket.id.in_(changing))
-            .values(assignee_id=agent.id, updated_at=now, version=Ticket.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        for ticket_id in changing:
-            _event(session, ticket_id, actor_id, f"Assigned to {agent.name} (bulk action).", now)
-    session.expire_all()
-    return BulkResult(
-        BulkAction.assign, len(changing), len(ids) - len(changing), agent.name, changing
-    )
-
-
-def _bulk_close(session, actor_id, ids, now) -> BulkResult:
-    changing = list(
-        session.scalars(
-            select(Ticket.id).where(Ticket.id.in_(ids), Ticket.status != TicketStatus.closed)
-        )
-    )
-    if changing:
-        session.execute(
-            update(Ticket)
-            .where(Ticket.id.in_(changing))
-            .values(
-                status=TicketStatus.closed,
-                closed_at=now,
-                response_due_at=None,
-                updated_at=now,
-                version=Ticket.version + 1,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        for ticket_id in changing:
-            _event(session, ticket_id, actor_id, "Closed (bulk action).", now)
-            record_resolution(session, ticket_id)
-    session.expire_all()
-    return BulkResult(BulkAction.close, len(changing), len(ids) - len(changing), "", changing)
-
-
-def _bulk_tag(session, ids, name, now) -> BulkResult:
-    from helpdesk.customers.service import tags_named
-
-    tag = tags_named(session, [name])[0]
-    tagged = set(
-        session.scalars(
-            select(ticket_tags.c.ticket_id).where(
-                ticket_tags.c.tag_id == tag.id, ticket_tags.c.ticket_id.in_(ids)
-            )
-        )
-    )
-    changing = [i for i in ids if i not in tagged]
-    if changing:
-        session.execute(
-            ticket_tags.insert(), [{"ticket_id": i, "tag_id": tag.id} for i in changing]
-        )
-        session.execute(
-            update(Ticket)
-            .where(Ticket.id.in_(changing))
-            .values(updated_at=now, version=Ticket.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-    session.expire_all()
-    return BulkResult(BulkAction.tag, len(changing), len(ids) - len(changing), name, changing)
-
-
-# -- choices for the filter form -----------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from wtforms import SelectChoice
 from helpdesk import nav
 from helpdesk.auth.permissions import SUPPORT, roles_required
 from helpdesk.queue import MAIL_QUEUE, enqueue, redis_connection
-from helpdesk.tickets import presence, service
+from helpdesk.tickets import display, merging, notes, presence, replies, service
 from helpdesk.tickets.forms import (
     PRIORITY_LABELS,
     STATUS_LABELS,
@@ -57,9 +57,9 @@ def _config():
     return current_app.config["HELPDESK"]
 
 
-def _mail_settings() -> service.MailSettings:
+def _mail_settings() -> replies.MailSettings:
     config = _config()
-    return service.MailSettings(config.secret_key, config.effective_mail_domain)
+    return replies.MailSettings(config.secret_key, config.effective_mail_domain)
 
 
 def _optional_int(raw: str | None, what: str) -> int | None:
@@ -93,13 +93,13 @@ def _page_policy(load_remote: bool) -> str:
     )
 
 
-def _mail_frames(page: service.TicketPage, remote_for: int | None) -> dict[int, dict]:
+def _mail_frames(page: display.TicketPage, remote_for: int | None) -> dict[int, dict]:
     frames = {}
     for message in page.messages:
         if not message.body_html_safe:
             continue
         load_remote = message.id == remote_for
-        html = service.mail_html(
+        html = display.mail_html(
             message,
             lambda attachment_id: url_for(
                 "tickets.attachment", ticket_id=page.ticket.id, attachment_id=attachment_id
@@ -120,7 +120,7 @@ def _mail_frames(page: service.TicketPage, remote_for: int | None) -> dict[int, 
 
 
 def _render(
-    page: service.TicketPage,
+    page: display.TicketPage,
     *,
     status: int = 200,
     error: object = None,
@@ -176,9 +176,9 @@ def _render(
     return response
 
 
-def _load_page(ticket_id: int) -> service.TicketPage:
+def _load_page(ticket_id: int) -> display.TicketPage:
     try:
-        return service.ticket_page(db_session(), ticket_id)
+        return display.ticket_page(db_session(), ticket_id)
     except service.TicketNotFound:
         abort(404)
 
@@ -214,7 +214,7 @@ def show(ticket_id: int):
     page = _load_page(ticket_id)
     session = db_session()
     # Opening the ticket is reading the notes that mention you there.
-    if service.mark_mentions_read(session, current_user.id, ticket_id):
+    if notes.mark_mentions_read(session, current_user.id, ticket_id):
         session.commit()
     return _render(page)
 
@@ -223,13 +223,13 @@ def show(ticket_id: int):
 @roles_required(*SUPPORT)
 def attachment(ticket_id: int, attachment_id: int):
     try:
-        found, content = service.attachment_content(db_session(), ticket_id, attachment_id)
+        found, content = display.attachment_content(db_session(), ticket_id, attachment_id)
     except service.AttachmentNotFound:
         abort(404)
     ctype = found.content_type.lower()
     response = send_file(
         io.BytesIO(content),
-        mimetype=ctype if service.CONTENT_TYPE_PATTERN.match(ctype) else "application/octet-stream",
+        mimetype=ctype if replies.CONTENT_TYPE_PATTERN.match(ctype) else "application/octet-stream",
         as_attachment=True,
         download_name=found.filename,
         max_age=0,
@@ -314,7 +314,7 @@ def tags(ticket_id: int):
 def note(ticket_id: int):
     form = NoteForm()
     try:
-        created = service.add_note(
+        created = notes.add_note(
             db_session(), ticket_id, author_id=current_user.id, body=form.note.data
         )
     except service.TicketActionError as exc:
@@ -322,9 +322,9 @@ def note(ticket_id: int):
     return _done(ticket_id, _("Note added."), f"#message-{created.id}")
 
 
-def _uploads() -> list[service.Upload]:
+def _uploads() -> list[replies.Upload]:
     return [
-        service.Upload(f.filename or "", f.mimetype or "", f.read())
+        replies.Upload(f.filename or "", f.mimetype or "", f.read())
         for f in request.files.getlist("attachments")
         if f and f.filename
     ]
@@ -335,7 +335,7 @@ def _queue_send(message_id: int) -> bool:
         enqueue(_config(), MAIL_QUEUE, send_ticket_message, message_id)
     except RedisError as exc:
         session = db_session()
-        service.mark_not_queued(session, message_id, f"mail queue unreachable: {exc}")
+        replies.mark_not_queued(session, message_id, f"mail queue unreachable: {exc}")
         session.commit()
         return False
     return True
@@ -349,7 +349,7 @@ def reply(ticket_id: int):
     session = db_session()
     try:
         seen = _optional_int(form.seen_message_id.data, _("Seen message"))
-        message = service.send_reply(
+        message = replies.send_reply(
             session,
             ticket_id,
             current_user.id,
@@ -382,7 +382,7 @@ def retry(ticket_id: int, message_id: int):
     ActionForm()
     session = db_session()
     try:
-        service.requeue_failed_reply(session, ticket_id, message_id)
+        replies.requeue_failed_reply(session, ticket_id, message_id)
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc)
     session.commit()
@@ -401,7 +401,7 @@ def merge(ticket_id: int):
         target_id = _optional_int(form.target_id.data, _("Ticket number"))
         if target_id is None:
             raise service.InvalidInput(_l("Enter the number of the ticket to merge into."))
-        target = service.merge_tickets(db_session(), ticket_id, target_id, current_user.id)
+        target = merging.merge_tickets(db_session(), ticket_id, target_id, current_user.id)
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc)
     return _done(target.id, _("Ticket #%(source)d merged into this one.", source=ticket_id))
@@ -430,7 +430,7 @@ def presence_heartbeat(ticket_id: int):
         return _json_error(_('Send a JSON object like {"typing": false}.'), 400)
     session = db_session()
     try:
-        state = service.ticket_state(session, ticket_id)
+        state = display.ticket_state(session, ticket_id)
     except service.TicketNotFound as exc:
         return _json_error(str(exc.message), 404)
     try:
@@ -470,7 +470,7 @@ def presence_leave(ticket_id: int):
 @mentions_bp.get("/tickets/mentions")
 @roles_required(*SUPPORT)
 def index():
-    entries = service.mentions_of(db_session(), current_user.id)
+    entries = notes.mentions_of(db_session(), current_user.id)
     return render_template(
         "tickets/ticket_mentions.html", entries=entries, action_form=ActionForm(formdata=None)
     )
@@ -481,7 +481,7 @@ def index():
 def mark_read():
     ActionForm()
     session = db_session()
-    count = service.mark_mentions_read(session, current_user.id)
+    count = notes.mark_mentions_read(session, current_user.id)
     session.commit()
     flash(_("%(count)d mention(s) marked as read.", count=count), "success")
     return redirect(url_for("mentions.index"))

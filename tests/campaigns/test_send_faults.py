@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from helpdesk.campaigns import jobs
 from helpdesk.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
-from helpdesk.campaigns.sending import RateLimiter, start_sending
+from helpdesk.campaigns.rate_limit import RateLimiter
+from helpdesk.campaigns.sending import start_sending
 from helpdesk.db import utcnow
 from tests.campaigns.sending_support import run_campaign_jobs
 from tests.factories import make_sending_campaign, make_subscribers

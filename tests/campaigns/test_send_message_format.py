@@ -8,13 +8,9 @@ from email.headerregistry import Address
 
 import pytest
 
+from helpdesk.campaigns.mime import _campaign_mime, _flatten, build_campaign_message
 from helpdesk.campaigns.models import Campaign
-from helpdesk.campaigns.sending import (
-    SendSettings,
-    _campaign_mime,
-    _flatten,
-    build_campaign_message,
-)
+from helpdesk.campaigns.sending import SendSettings
 from helpdesk.mail.outbound import build_message
 
 HEADERS = {

@@ -9,16 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.campaigns import progress
+from helpdesk.campaigns.deliveries import claim_batch
+from helpdesk.campaigns.mime import build_campaign_message, load_content
 from helpdesk.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
 from helpdesk.campaigns.recovery import recover_stale_deliveries
-from helpdesk.campaigns.sending import (
-    CampaignSender,
-    SendSettings,
-    build_campaign_message,
-    claim_batch,
-    load_content,
-    start_sending,
-)
+from helpdesk.campaigns.sending import SendSettings, start_sending
+from helpdesk.campaigns.submission import CampaignSender
 from helpdesk.db import utcnow
 from tests.factories import make_sending_campaign, make_subscribers
 

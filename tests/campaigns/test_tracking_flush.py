@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from helpdesk import create_app
-from helpdesk.campaigns import jobs, reports, tracking
+from helpdesk.campaigns import jobs, reports, tracking, tracking_events
 from helpdesk.campaigns.models import CampaignLink, ClickEvent, Delivery, OpenEvent
 from helpdesk.db import database, utcnow
 from helpdesk.queue import DEFAULT_QUEUE
@@ -181,11 +181,11 @@ def test_pixel_and_click_answer_without_a_database_query(app, session, redis_con
     assert pixel.data == tracking.PIXEL_GIF
     assert "no-store" in pixel.headers["Cache-Control"]
     assert click.headers["Location"] == "https://shop.example/a"
-    assert tracking.TrackingEventLog(redis_conn).waiting() == 3
+    assert tracking_events.TrackingEventLog(redis_conn).waiting() == 3
     run_tracking_jobs(redis_conn)
     session.refresh(delivery)
     assert (delivery.open_count, delivery.click_count) == (1, 2)
-    assert tracking.TrackingEventLog(redis_conn).waiting() == 0
+    assert tracking_events.TrackingEventLog(redis_conn).waiting() == 0
 
 
 def _open_three(app, session):
@@ -210,26 +210,26 @@ def test_a_flusher_that_dies_before_committing_loses_no_event(
     app, session, redis_conn, worker_env, monkeypatch
 ):
     deliveries = _open_three(app, session)
-    real_apply = tracking.apply_events
+    real_apply = tracking_events.apply_events
 
     def apply_then_die(*args, **kwargs):
         real_apply(*args, **kwargs)
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr(tracking, "apply_events", apply_then_die)
+    monkeypatch.setattr(tracking_events, "apply_events", apply_then_die)
     with pytest.raises(SystemExit):
         jobs.drain_tracking_events(redis_conn, 10)
     assert _open_counts(session, deliveries) == ([0, 0, 0], 0)
-    assert tracking.TrackingEventLog(redis_conn).in_flight() == 1
+    assert tracking_events.TrackingEventLog(redis_conn).in_flight() == 1
 
-    monkeypatch.setattr(tracking, "apply_events", real_apply)
+    monkeypatch.setattr(tracking_events, "apply_events", real_apply)
     # Within the lease the batch still belongs to the dead flusher ...
     jobs.drain_tracking_events(redis_conn, 10)
     assert _open_counts(session, deliveries) == ([0, 0, 0], 0)
     # ... and once it has run out, the next flush takes it over.
     jobs.drain_tracking_events(redis_conn, 10, lease_seconds=0)
     assert _open_counts(session, deliveries) == ([1, 1, 1], 3)
-    assert tracking.TrackingEventLog(redis_conn).waiting() == 0
+    assert tracking_events.TrackingEventLog(redis_conn).waiting() == 0
 
 
 def test_a_batch_committed_but_not_acknowledged_is_not_counted_twice(
@@ -240,7 +240,7 @@ def test_a_batch_committed_but_not_acknowledged_is_not_counted_twice(
     def die(self, batch_id):
         raise SystemExit("worker killed between the commit and the acknowledgement")
 
-    monkeypatch.setattr(tracking.TrackingEventLog, "ack", die)
+    monkeypatch.setattr(tracking_events.TrackingEventLog, "ack", die)
     with pytest.raises(SystemExit):
         jobs.drain_tracking_events(redis_conn, 10)
     assert _open_counts(session, deliveries) == ([1, 1, 1], 3)
@@ -251,7 +251,7 @@ def test_a_batch_committed_but_not_acknowledged_is_not_counted_twice(
     assert result["batches"] == 1
     assert result["opens"] == 0
     assert _open_counts(session, deliveries) == ([1, 1, 1], 3)
-    assert tracking.TrackingEventLog(redis_conn).waiting() == 0
+    assert tracking_events.TrackingEventLog(redis_conn).waiting() == 0
 
 
 def test_an_open_after_a_flush_queues_the_next_flush(app, session, redis_conn, worker_env):

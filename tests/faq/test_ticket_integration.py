@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from helpdesk.faq.models import Article
 from helpdesk.faq_admin import workspace
-from helpdesk.tickets import service as tickets_service
+from helpdesk.tickets import replies
 from helpdesk.tickets.models import MessageKind
 from tests.factories import make_article, make_mailbox, make_message, make_ticket
 from tests.helpers import post_form
 from tests.tickets.mails import SETTINGS, ingest, mail
 
-MAIL = tickets_service.MailSettings(secret_key=SETTINGS.secret_key, domain="helpdesk.test")
+MAIL = replies.MailSettings(secret_key=SETTINGS.secret_key, domain="helpdesk.test")
 
 
 def _resolved_tickets(session, article_id: int) -> int:
@@ -77,7 +77,7 @@ def test_a_reply_that_resolves_the_ticket_credits_the_article(session, agent):
     received = ingest(session, mail(), mailbox=mailbox)
     workspace.record_use(session, article.id, ticket_id=received.ticket_id, user_id=agent.id)
     session.commit()
-    tickets_service.send_reply(
+    replies.send_reply(
         session,
         received.ticket_id,
         agent.id,

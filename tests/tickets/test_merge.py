@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.db import utcnow
-from helpdesk.tickets import service
+from helpdesk.tickets import display, merging, service
 from helpdesk.tickets.models import Message, MessageKind, Ticket, TicketStatus
 from helpdesk.tickets.threading import make_message_id
 from tests.factories import make_mailbox, make_message, make_ticket
@@ -37,7 +37,7 @@ def kinds_and_texts(session, ticket_id):
 
 def duplicate_ids(session, ticket_id):
     found = [
-        (d.ticket.id, d.source_id, d.target_id) for d in service.find_duplicates(session, ticket_id)
+        (d.ticket.id, d.source_id, d.target_id) for d in merging.find_duplicates(session, ticket_id)
     ]
     session.commit()
     return found
@@ -72,7 +72,7 @@ def test_the_same_mail_received_twice_under_new_message_ids_is_found(session):
         session, mail("Please cancel order 77.", subject="Kündigung", message_id="<b@x>")
     )
     assert first.ticket_id != second.ticket_id
-    [candidate] = service.find_duplicates(session, second.ticket_id)
+    [candidate] = merging.find_duplicates(session, second.ticket_id)
     assert candidate.ticket.id == first.ticket_id
     assert [str(r) for r in candidate.reasons] == ["the same message text was received twice"]
     session.commit()
@@ -97,7 +97,7 @@ def test_merge_moves_messages_and_closes_the_source_with_a_link(session, agent):
     source = make_ticket(session, subject="Re: Order missing")
     make_message(session, target, body_text="first mail")
     make_message(session, source, body_text="second mail")
-    service.merge_tickets(session, source.id, target.id, agent.id)
+    merging.merge_tickets(session, source.id, target.id, agent.id)
     session.commit()
 
     survivor, closed = get(session, target.id), get(session, source.id)
@@ -121,9 +121,9 @@ def test_merge_keeps_tags_and_adds_the_other_customer_as_participant(session, ag
     source = make_ticket(session, subject="B", customer_email="colleague@example.com")
     service.set_tags(session, source.id, "vip, refund", actor_id=agent.id)
     session.commit()
-    service.merge_tickets(session, source.id, target.id, agent.id)
+    merging.merge_tickets(session, source.id, target.id, agent.id)
     session.commit()
-    page = service.ticket_page(session, target.id)
+    page = display.ticket_page(session, target.id)
     assert [t.name for t in page.ticket.tags] == ["refund", "vip"]
     assert [p.email for p in page.participants] == ["colleague@example.com"]
     session.commit()
@@ -136,18 +136,18 @@ def test_refused_merges_change_nothing(session, agent, case):
     if case == "itself":
         source, target, error = a.id, a.id, service.MergeRefused
     elif case == "source merged":
-        service.merge_tickets(session, a.id, c.id, agent.id)
+        merging.merge_tickets(session, a.id, c.id, agent.id)
         session.commit()
         source, target, error = a.id, b.id, service.MergeRefused
     elif case == "target merged":
-        service.merge_tickets(session, b.id, c.id, agent.id)
+        merging.merge_tickets(session, b.id, c.id, agent.id)
         session.commit()
         source, target, error = a.id, b.id, service.MergeRefused
     else:
         source, target, error = a.id, 999999, service.TicketNotFound
     before = kinds_and_texts(session, source)
     with pytest.raises(error):
-        service.merge_tickets(session, source, target, agent.id)
+        merging.merge_tickets(session, source, target, agent.id)
     session.rollback()
     assert kinds_and_texts(session, source) == before
 
@@ -156,7 +156,7 @@ def test_later_replies_to_either_conversation_land_in_the_survivor(session, agen
     mailbox = make_mailbox(session)
     target = ingest(session, mail("one", subject="Order", message_id="<t1@x>"), mailbox=mailbox)
     source = ingest(session, mail("two", subject="Other", message_id="<s1@x>"), mailbox=mailbox)
-    service.merge_tickets(session, source.ticket_id, target.ticket_id, agent.id)
+    merging.merge_tickets(session, source.ticket_id, target.ticket_id, agent.id)
     session.commit()
 
     to_source = ingest(

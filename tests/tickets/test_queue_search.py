@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from helpdesk.tickets import queues
+from helpdesk.tickets import queue_search, queues
 from helpdesk.tickets.models import Ticket, TicketStatus
 from helpdesk.tickets.queues import QueueFilter, View, list_tickets, updates_since
 from tests.factories import make_customer, make_message, make_ticket
@@ -32,7 +32,7 @@ def walk_only(monkeypatch):
 @pytest.fixture
 def walk_with_many_customers(walk_only, monkeypatch):
     """As walk_only, with the matching customers too many to list (tested in SQL)."""
-    monkeypatch.setattr(queues, "MAX_LISTED_CUSTOMERS", 0)
+    monkeypatch.setattr(queue_search, "MAX_LISTED_CUSTOMERS", 0)
 
 
 @pytest.fixture
@@ -161,7 +161,7 @@ def test_live_updates_of_a_search_only_bring_matching_tickets(session, agent):
     ],
 )
 def test_postgresql_answers_every_search_from_a_fitting_index(session, term, kind):
-    matches = queues.indexed_matches(session, term)
+    matches = queue_search.indexed_matches(session, term)
     query = select(Ticket.id).where(Ticket.id.in_(select(matches.c[0])))
     compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
     with session.begin():

@@ -8,12 +8,12 @@ import threading
 from sqlalchemy import select
 
 from helpdesk.db import database
-from helpdesk.tickets import service
+from helpdesk.tickets import replies, service
 from helpdesk.tickets.models import Message, MessageKind
 from tests.factories import make_mailbox
 from tests.tickets.mails import SETTINGS, ingest, mail
 
-MAIL = service.MailSettings(secret_key=SETTINGS.secret_key, domain="helpdesk.test")
+MAIL = replies.MailSettings(secret_key=SETTINGS.secret_key, domain="helpdesk.test")
 ROUNDS = 5
 
 
@@ -25,7 +25,7 @@ def submit_together(ticket_id: int, seen: int, agent_ids: list[int]) -> dict[int
         own = database.session()
         try:
             barrier.wait(timeout=10)
-            message = service.send_reply(
+            message = replies.send_reply(
                 own, ticket_id, agent_id, f"Answer by {agent_id}", "", [], seen, None, mail=MAIL
             )
             own.commit()

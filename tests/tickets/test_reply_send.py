@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk.tickets import service
+from helpdesk.tickets import replies, service
 from helpdesk.tickets.models import (
     Attachment,
     AttachmentBlob,
@@ -19,7 +19,7 @@ from helpdesk.tickets.threading import ticket_id_from_body, ticket_id_from_messa
 from tests.factories import make_mailbox, make_message, make_user
 from tests.tickets.mails import SETTINGS, ingest, mail
 
-MAIL = service.MailSettings(secret_key=SETTINGS.secret_key, domain="helpdesk.test")
+MAIL = replies.MailSettings(secret_key=SETTINGS.secret_key, domain="helpdesk.test")
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def conversation(session):
 
 def reply(session, ticket_id, agent_id, seen, body="We are on it.", **kwargs):
     values = {"cc": "", "attachments": [], "new_status": None} | kwargs
-    message = service.send_reply(
+    message = replies.send_reply(
         session,
         ticket_id,
         agent_id,
@@ -148,7 +148,7 @@ def test_cc_addresses_are_cleaned_and_kept(session, agent, conversation):
 
 def test_attachments_are_stored_with_the_reply(session, agent, conversation):
     ticket_id, seen = conversation
-    upload = service.Upload("견적서.pdf", "application/pdf", b"%PDF-1.4 quote")
+    upload = replies.Upload("견적서.pdf", "application/pdf", b"%PDF-1.4 quote")
     message = reply(session, ticket_id, agent.id, seen, attachments=[upload])
     [attachment] = session.scalars(select(Attachment).where(Attachment.message_id == message.id))
     assert (attachment.filename, attachment.content_type, attachment.size) == (
@@ -162,7 +162,7 @@ def test_attachments_are_stored_with_the_reply(session, agent, conversation):
 
 def test_attachment_without_a_usable_type_gets_one_from_its_name(session, agent, conversation):
     ticket_id, seen = conversation
-    upload = service.Upload("photo.png", "not a type", b"\x89PNG")
+    upload = replies.Upload("photo.png", "not a type", b"\x89PNG")
     message = reply(session, ticket_id, agent.id, seen, attachments=[upload])
     attachment = session.scalars(
         select(Attachment).where(Attachment.message_id == message.id)
@@ -177,7 +177,7 @@ def test_attachment_without_a_usable_type_gets_one_from_its_name(session, agent,
         ({"body": "   \n "}, "body"),
         ({"cc": "not-an-address"}, "cc"),
         ({"new_status": "done"}, "status"),
-        ({"attachments": [service.Upload("empty.txt", "text/plain", b"")]}, "attachments"),
+        ({"attachments": [replies.Upload("empty.txt", "text/plain", b"")]}, "attachments"),
     ],
 )
 def test_bad_reply_input_is_refused_and_nothing_is_written(
@@ -197,7 +197,7 @@ def test_bad_reply_input_is_refused_and_nothing_is_written(
 
 def test_too_many_attachment_bytes_are_refused(session, agent, conversation):
     ticket_id, seen = conversation
-    big = service.Upload("big.bin", "application/octet-stream", b"x" * (25 * 1024 * 1024 + 1))
+    big = replies.Upload("big.bin", "application/octet-stream", b"x" * (25 * 1024 * 1024 + 1))
     with pytest.raises(service.InvalidInput, match="25 MB"):
         reply(session, ticket_id, agent.id, seen, attachments=[big])
 
@@ -265,7 +265,7 @@ def test_failed_reply_can_be_queued_again(session, agent, conversation):
     message.send_status = SendStatus.failed
     message.send_error = "SMTPRecipientsRefused: 550"
     session.commit()
-    service.requeue_failed_reply(session, ticket_id, message.id)
+    replies.requeue_failed_reply(session, ticket_id, message.id)
     session.commit()
     again = fresh(session, Message, message.id)
     assert (again.send_status, again.send_error) == (SendStatus.queued, "")
@@ -275,7 +275,7 @@ def test_only_failed_replies_can_be_queued_again(session, agent, conversation):
     ticket_id, seen = conversation
     message = reply(session, ticket_id, agent.id, seen)
     with pytest.raises(service.InvalidInput, match="queued"):
-        service.requeue_failed_reply(session, ticket_id, message.id)
+        replies.requeue_failed_reply(session, ticket_id, message.id)
 
 
 def test_retry_through_another_ticket_is_refused(session, agent, conversation):
@@ -283,4 +283,4 @@ def test_retry_through_another_ticket_is_refused(session, agent, conversation):
     message = reply(session, ticket_id, agent.id, seen)
     other = ingest(session, mail(sender="lee@example.com", message_id="<o@example.com>"))
     with pytest.raises(service.InvalidInput, match="no such reply"):
-        service.requeue_failed_reply(session, other.ticket_id, message.id)
+        replies.requeue_failed_reply(session, other.ticket_id, message.id)

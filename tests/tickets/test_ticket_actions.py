@@ -1,14 +1,14 @@
-"""Status, priority, tags and internal notes with @mentions, and the Mentions view."""
+"""Status, priority and tags of a ticket, and refused changes to them."""
 
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from helpdesk.tickets import service
-from helpdesk.tickets.models import Mention, Message, MessageKind, Priority, Ticket, TicketStatus
-from tests.factories import make_ticket, make_user
-from tests.helpers import csrf_token, login, post_form
+from helpdesk.tickets import merging, service
+from helpdesk.tickets.models import Message, MessageKind, Priority, Ticket, TicketStatus
+from tests.factories import make_ticket
+from tests.helpers import post_form
 
 
 def get(session, ticket_id) -> Ticket:
@@ -17,14 +17,6 @@ def get(session, ticket_id) -> Ticket:
     ).one()
     session.commit()
     return ticket
-
-
-def mentioned(session, note_id) -> list[int]:
-    ids = session.scalars(
-        select(Mention.user_id).where(Mention.message_id == note_id).order_by(Mention.user_id)
-    ).all()
-    session.commit()
-    return ids
 
 
 def test_resolving_records_when_and_reopening_clears_it(session, agent):
@@ -104,74 +96,8 @@ def test_status_form_changes_the_status(agent_client, session):
 
 def test_changing_a_merged_ticket_is_refused(agent_client, session, agent):
     survivor, merged = make_ticket(session), make_ticket(session)
-    service.merge_tickets(session, merged.id, survivor.id, agent.id)
+    merging.merge_tickets(session, merged.id, survivor.id, agent.id)
     session.commit()
     response = post_form(agent_client, f"/tickets/{merged.id}/priority", {"priority": "high"})
     assert response.status_code == 409
     assert get(session, merged.id).priority == Priority.normal
-
-
-def test_note_mentions_agents_by_name_and_email_local_part(session, agent, admin):
-    sam = make_user(session, email="sam.lee@example.com", name="Sam Lee")
-    ticket = make_ticket(session)
-    note = service.add_note(
-        session,
-        ticket.id,
-        author_id=agent.id,
-        body="@Ada Admin please check, and @sam.lee too. Mail bob@agent.example is no mention.",
-    )
-    session.commit()
-    assert mentioned(session, note.id) == sorted([admin.id, sam.id])
-
-
-def test_note_mentions_by_unique_first_name_only(session, agent, admin):
-    make_user(session, email="alex2@example.com", name="Alex Other")
-    ticket = make_ticket(session)
-    note = service.add_note(session, ticket.id, author_id=admin.id, body="@Alex can you?")
-    session.commit()
-    assert mentioned(session, note.id) == []
-    note = service.add_note(session, ticket.id, author_id=agent.id, body="@ada over to you")
-    session.commit()
-    assert mentioned(session, note.id) == [admin.id]
-
-
-def test_note_is_internal_and_never_queued_for_mail(session, agent):
-    ticket = make_ticket(session)
-    note = service.add_note(session, ticket.id, author_id=agent.id, body="Customer is a VIP")
-    session.commit()
-    assert note.kind == MessageKind.note
-    assert note.send_status is None
-    assert note.message_id is None
-
-
-def test_mentions_view_lists_and_marks_read(client, session, agent, admin):
-    ticket = make_ticket(session, subject="Refund request")
-    login(client, admin.email)
-    post_form(client, f"/tickets/{ticket.id}/notes", {"note": "@Alex Agent can you take this?"})
-    client.post("/logout", data={"csrf_token": csrf_token(client)})
-    login(client, agent.email)
-
-    html = client.get("/tickets/mentions").get_data(as_text=True)
-    assert "Refund request" in html
-    assert "can you take this?" in html
-    assert "Unread" in html
-    assert post_form(client, "/tickets/mentions/read").status_code == 302
-    html = client.get("/tickets/mentions").get_data(as_text=True)
-    assert "Unread" not in html
-    assert "Refund request" in html
-
-
-def test_opening_the_ticket_marks_its_mentions_read(client, session, agent, admin):
-    ticket = make_ticket(session)
-    note = service.add_note(session, ticket.id, author_id=admin.id, body="@Alex Agent look")
-    session.commit()
-    login(client, agent.email)
-    client.get(f"/tickets/{ticket.id}")
-    read_at = session.scalar(select(Mention.read_at).where(Mention.message_id == note.id))
-    session.commit()
-    assert read_at is not None
-
-
-def test_empty_mentions_view_explains_itself(agent_client):
-    html = agent_client.get("/tickets/mentions").get_data(as_text=True)
-    assert "No mentions yet" in html

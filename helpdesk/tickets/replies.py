@@ -1,0 +1,302 @@
+"""An agent's reply by mail, stored as a queued outgoing message, with the double-reply
+guard: a reply is refused while the ticket holds a message newer than the agent saw.
+
+The reply locks the ticket row (SELECT ... FOR UPDATE on PostgreSQL; on SQLite every
+transaction starts with BEGIN IMMEDIATE, which serializes writers), checks that nothing
+newer than what the agent saw exists and inserts itself in that same transaction, so two
+agents never both answer the same message. Functions flush and leave the commit to the
+caller, who then queues the send job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from helpdesk.customers.models import Customer
+from helpdesk.db import utcnow
+from helpdesk.mail.models import Mailbox
+from helpdesk.normalize import InvalidEmail, normalize_email
+from helpdesk.text import lazy_text as _l
+from helpdesk.tickets import sla
+from helpdesk.tickets.models import (
+    Attachment,
+    AttachmentBlob,
+    Message,
+    MessageKind,
+    SendStatus,
+    Ticket,
+    TicketStatus,
+)
+from helpdesk.tickets.service import (
+    InvalidInput,
+    ReplyConflict,
+    _agent,
+    _apply_status,
+    _changed,
+    _clean_body,
+    _credit_faq_if_done,
+    _lock_ticket,
+    _refuse_merged,
+    parse_status,
+)
+from helpdesk.tickets.threading import make_body_marker, make_message_id
+
+# An agent must have seen every message of these kinds before replying; events
+# (assigned, status changed) and automatic mail do not change what the answer should say.
+CONVERSATION_KINDS = (MessageKind.customer, MessageKind.reply, MessageKind.note)
+STATUS_AFTER_REPLY = TicketStatus.waiting
+MAX_CC = 20
+MAX_ATTACHMENTS = 10
+MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+MAX_REFERENCES = 20
+CONTENT_TYPE_PATTERN = re.compile(
+    r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$"
+)
+_FILENAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+_SUBJECT_TOKEN = re.compile(r"\[#\d+\]")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """What outgoing replies need from the configuration."""
+
+    secret_key: str
+    domain: str  # right-hand side of our Message-IDs
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+def parse_cc(raw: str | Sequence[str] | None) -> list[str]:
+    items = re.split(r"[,;\s]+", raw) if isinstance(raw, str) else list(raw or [])
+    addresses: dict[str, str] = {}
+    for item in items:
+        if not item.strip():
+            continue
+        try:
+            address = normalize_email(item)
+        except InvalidEmail:
+            raise InvalidInput(
+                _l("%(address)r is not an email address.", address=item.strip()), field="cc"
+            ) from None
+        addresses.setdefault(address.lower(), address)
+    if len(addresses) > MAX_CC:
+        raise InvalidInput(_l("At most %(n)d Cc addresses.", n=MAX_CC), field="cc")
+    return list(addresses.values())
+
+
+def _clean_uploads(uploads: Sequence[Upload]) -> list[Upload]:
+    files = [u for u in uploads if u.filename or u.content]
+    if len(files) > MAX_ATTACHMENTS:
+        raise InvalidInput(
+            _l("At most %(n)d attachments per reply.", n=MAX_ATTACHMENTS), field="attachments"
+        )
+    if sum(len(u.content) for u in files) > MAX_ATTACHMENT_BYTES:
+        raise InvalidInput(
+            _l("Attachments may add up to %(mb)d MB.", mb=MAX_ATTACHMENT_BYTES // 2**20),
+            field="attachments",
+        )
+    cleaned = []
+    for upload in files:
+        name = _FILENAME_UNSAFE.sub("_", upload.filename or "").strip()[:255] or "attachment"
+        if not upload.content:
+            raise InvalidInput(_l("%(name)s is empty.", name=name), field="attachments")
+        ctype = (upload.content_type or "").split(";")[0].strip().lower()
+        if not CONTENT_TYPE_PATTERN.match(ctype) or ctype == "application/octet-stream":
+            ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        cleaned.append(Upload(name, ctype, upload.content))
+    return cleaned
+
+
+def reply_subject(ticket: Ticket) -> str:
+    """``Re: <subject> [#id]``: customers' clients thread by it and ingest finds the id."""
+    base = " ".join(_SUBJECT_TOKEN.sub("", ticket.subject or "").split()) or "(no subject)"
+    if not re.match(r"^re\s*:", base, re.IGNORECASE):
+        base = f"Re: {base}"
+    return f"{base} [#{ticket.id}]"[:998]
+
+
+def _thread_parent(session: Session, ticket_id: int) -> Message | None:
+    """The message a reply answers: the newest customer mail, else our newest sent mail."""
+    with_id = select(Message).where(Message.ticket_id == ticket_id, Message.message_id.is_not(None))
+    newest = (Message.created_at.desc(), Message.id.desc())
+    return (
+        session.scalars(
+            with_id.where(Message.kind == MessageKind.customer).order_by(*newest).limit(1)
+        ).first()
+        or session.scalars(with_id.order_by(*newest).limit(1)).first()
+    )
+
+
+def _reply_mailbox(session: Session, ticket: Ticket) -> Mailbox:
+    mailbox = session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None
+    mailbox = (
+        mailbox
+        or session.scalars(
+            select(Mailbox).where(Mailbox.is_active).order_by(Mailbox.id).limit(1)
+        ).first()
+    )
+    if mailbox is None:
+        raise InvalidInput(_l("There is no mailbox to send from: add one in Settings first."))
+    return mailbox
+
+
+def _store_attachment(session: Session, message_id: int, upload: Upload) -> None:
+    digest = hashlib.sha256(upload.content).hexdigest()
+    if session.get(AttachmentBlob, digest) is None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    AttachmentBlob(sha256=digest, size=len(upload.content), content=upload.content)
+                )
+        except IntegrityError:
+            pass  # the same bytes were stored meanwhile; the key is their hash
+    session.add(
+        Attachment(
+            message_id=message_id,
+            blob_sha256=digest,
+            filename=upload.filename,
+            content_type=upload.content_type,
+            size=len(upload.content),
+        )
+    )
+
+
+def _seen_id(session: Session, ticket_id: int, seen_message_id: int | None) -> int:
+    if not seen_message_id:
+        return 0
+    owner = session.scalar(select(Message.ticket_id).where(Message.id == seen_message_id))
+    if owner != ticket_id:
+        raise InvalidInput(
+            _l("The reply form does not belong to this ticket. Reload the page and try again.")
+        )
+    return seen_message_id
+
+
+def latest_message_id(session: Session, ticket_id: int) -> int:
+    return session.scalar(select(func.max(Message.id)).where(Message.ticket_id == ticket_id)) or 0
+
+
+def send_reply(
+    session: Session,
+    ticket_id: int,
+    agent_id: int,
+    body: str,
+    cc: str | Sequence[str] | None,
+    attachments: Sequence[Upload],
+    seen_message_id: int | None,
+    new_status: str | None,
+    *,
+    mail: MailSettings,
+) -> Message:
+    """Store the agent's reply as a queued outgoing message; the caller commits and then
+    enqueues the send job. Raises ReplyConflict when a customer message, reply or note
+    newer than `seen_message_id` exists; then nothing is written."""
+    text = _clean_body(body, "body", _l("Write the reply first."))
+    cc_list = parse_cc(cc)
+    status = parse_status(new_status) if new_status else STATUS_AFTER_REPLY
+    uploads = _clean_uploads(attachments)
+    agent = _agent(session, agent_id)
+
+    ticket = _lock_ticket(session, ticket_id)
+    _refuse_merged(ticket)
+    seen = _seen_id(session, ticket.id, seen_message_id)
+    newer = list(
+        session.scalars(
+            select(Message)
+            .where(
+                Message.ticket_id == ticket.id,
+                Message.kind.in_(CONVERSATION_KINDS),
+                Message.id > seen,
+            )
+            .order_by(Message.id)
+        )
+    )
+    if newer:
+        raise ReplyConflict(newer, latest_message_id(session, ticket.id))
+
+    mailbox = _reply_mailbox(session, ticket)
+    customer = session.get(Customer, ticket.customer_id)
+    parent = _thread_parent(session, ticket.id)
+    references: list[str] = []
+    if parent is not None:
+        references = [*parent.references, parent.message_id]
+        # RFC 5322 3.6.4: keep the first (the thread's root) when shortening the chain.
+        if len(references) > MAX_REFERENCES:
+            references = [references[0], *references[-(MAX_REFERENCES - 1) :]]
+    now = utcnow()
+    reply = Message(
+        ticket_id=ticket.id,
+        kind=MessageKind.reply,
+        message_id=make_message_id(ticket.id, mail.secret_key, mail.domain),
+        in_reply_to=parent.message_id if parent else None,
+        references=references,
+        author_id=agent.id,
+        from_email=mailbox.address,
+        from_name=mailbox.name[:200],
+        to=[customer.email],
+        cc=cc_list,
+        subject=reply_subject(ticket),
+        body_text=f"{text}\n\n{make_body_marker(ticket.id, mail.secret_key)}\n",
+        body_reply=text,
+        send_status=SendStatus.queued,
+        created_at=now,
+    )
+    session.add(reply)
+    session.flush()
+    for upload in uploads:
+        _store_attachment(session, reply.id, upload)
+
+    _apply_status(ticket, status, now)
+    _credit_faq_if_done(session, ticket)
+    ticket.first_response_at = ticket.first_response_at or now
+    ticket.last_agent_reply_at = now
+    ticket.customer_replied_last = False
+    sla.apply_sla(session, ticket, now)
+    _changed(ticket, now)
+    session.flush()
+    return reply
+
+
+def requeue_failed_reply(session: Session, ticket_id: int, message_id: int) -> Message:
+    """failed -> queued, for the Retry button; the caller commits and enqueues the job."""
+    message = session.get(Message, message_id)
+    if message is None or message.ticket_id != ticket_id or message.kind != MessageKind.reply:
+        raise InvalidInput(_l("There is no such reply on this ticket."))
+    requeued = session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.send_status == SendStatus.failed)
+        .values(send_status=SendStatus.queued, send_error="")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(message)
+    if not requeued:
+        raise InvalidInput(
+            _l(
+                "Only a reply that failed can be sent again; this one is %(status)s.",
+                status=message.send_status,
+            )
+        )
+    return message
+
+
+def mark_not_queued(session: Session, message_id: int, error: str) -> None:
+    """A stored reply whose send job could not be queued shows as failed, with Retry."""
+    session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.send_status == SendStatus.queued)
+        .values(send_status=SendStatus.failed, send_error=error[:2000])
+        .execution_options(synchronize_session=False)
+    )
