@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from helpdesk.auth.models import User
 from helpdesk.db import utcnow
+from helpdesk.faq.highlight import excerpt
 from helpdesk.faq.models import (
     Article,
     ArticleLanguage,
@@ -32,7 +33,9 @@ from helpdesk.faq.models import (
     ArticleVote,
     Category,
 )
-from helpdesk.faq.search import excerpt, index_article, normalize, suggest_articles
+from helpdesk.faq.search import suggest_articles
+from helpdesk.faq.search_index import index_article
+from helpdesk.faq.text_analysis import normalize
 from helpdesk.normalize import normalize_tags
 from helpdesk.text import lazy_text as _l
 

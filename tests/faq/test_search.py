@@ -2,13 +2,8 @@
 
 import pytest
 
-from helpdesk.faq.search import (
-    MAX_QUERY_LENGTH,
-    EmptyQuery,
-    QueryTooLong,
-    search_articles,
-    strip_korean_suffixes,
-)
+from helpdesk.faq.search import MAX_QUERY_LENGTH, EmptyQuery, QueryTooLong, search_articles
+from helpdesk.faq.text_analysis import strip_korean_suffixes
 from tests.factories import make_article
 
 
