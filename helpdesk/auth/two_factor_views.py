@@ -75,9 +75,14 @@ def _await(user: User, purpose: str, next_target: str | None, endpoint: str):
     return redirect(url_for(endpoint))
 
 
-def _complete_login(user: User, next_target: str | None):
+def _log_in(user: User) -> None:
+    """The one place where a login completes, with or without a second step."""
     session.pop(PENDING, None)
     login_user(user)
+
+
+def _complete_login(user: User, next_target: str | None):
+    _log_in(user)
     return redirect(safe_redirect_target(next_target, url_for("admin.home")))
 
 
@@ -201,8 +206,7 @@ def _enrol(user: User, *, required: bool):
             next_url = url_for("auth.preferences")
             if required:
                 next_target = session[PENDING].get("next")
-                session.pop(PENDING, None)
-                login_user(user)
+                _log_in(user)
                 next_url = safe_redirect_target(next_target, url_for("admin.home"))
             return render_template(
                 "auth/two_factor/recovery_codes.html", codes=codes, next_url=next_url
