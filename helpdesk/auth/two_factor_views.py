@@ -41,6 +41,8 @@ PENDING = "two_factor_pending"
 PENDING_SECONDS = {"code": 5 * 60, "enrol": 15 * 60}
 # Requests a logged-in user may still make while the policy sends them to the set-up.
 _ALLOWED_BEFORE_ENROLMENT = frozenset({"static", "auth.logout", "i18n.switch_language"})
+# The page to go on to is kept in the session cookie, which browsers cap at 4 KB.
+MAX_NEXT_LENGTH = 1000
 
 
 def _cipher() -> two_factor.SecretCipher:
@@ -70,7 +72,7 @@ def _await(user: User, purpose: str, next_target: str | None, endpoint: str):
         "user_id": user.id,
         "purpose": purpose,
         "since": int(time.time()),
-        "next": next_target,
+        "next": next_target if next_target and len(next_target) <= MAX_NEXT_LENGTH else None,
     }
     return redirect(url_for(endpoint))
 

@@ -56,6 +56,13 @@ def test_the_login_goes_on_to_the_page_asked_for(client, agent, secured):
     assert response.headers["Location"] == "/customers?tag=vip"
 
 
+def test_an_overlong_page_to_go_on_to_is_dropped_not_kept_in_the_cookie(client, agent, secured):
+    secret, _codes = secured
+    password_step(client, agent.email, next_target="/customers?q=" + "x" * 5000)
+    response = post_form(client, "/login/code", {"code": code(secret, 1)})
+    assert response.headers["Location"] == "/"
+
+
 def test_a_wrong_code_is_refused_and_leaves_the_user_logged_out(client, agent, secured):
     secret, _codes = secured
     password_step(client, agent.email)
