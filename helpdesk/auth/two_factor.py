@@ -71,6 +71,10 @@ class NotEnrolled(TwoFactorError):
     pass
 
 
+class AlreadyOn(TwoFactorError):
+    pass
+
+
 @dataclass(frozen=True)
 class CodePolicy:
     """How many codes one user may try (logins, turning it off, new recovery codes)."""
@@ -167,7 +171,7 @@ def start_enrolment(
     """A secret to scan; reloading the page shows the same one until it is confirmed."""
     row = _secret_row(session, user_id)
     if row is not None and row.confirmed_at is not None:
-        raise TwoFactorError(_l("Two-factor login is already on."))
+        raise AlreadyOn(_l("Two-factor login is already on."))
     secret = cipher.decrypt(row.secret_encrypted) if row is not None else None
     if secret is None:
         secret = pyotp.random_base32()

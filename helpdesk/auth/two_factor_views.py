@@ -215,7 +215,12 @@ def _enrol(user: User, *, required: bool):
             )
     elif form.is_submitted():
         status = 400
-    enrolment = two_factor.start_enrolment(db, user.id, user.email, _issuer(), _cipher())
+    try:
+        enrolment = two_factor.start_enrolment(db, user.id, user.email, _issuer(), _cipher())
+    except two_factor.AlreadyOn:
+        # Finished in another tab meanwhile: nothing is left to set up here.
+        db.rollback()
+        return _back_to_login() if required else redirect(url_for("two_factor.manage"))
     db.commit()
     qr = segno.make(enrolment.provisioning_uri, error="m")
     return render_template(

@@ -164,6 +164,20 @@ def test_when_required_a_user_without_it_is_sent_to_set_up_after_the_password(
     assert is_logged_in(client)
 
 
+def test_a_set_up_finished_in_another_tab_is_not_offered_again(app, session, agent):
+    enforce(session)
+    first, second = app.test_client(), app.test_client()
+    login(first, agent.email)
+    login(second, agent.email)
+    secret = shown_secret(first.get("/login/two-factor-setup"))
+    post_form(first, "/login/two-factor-setup", {"code": pyotp.TOTP(secret).now()})
+    reload = second.get("/login/two-factor-setup")
+    assert reload.headers["Location"] == "/login"
+    stale = post_form(second, "/login/two-factor-setup", {"code": "000000"})
+    assert stale.headers["Location"] == "/login"
+    assert not is_logged_in(second)
+
+
 def test_when_required_a_wrong_set_up_code_leaves_the_user_logged_out(client, session, agent):
     enforce(session)
     login(client, agent.email)
