@@ -88,6 +88,7 @@ def _init_login(app: Flask) -> None:
 def _register_features(app: Flask) -> None:
     from helpdesk import i18n, nav, web
     from helpdesk.admin.views import bp as admin_bp
+    from helpdesk.auth.two_factor_views import bp as two_factor_bp
     from helpdesk.auth.views import bp as auth_bp
     from helpdesk.campaigns.report_views import bp as campaign_reports_bp
     from helpdesk.campaigns.tracking_views import bp as tracking_bp
@@ -110,6 +111,7 @@ def _register_features(app: Flask) -> None:
     i18n.init_app(app, str(PROJECT_ROOT / "translations"))
     for blueprint in (auth_bp, admin_bp, customers_bp, mail_bp, imports_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(two_factor_bp)
     app.register_blueprint(queues_bp)
     app.register_blueprint(ticket_settings_bp)
     app.register_blueprint(tickets_bp)

@@ -123,6 +123,23 @@ def create_user_command(email: str, name: str, role: str, manager: bool, passwor
         _fail(str(exc))
 
 
+@main.command("reset-two-factor")
+@click.option("--email", required=True, help="the staff member who lost their authenticator")
+def reset_two_factor_command(email: str) -> None:
+    """Turn a user's two-factor login off (for when no other admin can do it on the web)."""
+    from helpdesk.auth import two_factor
+
+    config = _config()
+    with _session(config) as session:
+        user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+        if user is None:
+            _fail(f"no user has the email address {email}")
+        two_factor.turn_off(session, user.id)
+    click.echo(
+        f"Two-factor login of {user.email} is off; they set it up again at their next login."
+    )
+
+
 @main.command()
 def demo() -> None:
     """Fill an empty database with demo staff and customers."""

@@ -13,6 +13,12 @@ from helpdesk.auth.permissions import ALL_STAFF, roles_required
 bp = Blueprint("admin", __name__)
 nav.add_main("admin.settings", _l("Settings"), [Role.admin], order=90)
 nav.add_setting("auth.users", _l("Users"), _l("Staff accounts and roles"), order=10)
+nav.add_setting(
+    "two_factor.policy",
+    _l("Two-factor login"),
+    _l("Require it for all staff, reset a user who lost their phone"),
+    order=12,
+)
 
 # Later features add their own start pages here (tickets for agents, campaigns for marketers).
 HOME_ENDPOINTS: dict[Role, str] = {

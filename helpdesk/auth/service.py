@@ -181,3 +181,8 @@ def active_agents(session: Session) -> list[User]:
             .order_by(User.name)
         )
     )
+
+
+def password_matches(user: User, password: str) -> bool:
+    """For steps that ask a logged-in user for their password again."""
+    return _password_matches(user, password)

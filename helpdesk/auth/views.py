@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
-from helpdesk.auth import service
+from helpdesk.auth import service, two_factor_views
 from helpdesk.auth.forms import (
     ROLE_CHOICES,
     EditUserForm,
@@ -18,7 +18,7 @@ from helpdesk.auth.forms import (
 )
 from helpdesk.auth.models import Role, User
 from helpdesk.auth.permissions import ALL_STAFF, client_ip, public, roles_required
-from helpdesk.web import db_session, safe_redirect_target
+from helpdesk.web import db_session
 
 bp = Blueprint("auth", __name__)
 
@@ -53,8 +53,7 @@ def login():
         if user is None:
             form.form_errors.append(_("Wrong email or password."))
             return render_template("auth/login.html", form=form), 401
-        login_user(user)
-        return redirect(safe_redirect_target(request.args.get("next"), url_for("admin.home")))
+        return two_factor_views.after_password(user, request.args.get("next"))
     return render_template("auth/login.html", form=form)
 
 

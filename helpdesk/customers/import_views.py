@@ -23,6 +23,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectChoice, SelectField
 
+from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import ALL_STAFF, roles_required
 from helpdesk.customers import importer, jobs
 from helpdesk.customers.models import ImportKind, ImportStatus
@@ -133,9 +134,14 @@ def _timezone() -> str:
     return current_user.timezone or _config().default_timezone
 
 
+def _owner_filter() -> int | None:
+    """Staff see their own imports; an admin sees everyone's."""
+    return None if current_user.role == Role.admin else current_user.id
+
+
 def _get_job(import_id: int):
     try:
-        return importer.get_import(db_session(), import_id)
+        return importer.get_import(db_session(), import_id, owner_id=_owner_filter())
     except importer.ImportNotFound:
         abort(404)
 
@@ -147,7 +153,7 @@ def _render_new(form: ImportForm, status: int = 200):
             "customers/import_new.html",
             form=form,
             field_keys=list(importer.custom_field_keys(session)),
-            recent=importer.recent_imports(session),
+            recent=importer.recent_imports(session, owner_id=_owner_filter()),
             max_mb=_config().import_max_bytes / 1024 / 1024,
         ),
         status,

@@ -49,11 +49,15 @@ def registered_sources() -> list[str]:
     return list(_sources)
 
 
-def customer_timeline(session: Session, customer_id: int, limit: int = 50) -> list[TimelineEntry]:
-    """Newest first across all sources; ties keep the order the sources were registered."""
+def customer_timeline(
+    session: Session, customer_id: int, limit: int = 50, hidden_kinds: frozenset[str] = frozenset()
+) -> list[TimelineEntry]:
+    """Newest first across all sources but the hidden ones; ties keep the order the sources
+    were registered."""
     streams = [
         sorted(fn(session, customer_id, limit), key=lambda e: e.at, reverse=True)
-        for fn in _sources.values()
+        for kind, fn in _sources.items()
+        if kind not in hidden_kinds
     ]
     merged = heapq.merge(*streams, key=lambda e: e.at, reverse=True)
     return list(islice(merged, limit))

@@ -237,7 +237,7 @@ def edit(customer_id: int):
 
 
 def _render_record(customer: Customer, purchase_form=None, note_form=None, status=200):
-    record = service.customer_record(db_session(), customer)
+    record = service.customer_record(db_session(), customer, current_user.role)
     local_now = datetime.now(_user_zone())
     if purchase_form is None:
         purchase_form = PurchaseForm(formdata=None, purchased_at=local_now.date().isoformat())

@@ -42,6 +42,9 @@ PUBLIC_REQUESTS = {
     "static": lambda w: [PublicRequest("/static/app.css", 200)],
     "i18n.switch_language": lambda w: [PublicRequest("/language/ko?next=/faq", 302)],
     "auth.login": lambda w: [PublicRequest("/login", 200)],
+    # Without a passed password step, both send the visitor back to the login page.
+    "two_factor.challenge": lambda w: [PublicRequest("/login/code", 302)],
+    "two_factor.enrol_required": lambda w: [PublicRequest("/login/two-factor-setup", 302)],
     "faq.index": lambda w: [PublicRequest("/faq", 200)],
     "faq.category": lambda w: [PublicRequest(f"/faq/category/{w['category_id']}", 200)],
     "faq.article": lambda w: [PublicRequest(f"/faq/en/{w['slug']}", 200, counts_on_get=True)],

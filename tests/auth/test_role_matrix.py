@@ -25,6 +25,14 @@ ACCESS: dict[str, set[str] | str] = {
     "auth.users": ADMIN,
     "auth.new_user": ADMIN,
     "auth.edit_user": ADMIN,
+    # The code step and the required set-up come between the password and the login.
+    "two_factor.challenge": PUBLIC,
+    "two_factor.enrol_required": PUBLIC,
+    "two_factor.manage": STAFF,
+    "two_factor.new_recovery_codes": STAFF,
+    "two_factor.turn_off": STAFF,
+    "two_factor.policy": ADMIN,
+    "two_factor.reset": ADMIN,
     "admin.home": STAFF,
     "admin.settings": ADMIN,
     # Customer records are shared by support and marketing; only admins delete or define fields.

@@ -34,20 +34,31 @@ def create_import(
     return job
 
 
-def get_import(session: Session, import_id: int) -> ImportJob:
+def get_import(session: Session, import_id: int, owner_id: int | None = None) -> ImportJob:
+    """The import; with `owner_id`, only one that user uploaded (another's is not found).
+
+    An upload holds a whole file of customer data and its preview shows every row, so
+    only the person who uploaded it (and an admin, who passes no owner) may look at it,
+    start it or discard it.
+    """
     job = session.get(ImportJob, import_id)
-    if job is None:
+    if job is None or (owner_id is not None and job.created_by_id != owner_id):
         raise ImportNotFound(import_id)
     return job
 
 
-def recent_imports(session: Session, limit: int = 10) -> list[ImportJob]:
+def recent_imports(
+    session: Session, limit: int = 10, owner_id: int | None = None
+) -> list[ImportJob]:
+    """The newest imports; with `owner_id`, only that user's."""
     query = (
         select(ImportJob)
         .options(defer(ImportJob.content), defer(ImportJob.errors))
         .order_by(ImportJob.id.desc())
         .limit(limit)
     )
+    if owner_id is not None:
+        query = query.where(ImportJob.created_by_id == owner_id)
     return list(session.scalars(query))
 
 
