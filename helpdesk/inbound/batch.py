@@ -28,7 +28,7 @@ from helpdesk.inbound.incoming import (
     same_mail_key,
 )
 from helpdesk.inbound.rules import _Context
-from helpdesk.mail.models import Mailbox, RawMessage, SeenMessage
+from helpdesk.mail.models import Mailbox, RawMessage, RawStatus, SeenMessage
 from helpdesk.mail.parse import ParsedMail
 from helpdesk.normalize import InvalidEmail, normalize_email, normalize_text
 from helpdesk.tickets.models import (
@@ -89,6 +89,9 @@ class _Batch:
         self.customers: dict[str, Customer] = {}  # by lower-cased address
         # Message-ID -> (ticket or its id, kind); None for Message-IDs no message has.
         self.messages: dict[str, tuple[Ticket | int, MessageKind] | None] = {}
+        # Message-ID -> (ticket or its id, its customer's lower-cased address) of the later
+        # mails that reused it, oldest first (the first one's is in `messages`).
+        self.reusers: dict[str, list[tuple[Ticket | int, str]]] = {}
         self.claims: dict[int, _Claim] = {}  # by raw message id, this batch's
         self.outcomes: dict[int, _Outcome] = {}  # this batch's, by raw message id
         self.raw_tickets: dict[int, int | None] = {}  # earlier raw messages' tickets
@@ -284,6 +287,7 @@ class _Batch:
                 .where(Message.message_id.in_(chunk))
             ):
                 self.messages[mid] = (ticket, kind)
+            self.prefetch_reusers(chunk)
         tickets = {known[0] for known in self.messages.values() if known is not None}
         waiting = unanswered_since_by_ticket(self.session, [ticket.id for ticket in tickets])
         self.waiting.update((ticket, waiting[ticket.id]) for ticket in tickets)
@@ -299,6 +303,32 @@ class _Batch:
                 select(Customer).where(func.lower(Customer.email).in_(chunk))
             ):
                 self.customers[customer.email.lower()] = customer
+
+    def prefetch_reusers(self, message_ids: list[str]) -> None:
+        """The mails that reused these Message-IDs: taken in, but not the ledger's holder
+        of the Message-ID. Almost always none."""
+        rows = self.session.execute(
+            select(RawMessage.message_id, RawMessage.ticket_id, Customer.email)
+            .join(SeenMessage, SeenMessage.dedupe_key == RawMessage.message_id)
+            .join(Ticket, Ticket.id == RawMessage.ticket_id)
+            .join(Customer, Customer.id == Ticket.customer_id)
+            .where(
+                RawMessage.message_id.in_(message_ids),
+                RawMessage.id != SeenMessage.raw_message_id,
+                RawMessage.status == RawStatus.ingested,
+            )
+            .order_by(RawMessage.id)
+        )
+        for mid, ticket_id, email in rows:
+            self.reusers.setdefault(mid, []).append((ticket_id, email.lower()))
+
+    def reuser_ticket(self, message_id: str, sender: str) -> Ticket | int | None:
+        """The ticket of the latest mail that reused this Message-ID and whose ticket is
+        the sender's: their follow-up to it, not to the Message-ID's first mail."""
+        for ticket, customer_email in reversed(self.reusers.get(message_id, [])):
+            if customer_email == sender.lower():
+                return ticket
+        return None
 
     def normalize(self, email: str) -> str | None:
         """The normalized address, or None when it is not one; remembered per batch."""

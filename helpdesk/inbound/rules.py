@@ -249,6 +249,12 @@ class _Context:
         if not created:
             self.reply_sla(ticket)
         message = self.add_message(ticket, MessageKind.customer)
+        if self.reuses_message_id:
+            owner = customer if ticket.customer_id == customer.id else None
+            owner = owner or self.session.get(Customer, ticket.customer_id)
+            self.batch.reusers.setdefault(self.raw.message_id, []).append(
+                (ticket, owner.email.lower())
+            )
         self.add_participants(ticket, customer)
         acknowledge = created and self.ack_refusal(customer) is None
         if acknowledge:
@@ -272,6 +278,11 @@ class _Context:
             known = self.batch.message(mid)
             target = known[0] if known else None
             how = f"{header_name} {mid}"
+            # A Message-ID that a later, different mail reused names two mails; a
+            # follow-up by that mail's customer is theirs, anyone else's the first's.
+            reuser = self.batch.reuser_ticket(mid, self.sender)
+            if reuser is not None:
+                target, how = reuser, f"{header_name} {mid} (reused; the sender's mail)"
             if target is None:
                 target = ticket_id_from_message_id(mid, self.settings.secret_key)
                 how = f"signed {header_name} {mid}"

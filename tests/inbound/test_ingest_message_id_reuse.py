@@ -189,6 +189,68 @@ def test_reply_referencing_a_reused_message_id_threads_to_the_first_mails_ticket
     assert reply.ticket_id == first.ticket_id
 
 
+def test_follow_up_by_the_reusing_mails_customer_threads_to_their_ticket(session):
+    ingest(session, mail())
+    other = ingest(session, mail(sender=OTHER_SENDER))
+
+    follow_up = ingest(
+        session,
+        mail(
+            "Any news on my question?",
+            sender=OTHER_SENDER,
+            message_id="<j2@example.org>",
+            headers={"In-Reply-To": "<m1@example.com>"},
+        ),
+    )
+
+    assert (follow_up.status, follow_up.created_ticket) == (RawStatus.ingested, False)
+    assert follow_up.ticket_id == other.ticket_id
+    assert "reused; the sender's mail" in follow_up.reason
+
+
+def test_reply_by_someone_else_to_a_reused_message_id_threads_to_the_first_mails_ticket(
+    session,
+):
+    first = ingest(session, mail())
+    ingest(session, mail(sender=OTHER_SENDER))
+
+    reply = ingest(
+        session,
+        mail(
+            "Replying to all.",
+            sender="Lee Dana <dana@example.net>",
+            message_id="<d1@example.net>",
+            headers={"In-Reply-To": "<m1@example.com>"},
+        ),
+    )
+
+    assert reply.ticket_id == first.ticket_id
+
+
+def test_follow_up_in_the_same_batch_as_the_reusing_mail_threads_to_its_ticket(session):
+    ingest(session, mail())
+
+    other, follow_up = ingest_batch(
+        session,
+        [
+            Incoming(mail(sender=OTHER_SENDER)),
+            Incoming(
+                mail(
+                    "And one more thing.",
+                    sender=OTHER_SENDER,
+                    message_id="<j2@example.org>",
+                    headers={"References": "<m1@example.com>"},
+                )
+            ),
+        ],
+        source=RawSource.imap,
+        settings=SETTINGS,
+    )
+
+    assert follow_up.ticket_id == other.ticket_id
+    assert not follow_up.created_ticket
+
+
 def test_ledger_row_from_before_identities_is_compared_by_the_stored_mail(session):
     first = ingest(session, mail())
     # As a row written before revision 0005 looks.

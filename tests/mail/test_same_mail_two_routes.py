@@ -43,9 +43,7 @@ def count(session, model) -> int:
     return number
 
 
-def test_same_mail_in_the_mailbox_twice_is_one_message(
-    session, config, imap_mailbox, imap_account
-):
+def test_same_mail_in_the_mailbox_twice_is_one_message(session, config, imap_mailbox, imap_account):
     imap_account.append(MAILBOX_HOPS + mail(), MAILBOX_HOPS + mail())
 
     result = poll_mailbox(imap_mailbox.id, config)
