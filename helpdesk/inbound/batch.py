@@ -206,7 +206,11 @@ class _Batch:
             holder, holder_identity = holders[key]
             if holder == raw_id:
                 self.claims[raw_id] = _Claim(key)
-            elif identity is None or self.identity_of(key, holder, holder_identity) == identity:
+                continue
+            if identity is not None:
+                holder_identity = self.identity_of(key, holder, holder_identity)
+                holders[key] = (holder, holder_identity)
+            if identity is None or holder_identity == identity:
                 self.claims[raw_id] = _Claim(key, duplicate_of=holder)
             else:
                 reusing.append((raw_id, holder, identity))

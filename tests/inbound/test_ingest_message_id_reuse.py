@@ -133,6 +133,16 @@ def test_reuse_is_noted_on_the_ticket_with_the_first_mails_ticket(session):
     assert events(session, first.ticket_id) == []
 
 
+def test_ticket_page_shows_the_reuse_to_the_agent(agent_client, session):
+    first = ingest(session, mail())
+    other = ingest(session, mail(sender=OTHER_SENDER))
+
+    html = agent_client.get(f"/tickets/{other.ticket_id}").get_data(as_text=True)
+
+    assert "reused the Message-ID &lt;m1@example.com&gt; of a different mail" in html
+    assert f"ticket #{first.ticket_id}" in html
+
+
 def test_first_mail_keeps_the_message_id_on_its_ticket_message(session):
     first = ingest(session, mail())
 
