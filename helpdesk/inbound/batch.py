@@ -28,6 +28,7 @@ from helpdesk.inbound.incoming import (
     same_mail_key,
 )
 from helpdesk.inbound.rules import _Context
+from helpdesk.mail.bounces.ids import is_our_message_id
 from helpdesk.mail.models import Mailbox, RawMessage, RawStatus, SeenMessage
 from helpdesk.mail.parse import ParsedMail
 from helpdesk.normalize import InvalidEmail, normalize_email, normalize_text
@@ -291,6 +292,14 @@ class _Batch:
                 .where(Message.message_id.in_(chunk))
             ):
                 self.messages[mid] = (ticket, kind)
+        # Replies mostly answer our own mail, whose Message-IDs no customer mail holds.
+        replied_to = {
+            mid[:998]
+            for mail in parsed
+            for mid in (*mail.in_reply_to, *mail.references)
+            if mid and not is_our_message_id(mid)
+        }
+        for chunk in chunks(sorted(replied_to)):
             self.prefetch_reusers(chunk)
         tickets = {known[0] for known in self.messages.values() if known is not None}
         waiting = unanswered_since_by_ticket(self.session, [ticket.id for ticket in tickets])
