@@ -4,6 +4,7 @@ together at the end."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
@@ -22,10 +23,13 @@ from helpdesk.inbound.incoming import (
     _own,
     _Stored,
     dedupe_key,
+    mail_identity,
     parse_incoming,
+    same_mail_key,
 )
 from helpdesk.inbound.rules import _Context
-from helpdesk.mail.models import Mailbox, RawMessage, SeenMessage
+from helpdesk.mail.bounces.ids import is_our_message_id
+from helpdesk.mail.models import Mailbox, RawMessage, RawStatus, SeenMessage
 from helpdesk.mail.parse import ParsedMail
 from helpdesk.normalize import InvalidEmail, normalize_email, normalize_text
 from helpdesk.tickets.models import (
@@ -45,6 +49,17 @@ from helpdesk.tickets.sla import (
     unanswered_since,
     unanswered_since_by_ticket,
 )
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """What the ledger says of one message of the batch: its key, the raw message it is
+    a copy of (None: it is taken in), and the first holder of its Message-ID when that
+    was a different mail."""
+
+    key: str
+    duplicate_of: int | None = None
+    reused_from: int | None = None
 
 
 def _dialect_insert(session: Session):
@@ -75,7 +90,10 @@ class _Batch:
         self.customers: dict[str, Customer] = {}  # by lower-cased address
         # Message-ID -> (ticket or its id, kind); None for Message-IDs no message has.
         self.messages: dict[str, tuple[Ticket | int, MessageKind] | None] = {}
-        self.holders: dict[str, int] = {}  # dedupe key -> raw message id holding it
+        # Message-ID -> (ticket or its id, its customer's lower-cased address) of the later
+        # mails that reused it, oldest first (the first one's is in `messages`).
+        self.reusers: dict[str, list[tuple[Ticket | int, str]]] = {}
+        self.claims: dict[int, _Claim] = {}  # by raw message id, this batch's
         self.outcomes: dict[int, _Outcome] = {}  # this batch's, by raw message id
         self.raw_tickets: dict[int, int | None] = {}  # earlier raw messages' tickets
         self.acks_sent: dict[int, int] = {}  # customer id -> acknowledgements in the window
@@ -102,7 +120,7 @@ class _Batch:
         ]
         for item, mail in zip(stored, parsed, strict=True):
             item.message_id = mail.message_id[:998] if mail.message_id else None
-        self.claim([(dedupe_key(mail), item.id) for item, mail in zip(stored, parsed, strict=True)])
+        self.claim(stored, parsed)
         self.prefetch(parsed)
         contexts = [_Context(self, item, mail) for item, mail in zip(stored, parsed, strict=True)]
         self.create_customers(contexts)
@@ -169,39 +187,94 @@ class _Batch:
         if attachments:
             self.session.execute(insert(Attachment), attachments)
 
-    def claim(self, keys: list[tuple[str, int]]) -> None:
-        """Enter the batch's dedupe keys in the ledger and learn who holds each one.
+    def claim(self, stored: list[_Stored], parsed: list[ParsedMail]) -> None:
+        """Enter the batch's dedupe keys in the ledger and decide, per message, whether
+        it is a copy of a mail taken in before (`claims`).
 
         The database decides, so of two processes taking in the same mail at once only
-        one gets the key; the first of two copies within the batch holds it for both.
+        one gets the key; the first of two copies within the batch holds it for both. A
+        Message-ID held by a different mail (`mail_identity` differs) is no reason to
+        drop this one: it claims a key of its own (`same_mail_key`), which its copies
+        then find, and is taken in with the reuse noted.
         """
-        now = utcnow()
-        first: dict[str, int] = {}
-        for key, raw_id in keys:
-            first.setdefault(key, raw_id)
-        # In key order, so that concurrent batches take the keys' locks in the same order.
-        rows = [
-            {"dedupe_key": key, "raw_message_id": first[key], "seen_at": now}
-            for key in sorted(first)
+        items = [
+            (item.id, dedupe_key(mail), mail_identity(mail))
+            for item, mail in zip(stored, parsed, strict=True)
         ]
-        claimed = set(self.session.scalars(self._claim, rows))
-        self.holders = {key: raw_id for key, raw_id in first.items() if key in claimed}
-        taken = [key for key in first if key not in claimed]
-        for chunk in chunks(taken):
-            rows = self.session.execute(
-                select(SeenMessage.dedupe_key, SeenMessage.raw_message_id).where(
-                    SeenMessage.dedupe_key.in_(chunk)
-                )
+        holders = self.take_keys([(key, raw_id, identity) for raw_id, key, identity in items])
+        reusing = []
+        for raw_id, key, identity in items:
+            holder, holder_identity = holders[key]
+            if holder == raw_id:
+                self.claims[raw_id] = _Claim(key)
+                continue
+            if identity is not None:
+                holder_identity = self.identity_of(key, holder, holder_identity)
+                holders[key] = (holder, holder_identity)
+            if identity is None or holder_identity == identity:
+                self.claims[raw_id] = _Claim(key, duplicate_of=holder)
+            else:
+                reusing.append((raw_id, holder, identity))
+        if reusing:
+            own_keys = self.take_keys(
+                [(same_mail_key(identity), raw_id, identity) for raw_id, _, identity in reusing]
             )
-            self.holders.update((key, raw_id) for key, raw_id in rows)
-        if missing := [key for key in taken if key not in self.holders]:
-            raise LookupError(f"dedupe keys neither claimed nor found: {missing}")
-        earlier = sorted(set(self.holders.values()) - {raw_id for _, raw_id in keys})
+            for raw_id, first, identity in reusing:
+                key = same_mail_key(identity)
+                holder = own_keys[key][0]
+                if holder == raw_id:
+                    self.claims[raw_id] = _Claim(key, reused_from=first)
+                else:
+                    self.claims[raw_id] = _Claim(key, duplicate_of=holder)
+        referred = {c.duplicate_of or c.reused_from for c in self.claims.values()} - {None}
+        earlier = sorted(referred - {raw_id for raw_id, _, _ in items})
         for chunk in chunks(earlier):
             rows = self.session.execute(
                 select(RawMessage.id, RawMessage.ticket_id).where(RawMessage.id.in_(chunk))
             )
             self.raw_tickets.update((raw_id, ticket_id) for raw_id, ticket_id in rows)
+
+    def take_keys(
+        self, keys: list[tuple[str, int, str | None]]
+    ) -> dict[str, tuple[int, str | None]]:
+        """Claim (key, raw message id, identity) in the ledger; returns who holds each key
+        (this batch's first claimant or an earlier mail) and the holder's identity."""
+        now = utcnow()
+        first: dict[str, tuple[int, str | None]] = {}
+        for key, raw_id, identity in keys:
+            first.setdefault(key, (raw_id, identity))
+        # In key order, so that concurrent batches take the keys' locks in the same order.
+        rows = [
+            {"dedupe_key": key, "raw_message_id": raw_id, "identity": identity, "seen_at": now}
+            for key, (raw_id, identity) in sorted(first.items())
+        ]
+        claimed = set(self.session.scalars(self._claim, rows))
+        holders = {key: first[key] for key in claimed}
+        taken = [key for key in first if key not in claimed]
+        for chunk in chunks(taken):
+            rows = self.session.execute(
+                select(
+                    SeenMessage.dedupe_key, SeenMessage.raw_message_id, SeenMessage.identity
+                ).where(SeenMessage.dedupe_key.in_(chunk))
+            )
+            holders.update((key, (raw_id, identity)) for key, raw_id, identity in rows)
+        if missing := [key for key in taken if key not in holders]:
+            raise LookupError(f"dedupe keys neither claimed nor found: {missing}")
+        return holders
+
+    def identity_of(self, key: str, holder: int, identity: str | None) -> str | None:
+        """The holder's `mail_identity`; ledger rows from before it was kept get it from
+        the holder's stored bytes, once."""
+        if identity is None:
+            content = self.session.scalar(select(RawMessage.content).where(RawMessage.id == holder))
+            identity = mail_identity(parse_incoming(content, self.settings, self.own))
+            self.session.execute(
+                update(SeenMessage)
+                .where(SeenMessage.dedupe_key == key)
+                .values(identity=identity)
+                .execution_options(synchronize_session=False)
+            )
+        return identity
 
     def prefetch(self, parsed: list[ParsedMail]) -> None:
         referenced = {
@@ -219,6 +292,15 @@ class _Batch:
                 .where(Message.message_id.in_(chunk))
             ):
                 self.messages[mid] = (ticket, kind)
+        # Replies mostly answer our own mail, whose Message-IDs no customer mail holds.
+        replied_to = {
+            mid[:998]
+            for mail in parsed
+            for mid in (*mail.in_reply_to, *mail.references)
+            if mid and not is_our_message_id(mid)
+        }
+        for chunk in chunks(sorted(replied_to)):
+            self.prefetch_reusers(chunk)
         tickets = {known[0] for known in self.messages.values() if known is not None}
         waiting = unanswered_since_by_ticket(self.session, [ticket.id for ticket in tickets])
         self.waiting.update((ticket, waiting[ticket.id]) for ticket in tickets)
@@ -234,6 +316,32 @@ class _Batch:
                 select(Customer).where(func.lower(Customer.email).in_(chunk))
             ):
                 self.customers[customer.email.lower()] = customer
+
+    def prefetch_reusers(self, message_ids: list[str]) -> None:
+        """The mails that reused these Message-IDs: taken in, but not the ledger's holder
+        of the Message-ID. Almost always none."""
+        rows = self.session.execute(
+            select(RawMessage.message_id, RawMessage.ticket_id, Customer.email)
+            .join(SeenMessage, SeenMessage.dedupe_key == RawMessage.message_id)
+            .join(Ticket, Ticket.id == RawMessage.ticket_id)
+            .join(Customer, Customer.id == Ticket.customer_id)
+            .where(
+                RawMessage.message_id.in_(message_ids),
+                RawMessage.id != SeenMessage.raw_message_id,
+                RawMessage.status == RawStatus.ingested,
+            )
+            .order_by(RawMessage.id)
+        )
+        for mid, ticket_id, email in rows:
+            self.reusers.setdefault(mid, []).append((ticket_id, email.lower()))
+
+    def reuser_ticket(self, message_id: str, sender: str) -> Ticket | int | None:
+        """The ticket of the latest mail that reused this Message-ID and whose ticket is
+        the sender's: their follow-up to it, not to the Message-ID's first mail."""
+        for ticket, customer_email in reversed(self.reusers.get(message_id, [])):
+            if customer_email == sender.lower():
+                return ticket
+        return None
 
     def normalize(self, email: str) -> str | None:
         """The normalized address, or None when it is not one; remembered per batch."""

@@ -3,7 +3,8 @@
 Building a real RFC 5322 message and handing it to `ingest_message` means the form gets
 every rule mail gets (customer matched or created, duplicates recognized, raw bytes kept)
 without a second code path. The Message-ID is derived from a token the form page carries
-and the content, so a double-submitted form is recognized as a duplicate by ingest.
+and the content, and the mail has no Date, so a double-submitted form is recognized as a
+duplicate by ingest.
 """
 
 from __future__ import annotations
@@ -129,6 +130,10 @@ def build_contact_mail(
         text,
         message_id=f"<faq-contact.{digest}@{domain}>",
     )
+    # Ingest takes a copy with the same Message-ID and sender for the same mail only when
+    # the Date matches too; a form sent twice must be one mail, so it carries no Date
+    # (the raw message keeps when it arrived).
+    del message["Date"]
     return message.as_bytes()
 
 

@@ -5,6 +5,7 @@ addresses, header look-up)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -55,8 +56,36 @@ class NotQuarantined(ValueError):
 
 
 def dedupe_key(parsed: ParsedMail) -> str:
-    # Message-IDs are unique by RFC 5322 3.6.4; without one the exact bytes are the identity.
+    """The ledger key the first mail with this Message-ID holds; without a Message-ID the
+    exact bytes are the identity."""
     return (parsed.message_id or f"sha256:{parsed.sha256}")[:1000]
+
+
+def mail_identity(parsed: ParsedMail) -> str | None:
+    """What makes two copies with one Message-ID the same mail: the Message-ID, the
+    sender's address (lower-cased) and the Date (as an instant in UTC, or its text where
+    it does not parse). None without a Message-ID, where the bytes decide.
+
+    Message-IDs are meant to be unique (RFC 5322 3.6.4), but broken senders and some
+    gateways reuse them. The bytes cannot tell: one mail relayed by two routes (the SMTP
+    gateway and the IMAP mailbox) differs in its Received and Delivered-To fields, while
+    the author's From and Date travel unchanged.
+    """
+    if not parsed.message_id:
+        return None
+    sender = parsed.from_.email.strip().lower() if parsed.from_ and parsed.from_.email else ""
+    if parsed.date is not None:
+        date = parsed.date.isoformat()
+    else:
+        date = "text:" + " ".join((header(parsed, "Date") or "").split())
+    text = "\n".join((parsed.message_id, sender, date))
+    return hashlib.sha256(text.encode("utf-8", "backslashreplace")).hexdigest()
+
+
+def same_mail_key(identity: str) -> str:
+    """The ledger key of a mail that reused the Message-ID of a different one: its copies
+    are duplicates of it, not of the first holder."""
+    return f"same-mail:{identity}"
 
 
 @dataclass(frozen=True)

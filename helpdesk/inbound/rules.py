@@ -14,7 +14,7 @@ from helpdesk.campaigns.tracking import is_unsubscribe_address, unsubscribe_by_a
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
 from helpdesk.inbound.delivery_problems import record_delivery_problem
-from helpdesk.inbound.incoming import _NewMessage, _Outcome, _Stored, dedupe_key, header
+from helpdesk.inbound.incoming import _NewMessage, _Outcome, _Stored, header
 from helpdesk.mail.models import ClosedReplyPolicy, DeliveryProblem, DeliveryProblemKind, RawStatus
 from helpdesk.mail.outbound import LOOP_HEADER
 from helpdesk.mail.parse import Kind, ParsedMail
@@ -68,7 +68,7 @@ class _Context:
         self.sender = parsed.from_.email.strip() if parsed.from_ and parsed.from_.email else ""
 
     def run(self) -> _Outcome:
-        return (
+        outcome = (
             self.claim()
             or self.quarantine()
             or self.drop_own_mail()
@@ -77,6 +77,10 @@ class _Context:
             or self.auto_reply()
             or self.customer_mail()
         )
+        first = self.batch.claims[self.raw.id].reused_from
+        if first is not None and outcome.status != RawStatus.duplicate:
+            self.note_reused_message_id(outcome, first)
+        return outcome
 
     def is_customer_mail(self) -> bool:
         """Whether `run` will reach `customer_mail`, judged without changing anything."""
@@ -89,15 +93,15 @@ class _Context:
         )
 
     def claim(self) -> _Outcome | None:
-        key = dedupe_key(self.parsed)
-        holder = self.batch.holders[key]
-        if holder == self.raw.id:
+        claim = self.batch.claims[self.raw.id]
+        holder = claim.duplicate_of
+        if holder is None:
             # Ours: just claimed, or a quarantined message being processed again.
             return None
         ticket, ticket_id = self.batch.original_ticket(holder)
         return _Outcome(
             RawStatus.duplicate,
-            f"already received as raw message {holder} ({key})",
+            f"already received as raw message {holder} ({claim.key})",
             ticket=ticket,
             ticket_id=ticket_id,
             duplicate_of_id=holder,
@@ -245,6 +249,12 @@ class _Context:
         if not created:
             self.reply_sla(ticket)
         message = self.add_message(ticket, MessageKind.customer)
+        if self.reuses_message_id:
+            owner = customer if ticket.customer_id == customer.id else None
+            owner = owner or self.session.get(Customer, ticket.customer_id)
+            self.batch.reusers.setdefault(self.raw.message_id, []).append(
+                (ticket, owner.email.lower())
+            )
         self.add_participants(ticket, customer)
         acknowledge = created and self.ack_refusal(customer) is None
         if acknowledge:
@@ -268,6 +278,11 @@ class _Context:
             known = self.batch.message(mid)
             target = known[0] if known else None
             how = f"{header_name} {mid}"
+            # A Message-ID that a later, different mail reused names two mails; a
+            # follow-up by that mail's customer is theirs, anyone else's the first's.
+            reuser = self.batch.reuser_ticket(mid, self.sender)
+            if reuser is not None:
+                target, how = reuser, f"{header_name} {mid} (reused; the sender's mail)"
             if target is None:
                 target = ticket_id_from_message_id(mid, self.settings.secret_key)
                 how = f"signed {header_name} {mid}"
@@ -396,7 +411,9 @@ class _Context:
             {
                 "kind": kind,
                 "raw_message_id": self.raw.id,
-                "message_id": self.raw.message_id,
+                # The first mail with a reused Message-ID keeps it for threading (and the
+                # column is unique); this one's stays on its raw message.
+                "message_id": None if self.reuses_message_id else self.raw.message_id,
                 "in_reply_to": parsed.in_reply_to[0][:998] if parsed.in_reply_to else None,
                 "references": list(parsed.references),
                 "from_email": self.sender[:320],
@@ -411,6 +428,48 @@ class _Context:
                 "created_at": self.now,
             },
             [_attachment(part) for part in parsed.attachments],
+        )
+
+    @property
+    def reuses_message_id(self) -> bool:
+        return self.batch.claims[self.raw.id].reused_from is not None
+
+    def note_reused_message_id(self, outcome: _Outcome, first: int) -> None:
+        """Say on the raw message, and on the ticket it went to, that this mail reused the
+        Message-ID of a different one, so an agent can tell the two apart."""
+        first_ticket, first_ticket_id = self.batch.original_ticket(first)
+        if first_ticket is not None:
+            first_ticket_id = self.persisted(first_ticket).id
+        where = f"raw message {first}" + (
+            f", ticket #{first_ticket_id}" if first_ticket_id is not None else ""
+        )
+        outcome.reason += f"; reused the Message-ID of a different mail ({where})"
+        if outcome.message is None or outcome.ticket is None:
+            return
+        text = (
+            f"This mail reused the Message-ID <{self.raw.message_id[:200]}> of a different"
+            f" mail received earlier ({where}). It was taken in as a message of its own."
+        )
+        self.batch.add_message(
+            outcome.ticket,
+            {
+                "kind": MessageKind.event,
+                "raw_message_id": None,
+                "message_id": None,
+                "in_reply_to": None,
+                "references": [],
+                "from_email": "",
+                "from_name": "",
+                "to": [],
+                "cc": [],
+                "subject": "",
+                "body_text": text,
+                "body_reply": "",
+                "body_html_safe": None,
+                "send_status": None,
+                "created_at": self.now,
+            },
+            [],
         )
 
     def add_participants(self, ticket: Ticket, customer: Customer) -> None:

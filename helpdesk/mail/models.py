@@ -128,7 +128,8 @@ class RawMessage(Base):
 
 
 class SeenMessage(Base):
-    """The dedupe ledger: one row per Message-ID (or raw SHA-256) ever ingested.
+    """The dedupe ledger: one row per Message-ID (or raw SHA-256) ever ingested, and one
+    per further mail that reused a Message-ID (see helpdesk.inbound.incoming.same_mail_key).
 
     The unique key makes "nothing is ingested twice" hold in the database, across
     re-polls, crashes between commit and flag, and the same mail in two mailboxes.
@@ -139,6 +140,10 @@ class SeenMessage(Base):
     dedupe_key: Mapped[str] = mapped_column(String(1000), primary_key=True)
     raw_message_id: Mapped[int] = mapped_column(ForeignKey("raw_messages.id", ondelete="CASCADE"))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The holder's `mail_identity`: a copy with the same Message-ID is the same mail only
+    # when this matches. None for mail without Message-ID and for rows from before it was
+    # kept (computed from the holder's bytes when first needed).
+    identity: Mapped[str | None] = mapped_column(String(64))
 
 
 class DeliveryProblemKind(enum.StrEnum):
