@@ -1,7 +1,7 @@
 """what made the first mail with a Message-ID that mail: seen_messages.identity
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 16:10:00
 
 Dedupe went by Message-ID alone, so a different mail reusing one (broken senders, some
@@ -15,8 +15,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
