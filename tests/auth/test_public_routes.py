@@ -42,6 +42,8 @@ PUBLIC_REQUESTS = {
     "static": lambda w: [PublicRequest("/static/app.css", 200)],
     "i18n.switch_language": lambda w: [PublicRequest("/language/ko?next=/faq", 302)],
     "auth.login": lambda w: [PublicRequest("/login", 200)],
+    "accounts.forgot_password": lambda w: [PublicRequest("/password/forgot", 200)],
+    "accounts.reset_password": lambda w: [PublicRequest("/password/reset/not-a-token", 400)],
     "faq.index": lambda w: [PublicRequest("/faq", 200)],
     "faq.category": lambda w: [PublicRequest(f"/faq/category/{w['category_id']}", 200)],
     "faq.article": lambda w: [PublicRequest(f"/faq/en/{w['slug']}", 200, counts_on_get=True)],

@@ -25,6 +25,11 @@ ACCESS: dict[str, set[str] | str] = {
     "auth.users": ADMIN,
     "auth.new_user": ADMIN,
     "auth.edit_user": ADMIN,
+    "auth.change_password": STAFF,
+    "auth.end_other_sessions": STAFF,
+    "accounts.forgot_password": PUBLIC,
+    "accounts.reset_password": PUBLIC,
+    "accounts.force_reset": ADMIN,
     "admin.home": STAFF,
     "admin.settings": ADMIN,
     # Customer records are shared by support and marketing; only admins delete or define fields.
