@@ -81,11 +81,15 @@ def authenticate(
     sleep: Callable[[float], object] = time.sleep,
 ) -> User | None:
     """Return the user for a correct login, None for a wrong one; raise LoginThrottled when
-    the address is locked. An IP with many recent failures waits first (see throttle)."""
+    the address is locked. An IP with many recent failures waits first (see throttle);
+    that commits what the session holds, so call it before changing anything."""
     email_key = email.strip().lower()
     throttle.refuse_if_address_locked(session, email_key, policy)
     delay = throttle.ip_delay(session, ip, policy)
     if delay:
+        # Wait outside any transaction: on SQLite this request's BEGIN IMMEDIATE holds the
+        # write lock, and on PostgreSQL a pooled connection, which others must not wait for.
+        session.commit()
         sleep(delay.total_seconds())
     user = session.scalar(select(User).where(func.lower(User.email) == email_key))
     # Unknown and deactivated accounts cost one hash check too: a faster answer would

@@ -94,9 +94,7 @@ def test_a_role_change_ends_the_users_sessions(admin, agent, admin_client, other
     assert not logged_in(other_browser)
 
 
-def test_deactivation_ends_the_users_sessions(
-    admin, agent, admin_client, other_browser, session
-):
+def test_deactivation_ends_the_users_sessions(admin, agent, admin_client, other_browser, session):
     assert _edit(admin_client, agent, is_active=None).status_code == 302
     assert not logged_in(other_browser)
     session.expire_all()

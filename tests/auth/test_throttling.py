@@ -158,3 +158,37 @@ def test_behind_one_nat_a_sprayer_does_not_lock_out_the_office(client, app, sess
     )
 
     assert response.status_code == 302
+
+
+def test_the_wait_holds_no_database_lock(session, app, database_url):
+    """The app's own request session (BEGIN IMMEDIATE on SQLite) must let other writers
+    through while an attempt waits out its delay."""
+    from sqlalchemy import create_engine, insert
+
+    from helpdesk.db import database
+
+    fail_from(session, OFFICE, POLICY.ip_max_failures)
+    other_writer = create_engine(
+        database_url, connect_args={"timeout": 1} if database_url.startswith("sqlite") else {}
+    )
+    written = []
+
+    def sleep(_seconds):
+        with other_writer.begin() as conn:
+            conn.execute(
+                insert(LoginAttempt).values(
+                    email="x@example.com", ip="192.0.2.5", succeeded=False, at=utcnow()
+                )
+            )
+        written.append(True)
+
+    request_session = database.session()
+    try:
+        service.authenticate(
+            request_session, "guess@example.com", "guess", OFFICE, POLICY, sleep=sleep
+        )
+        request_session.commit()
+    finally:
+        request_session.close()
+        other_writer.dispose()
+    assert written == [True]
