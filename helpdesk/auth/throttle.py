@@ -33,7 +33,7 @@ class ThrottlePolicy:
     window: timedelta = timedelta(minutes=15)
     ip_max_failures: int = 20
     ip_delay: timedelta = timedelta(milliseconds=500)
-    ip_max_delay: timedelta = timedelta(seconds=8)
+    ip_max_delay: timedelta = timedelta(seconds=5)
 
 
 def refuse_if_address_locked(session: Session, email: str, policy: ThrottlePolicy) -> None:
