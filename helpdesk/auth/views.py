@@ -121,7 +121,6 @@ def change_password():
                 policy=_throttle_policy(),
             )
         except throttle.LoginThrottled:
-            session.commit()
             form.form_errors.append(_("Too many wrong passwords. Try again later."))
             return _preferences_page(password_form=form, status=429)
         except service.UserError as exc:
