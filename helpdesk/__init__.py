@@ -80,13 +80,21 @@ def _init_login(app: Flask) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        user = db_session().get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.is_active else None
+    def load_user(session_id: str):
+        # User.get_id: "<user id>:<session version>". A cookie of an older version (one
+        # that logged out, or from before a password or role change) logs no one in.
+        user_id, _, version = session_id.partition(":")
+        if not (user_id.isdigit() and version.isdigit()) or len(session_id) > 40:
+            return None
+        user = db_session().get(User, int(user_id))
+        if user is None or not user.is_active or user.session_version != int(version):
+            return None
+        return user
 
 
 def _register_features(app: Flask) -> None:
     from helpdesk import i18n, nav, web
+    from helpdesk.accounts.views import bp as accounts_bp
     from helpdesk.admin.views import bp as admin_bp
     from helpdesk.auth.two_factor_views import bp as two_factor_bp
     from helpdesk.auth.views import bp as auth_bp
@@ -124,6 +132,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(tracking_bp)
     app.register_blueprint(campaign_reports_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(accounts_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

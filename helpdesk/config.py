@@ -91,6 +91,10 @@ class Config:
     default_timezone: str = "UTC"
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    login_ip_max_failures: int = 20
+    login_ip_delay_ms: int = 500
+    login_ip_max_delay_ms: int = 5000
+    password_reset_minutes: int = 30
     import_max_bytes: int = 50 * 1024 * 1024
     mailbox_poll_batch: int = 200
     mailbox_poll_batch_bytes: int = 32 * 1024 * 1024
@@ -169,6 +173,10 @@ class Config:
             default_timezone=env.get("DEFAULT_TIMEZONE", "UTC"),
             login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
             login_lockout_minutes=_int(env, "LOGIN_LOCKOUT_MINUTES", 15),
+            login_ip_max_failures=_int(env, "LOGIN_IP_MAX_FAILURES", 20, minimum=1),
+            login_ip_delay_ms=_int(env, "LOGIN_IP_DELAY_MS", 500, minimum=0),
+            login_ip_max_delay_ms=_int(env, "LOGIN_IP_MAX_DELAY_MS", 5000, minimum=0),
+            password_reset_minutes=_int(env, "PASSWORD_RESET_MINUTES", 30, minimum=5),
             import_max_bytes=_int(env, "IMPORT_MAX_BYTES", 50 * 1024 * 1024),
             mailbox_poll_batch=_int(env, "MAILBOX_POLL_BATCH", 200, minimum=1),
             mailbox_poll_batch_bytes=_int(

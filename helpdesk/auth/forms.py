@@ -7,9 +7,10 @@ from zoneinfo import available_timezones
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from helpdesk.auth.models import Role
+from helpdesk.auth.service import MIN_PASSWORD_LENGTH
 from helpdesk.text import LANGUAGES
 
 ROLE_CHOICES = [
@@ -57,3 +58,33 @@ class EditUserForm(FlaskForm):
     password = PasswordField(
         _l("New password (leave empty to keep)"), validators=[Optional(), Length(min=10, max=1000)]
     )
+
+
+# Own password and password reset.
+
+
+def _new_password_fields():
+    new = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1000)],
+    )
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", _l("The two passwords differ."))],
+    )
+    return new, confirm
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"), validators=[DataRequired(), Length(max=1000)]
+    )
+    new_password, confirm_password = _new_password_fields()
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password, confirm_password = _new_password_fields()
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField(_l("Email"), validators=[DataRequired(), Email(), Length(max=320)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, String
+from sqlalchemy import Boolean, Enum, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.db import Base, UTCDateTime, utcnow
@@ -33,6 +33,10 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Revocable sessions: every login cookie carries the version it was issued under, and
+    # a cookie of an older version no longer logs anyone in. Logout, a password change, a
+    # role change, deactivation and "log out other sessions" move it on.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Flask-Login reads these three; they live here so the model needs no Flask import.
     @property
@@ -44,7 +48,20 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie names the user by: the id and the session version."""
+        return f"{self.id}:{self.session_version}"
+
+
+class PasswordResetRequest(Base):
+    """One "forgot password" request, kept for rate-limiting by address and by client IP
+    (also for addresses that have no account, so the limit tells nothing about them)."""
+
+    __tablename__ = "password_reset_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    ip: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class LoginAttempt(Base):

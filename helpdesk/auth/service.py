@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+import secrets
+import time
+from collections.abc import Callable
+from functools import cache
 from zoneinfo import available_timezones
 
 from argon2 import PasswordHasher
@@ -11,9 +13,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from helpdesk.auth.models import LoginAttempt, Role, User
+from helpdesk.auth import throttle
+from helpdesk.auth.models import Role, User
+from helpdesk.auth.throttle import ThrottlePolicy
 from helpdesk.db import utcnow
 from helpdesk.normalize import InvalidEmail, normalize_email
+from helpdesk.text import lazy_text as _l
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
@@ -21,18 +26,6 @@ MIN_PASSWORD_LENGTH = 10
 
 class UserError(ValueError):
     """A user could not be created or changed; the message says why."""
-
-
-class LoginThrottled(Exception):
-    def __init__(self, retry_after: timedelta):
-        super().__init__(f"too many failed logins; try again in {retry_after}")
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class ThrottlePolicy:
-    max_failures: int = 5
-    window: timedelta = timedelta(minutes=15)
 
 
 def hash_password(password: str) -> str:
@@ -79,47 +72,92 @@ def create_user(
 
 
 def authenticate(
-    session: Session, email: str, password: str, ip: str, policy: ThrottlePolicy
+    session: Session,
+    email: str,
+    password: str,
+    ip: str,
+    policy: ThrottlePolicy,
+    *,
+    sleep: Callable[[float], object] = time.sleep,
 ) -> User | None:
-    """Return the user for a correct login, None for a wrong one; raise when throttled.
-
-    Failures are counted per address and per client IP, so neither guessing one
-    account's password nor spraying many accounts from one IP gets far.
-    """
+    """Return the user for a correct login, None for a wrong one; raise LoginThrottled when
+    the address is locked. An IP with many recent failures waits first (see throttle);
+    that commits what the session holds, so call it before changing anything."""
     email_key = email.strip().lower()
-    _refuse_if_throttled(session, email_key, ip, policy)
+    throttle.refuse_if_address_locked(session, email_key, policy)
+    delay = throttle.ip_delay(session, ip, policy)
+    if delay:
+        # Wait outside any transaction: on SQLite this request's BEGIN IMMEDIATE holds the
+        # write lock, and on PostgreSQL a pooled connection, which others must not wait for.
+        session.commit()
+        sleep(delay.total_seconds())
     user = session.scalar(select(User).where(func.lower(User.email) == email_key))
-    if user is None or not user.is_active or not _password_matches(user, password):
-        session.add(LoginAttempt(email=email_key, ip=ip, succeeded=False))
+    # Unknown and deactivated accounts cost one hash check too: a faster answer would
+    # tell an attacker which addresses have a working account.
+    matches = password_matches(user.password_hash if user else _dummy_hash(_hasher), password)
+    if user is None or not user.is_active or not matches:
+        throttle.record_attempt(session, email_key, ip, succeeded=False)
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    session.add(LoginAttempt(email=email_key, ip=ip, succeeded=True))
+    throttle.record_attempt(session, email_key, ip, succeeded=True)
     user.last_login_at = utcnow()
     return user
 
 
-def _password_matches(user: User, password: str) -> bool:
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash made with the same parameters as real ones, of a password no one knows."""
+    return hasher.hash(secrets.token_urlsafe(32))
+
+
+def password_matches(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash, password)
+        return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
-def _refuse_if_throttled(session: Session, email: str, ip: str, policy: ThrottlePolicy) -> None:
-    since = utcnow() - policy.window
-    for column, value in ((LoginAttempt.email, email), (LoginAttempt.ip, ip)):
-        last_success = session.scalar(
-            select(func.max(LoginAttempt.at)).where(column == value, LoginAttempt.succeeded)
+def end_sessions(user: User) -> None:
+    """Every login cookie issued to the user so far stops working (the caller commits)."""
+    user.session_version += 1
+
+
+def change_password(
+    session: Session,
+    user: User,
+    *,
+    current: str,
+    new: str,
+    ip: str,
+    policy: ThrottlePolicy,
+) -> User:
+    """The user's own change: the current password is required, and a wrong one counts as
+    a failed login (a borrowed session must not become a way to guess it). Ends every
+    session; the caller logs the current one in again."""
+    throttle.refuse_if_address_locked(session, user.email, policy)
+    if not password_matches(user.password_hash, current):
+        throttle.record_attempt(session, user.email, ip, succeeded=False)
+        raise UserError(_l("The current password is wrong."))
+    set_password(user, new)
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Replace the password and end the user's sessions; refuses a too-short one."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(
+            _l("The password must be at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
         )
-        start = max(since, last_success) if last_success else since
-        failures = session.execute(
-            select(func.count(), func.min(LoginAttempt.at)).where(
-                column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at > start
-            )
-        ).one()
-        if failures[0] >= policy.max_failures:
-            raise LoginThrottled(retry_after=failures[1] + policy.window - utcnow())
+    user.password_hash = hash_password(password)
+    end_sessions(user)
+
+
+def lock_password(user: User) -> None:
+    """An admin's forced reset: the old password stops working (the new hash is of a random
+    secret, so a login attempt still costs a hash check) and every session ends."""
+    user.password_hash = hash_password(secrets.token_urlsafe(32))
+    end_sessions(user)
 
 
 def update_user(
@@ -141,9 +179,10 @@ def update_user(
     if user.role == Role.admin and (role != Role.admin or not is_active):
         _refuse_removing_last_admin(session, user)
     if password:
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise UserError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-        user.password_hash = hash_password(password)
+        set_password(user, password)
+    if role != user.role or (user.is_active and not is_active):
+        # What the user may do changed: sessions opened under the old rights end.
+        end_sessions(user)
     user.name = name.strip()
     user.role = role
     user.is_active = is_active

@@ -45,6 +45,8 @@ PUBLIC_REQUESTS = {
     # Without a passed password step, both send the visitor back to the login page.
     "two_factor.challenge": lambda w: [PublicRequest("/login/code", 302)],
     "two_factor.enrol_required": lambda w: [PublicRequest("/login/two-factor-setup", 302)],
+    "accounts.forgot_password": lambda w: [PublicRequest("/password/forgot", 200)],
+    "accounts.reset_password": lambda w: [PublicRequest("/password/reset/not-a-token", 400)],
     "faq.index": lambda w: [PublicRequest("/faq", 200)],
     "faq.category": lambda w: [PublicRequest(f"/faq/category/{w['category_id']}", 200)],
     "faq.article": lambda w: [PublicRequest(f"/faq/en/{w['slug']}", 200, counts_on_get=True)],

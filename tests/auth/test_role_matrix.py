@@ -33,6 +33,11 @@ ACCESS: dict[str, set[str] | str] = {
     "two_factor.turn_off": STAFF,
     "two_factor.policy": ADMIN,
     "two_factor.reset": ADMIN,
+    "auth.change_password": STAFF,
+    "auth.end_other_sessions": STAFF,
+    "accounts.forgot_password": PUBLIC,
+    "accounts.reset_password": PUBLIC,
+    "accounts.force_reset": ADMIN,
     "admin.home": STAFF,
     "admin.settings": ADMIN,
     # Customer records are shared by support and marketing; only admins delete or define fields.

@@ -1,0 +1,1 @@
+"""Self-service account pages: forgotten passwords and the reset mail (above auth and mail)."""
