@@ -220,8 +220,3 @@ def active_agents(session: Session) -> list[User]:
             .order_by(User.name)
         )
     )
-
-
-def password_matches(user: User, password: str) -> bool:
-    """For steps that ask a logged-in user for their password again."""
-    return _password_matches(user, password)

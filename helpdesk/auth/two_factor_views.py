@@ -272,7 +272,7 @@ def turn_off():
         form.form_errors.append(_("Two-factor login is required for all staff; it stays on."))
         return _render_manage(turn_off_form=form, status=400)
     try:
-        if not service.password_matches(user, form.password.data):
+        if not service.password_matches(user.password_hash, form.password.data):
             two_factor.count_failed_attempt(db, user.id, _policy())
             db.commit()
             form.password.errors.append(_("Wrong password."))
