@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 from helpdesk.campaigns import sending
 from helpdesk.campaigns.models import Campaign, CampaignStatus, Segment
 from helpdesk.campaigns.rendering import (
-    SAMPLE_CONTEXT,
     CampaignContent,
     check_templates,
     customer_contexts,
     recipient_context,
     render_for_delivery,
+    sample_customer,
 )
 from helpdesk.campaigns.segments import SegmentError, validate_rules
 from helpdesk.customers.models import Customer
@@ -162,6 +162,12 @@ def _email(raw: str, errors: dict[str, str], key: str, *, required: bool) -> str
         return text
 
 
+def _add_template_errors(content, errors: dict[str, str]) -> None:
+    for problem in check_templates(content):
+        key = {"Subject": "subject", "HTML body": "html_body"}.get(problem.part, "text_body")
+        errors.setdefault(key, str(problem))
+
+
 def _clean_campaign(session: Session, data: CampaignData) -> dict:
     errors: dict[str, str] = {}
     name = " ".join((data.name or "").split())
@@ -182,9 +188,7 @@ def _clean_campaign(session: Session, data: CampaignData) -> dict:
         text_body=text_body,
         text_edited=bool(text_body),
     )
-    for problem in check_templates(content):
-        key = {"Subject": "subject", "HTML body": "html_body"}.get(problem.part, "text_body")
-        errors.setdefault(key, str(problem))
+    _add_template_errors(content, errors)
     if errors:
         raise CampaignInvalid(errors)
     return {
@@ -274,7 +278,7 @@ def preview_campaign(session: Session, campaign_id: int, customer_id: int | None
     """
     campaign = get_campaign(session, campaign_id)
     customer = None
-    context = SAMPLE_CONTEXT["customer"]
+    context = sample_customer()
     if customer_id is not None:
         customer = session.get(Customer, customer_id)
         if customer is None:
@@ -308,7 +312,9 @@ def parse_test_addresses(raw: str) -> list[str]:
 
 
 def check_sendable(campaign: Campaign) -> None:
-    """What a real or test send needs besides valid templates."""
+    """What a real or test send needs: a sender, a subject, a message, and templates
+    that render within the limits (checked again here: a campaign saved before a limit
+    existed must not reach the workers)."""
     errors = {}
     if not campaign.from_email:
         errors["from_email"] = "Enter a From address before sending."
@@ -316,6 +322,7 @@ def check_sendable(campaign: Campaign) -> None:
         errors["subject"] = "Enter a subject before sending."
     if not campaign.html_body.strip():
         errors["html_body"] = "Write the message before sending."
+    _add_template_errors(campaign, errors)
     if errors:
         raise CampaignInvalid(errors)
 
