@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email.headerregistry import Address
 
 from helpdesk.campaigns import service
 from helpdesk.campaigns.jobs import enqueuer
@@ -47,10 +48,7 @@ def send_test_campaign(
         if customer_id is not None:
             context = customer_contexts(session, [customer_id]).get(customer_id, context)
         subject, html, text = render_for_delivery(campaign, context, service.PREVIEW_URLS)
-        sender_address = campaign.from_email
-        from_addr = (
-            f"{campaign.from_name} <{sender_address}>" if campaign.from_name else sender_address
-        )
+        from_addr = Address(display_name=campaign.from_name, addr_spec=campaign.from_email)
         headers = {"Reply-To": campaign.reply_to} if campaign.reply_to else {}
     message_ids = []
     with SMTPSender(smtp_url) as sender:

@@ -29,6 +29,7 @@ from helpdesk.campaigns.rendering import (
 from helpdesk.campaigns.segments import SegmentError, validate_rules
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
+from helpdesk.mail.addresses import writable_sender
 
 EDITABLE = (CampaignStatus.draft, CampaignStatus.scheduled)
 MAX_TEST_ADDRESSES = 10
@@ -179,6 +180,8 @@ def _clean_campaign(session: Session, data: CampaignData) -> dict:
     from_name = " ".join((data.from_name or "").split())[:200]
     from_email = _email(data.from_email, errors, "from_email", required=False)
     reply_to = _email(data.reply_to, errors, "reply_to", required=False)
+    if from_name and not writable_sender(from_name, from_email or "news@example.com"):
+        errors["from_name"] = "This name cannot be used in an email. Leave out unusual characters."
     if data.segment_id is not None and session.get(Segment, data.segment_id) is None:
         errors["segment_id"] = "Choose a segment from the list."
     text_body = (data.text_body or "").strip()
