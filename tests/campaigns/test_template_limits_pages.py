@@ -10,17 +10,15 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from helpdesk.campaigns import jobs, template_sandbox
-from helpdesk.campaigns.models import Campaign, Delivery, DeliveryState
+from helpdesk.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
 from helpdesk.campaigns.sending import start_sending
 from helpdesk.db import utcnow
 from helpdesk.queue import MAIL_QUEUE
 from tests.campaigns.sending_support import run_campaign_jobs
-from tests.factories import make_campaign, make_sending_campaign, make_subscribers
+from tests.factories import make_campaign, make_segment, make_sending_campaign, make_subscribers
 from tests.helpers import post_form
 
-NESTED_LOOPS = (
-    '<p>Hi</p>\n{% for a in "x"*3000 %}{% for b in "x"*3000 %}{{ b }}{% endfor %}{% endfor %}'
-)
+NESTED_LOOPS = '<p>Hi</p>\n{% for a in "x"*3000 %}{% for b in "x"*3000 %}{% endfor %}{% endfor %}'
 QUICK = template_sandbox.MAX_RENDER_SECONDS + 3
 FORM = {
     "name": "June news",
@@ -81,6 +79,23 @@ def test_test_send_of_a_template_over_the_limits_is_refused_and_queues_nothing(
     assert response.status_code == 400
     assert "HTML body, line 2: The template&#39;s loops run more than" in response.text
     assert Queue(MAIL_QUEUE, connection=redis_conn).count == 0
+
+
+def test_sending_a_template_over_the_limits_is_refused_before_any_delivery(
+    marketer_client, session, redis_conn
+):
+    make_subscribers(session, 2)
+    campaign = _saved_unchecked(session, NESTED_LOOPS)
+    campaign.segment_id = make_segment(session, {}).id
+    session.commit()
+    response = post_form(
+        marketer_client, f"/campaigns/{campaign.id}/schedule", {"action": "send_now"}
+    )
+    assert response.status_code == 400
+    assert "HTML body, line 2: The template&#39;s loops run more than" in response.text
+    session.expire_all()
+    assert session.get(Campaign, campaign.id).status == CampaignStatus.draft
+    assert session.scalar(select(func.count()).select_from(Delivery)) == 0
 
 
 def test_a_preview_that_tried_to_change_the_sample_leaves_the_next_preview_whole(
