@@ -100,8 +100,14 @@ _active: ContextVar[RenderBudget | None] = ContextVar("template_render_budget", 
 
 
 @contextmanager
-def render_budget(seconds: float | None = None) -> Iterator[RenderBudget]:
-    budget = RenderBudget(MAX_RENDER_SECONDS if seconds is None else seconds)
+def render_budget(*, reuse: bool = False) -> Iterator[RenderBudget]:
+    """A new budget for the renders inside; with `reuse`, the one already running if any
+    (the parts of one message share one)."""
+    active = _active.get()
+    if reuse and active is not None:
+        yield active
+        return
+    budget = RenderBudget()
     token = _active.set(budget)
     try:
         yield budget
