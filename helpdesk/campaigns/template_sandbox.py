@@ -377,14 +377,6 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             args = (_guard_iterable(args[0]), *args[1:])
         return budget.made(super().call(__context, __obj, *args, **kwargs))
 
-    def getattr(self, obj, attribute):
-        _budget().tick()
-        return super().getattr(obj, attribute)
-
-    def getitem(self, obj, argument):
-        _budget().tick()
-        return super().getitem(obj, argument)
-
     def checked_join(self, join, values: tuple):
         budget = _budget()
         budget.require(sum(weight(value) for value in values))
@@ -396,8 +388,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         budget = _budget()
         pieces: list[str] = []
         size = 0
+        append = pieces.append
         for piece in parts:
             size += len(piece)
-            budget.require(size)
-            pieces.append(piece)
+            if size > MAX_OUTPUT_CHARS:
+                budget.require(size)
+            append(piece)
         return budget.made("".join(pieces))
