@@ -71,7 +71,7 @@ def _compile(source: str, html: bool, part: str) -> Template:
 def _render(source: str, context: Mapping, *, html: bool, part: str) -> str:
     template = _compile(source, html, part)
     try:
-        with render_budget(reuse=True):
+        with render_budget():
             return template.render(context)
     except TemplateError as exc:
         raise TemplateProblem(part, _error_line(exc), str(exc)) from None
@@ -103,8 +103,8 @@ def render_for_delivery(
     `campaign` has subject, html_body, text_body and text_edited (a Campaign row or a
     CampaignContent). `customer_context` is one value of `customer_contexts(...)`;
     `urls` holds `unsubscribe_url` and `view_in_browser_url` for this recipient.
-    Raises TemplateProblem; the parts share one `RenderBudget`. The HTML has its CSS
-    inlined; the text part is the marketer's text template when edited, otherwise derived
+    Raises TemplateProblem; each part renders with its own `RenderBudget`. The HTML has
+    its CSS inlined; the text part is the marketer's text template when edited, otherwise derived
     from the rendered HTML with links written as "text (url)".
     """
     context = {
@@ -112,18 +112,17 @@ def render_for_delivery(
         "unsubscribe_url": urls.get("unsubscribe_url", ""),
         "view_in_browser_url": urls.get("view_in_browser_url", ""),
     }
-    with render_budget():
-        subject = _render(campaign.subject, context, html=False, part="Subject")
-        subject = " ".join(subject.split())
-        html = inline_css(_render(campaign.html_body, context, html=True, part="HTML body"))
-        if campaign.text_edited and campaign.text_body.strip():
-            text = _render(campaign.text_body, context, html=False, part="Text body")
+    subject = _render(campaign.subject, context, html=False, part="Subject")
+    subject = " ".join(subject.split())
+    html = inline_css(_render(campaign.html_body, context, html=True, part="HTML body"))
+    if campaign.text_edited and campaign.text_body.strip():
+        text = _render(campaign.text_body, context, html=False, part="Text body")
+    else:
+        text_source = _text_template_from_html(campaign.html_body)
+        if text_source is None:
+            text = html_to_text(html)
         else:
-            text_source = _text_template_from_html(campaign.html_body)
-            if text_source is None:
-                text = html_to_text(html)
-            else:
-                text = _compact(_render(text_source, context, html=False, part="Text body"))
+            text = _compact(_render(text_source, context, html=False, part="Text body"))
     return subject, html, text
 
 
@@ -166,13 +165,12 @@ def check_templates(campaign) -> list[TemplateProblem]:
     parts = [("Subject", campaign.subject, False), ("HTML body", campaign.html_body, True)]
     if campaign.text_edited:
         parts.append(("Text body", campaign.text_body, False))
-    with render_budget():
-        for part, source, html in parts:
-            try:
-                context = {"customer": sample_customer(), **SAMPLE_URLS}
-                _render(source, context, html=html, part=part)
-            except TemplateProblem as problem:
-                problems.append(problem)
+    for part, source, html in parts:
+        try:
+            context = {"customer": sample_customer(), **SAMPLE_URLS}
+            _render(source, context, html=html, part=part)
+        except TemplateProblem as problem:
+            problems.append(problem)
     return problems
 
 

@@ -100,13 +100,7 @@ _active: ContextVar[RenderBudget | None] = ContextVar("template_render_budget", 
 
 
 @contextmanager
-def render_budget(*, reuse: bool = False) -> Iterator[RenderBudget]:
-    """A new budget for the renders inside; with `reuse`, the one already running if any
-    (the parts of one message share one)."""
-    active = _active.get()
-    if reuse and active is not None:
-        yield active
-        return
+def render_budget() -> Iterator[RenderBudget]:
     budget = RenderBudget()
     token = _active.set(budget)
     try:
@@ -212,8 +206,7 @@ def _method_size(text: str, name: str, args, kwargs) -> int | None:
     if name == "replace":
         return _replace_size(text, *args, **kwargs)
     if name == "join":
-        items = args[0] if args else ()
-        return _join_size(text, list(items) if not isinstance(items, Set | list | tuple) else items)
+        return _join_size(text, args[0] if args else ())
     if name in ("format", "format_map"):
         return _brace_format_size(text, args, kwargs)
     if name == "translate":
@@ -251,6 +244,9 @@ def _filter_size(name: str, value, args, kwargs) -> int | None:
     if name in ("wordwrap", "urlize"):
         return len(str(value)) * (1 + _strings_in(args, kwargs))
     return None
+
+
+_SIZED = (str, list, tuple, Set, Mapping)
 
 
 def _numeric(value) -> bool:
@@ -326,7 +322,7 @@ def _bounded_filter(name: str, function):
         budget = _budget()
         budget.tick()
         value, rest = (args[1], args[2:]) if takes_first else (args[0], args[1:])
-        if name == "join" and not isinstance(value, list | tuple | Set | Mapping | str):
+        if name == "join" and not isinstance(value, _SIZED):
             value = list(value)
             args = (*args[:1], value, *rest) if takes_first else (value, *rest)
         size = _filter_size(name, value, rest, kwargs)
@@ -369,7 +365,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         method = getattr(__obj, "__wrapped__", __obj)  # str.format comes wrapped
         target = getattr(method, "__self__", None)
         if isinstance(target, str):
-            size = _method_size(target, getattr(method, "__name__", ""), args, kwargs)
+            name = getattr(method, "__name__", "")
+            if name == "join" and args and not isinstance(args[0], _SIZED):
+                args = (list(args[0]), *args[1:])  # measured, then joined
+            size = _method_size(target, name, args, kwargs)
             if size is not None:
                 budget.require(size)
         if isinstance(__obj, LoopContext) and args:
