@@ -11,7 +11,7 @@ from email.generator import BytesGenerator
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from functools import lru_cache
 from io import BytesIO
 
@@ -123,21 +123,14 @@ def _encoded_header(name: str, value: str) -> str:
 
 
 @lru_cache(maxsize=64)
-def _encoded_address_header(name: str, display_name: str, address: str) -> str:
-    """The email package's folding drops the quotes of long names: written and proven
-    by `address_header_value` instead."""
-    value = address_header_value(name, [Address(display_name=display_name, addr_spec=address)])
-    return f"{name}: {value}\r\n".replace("\n ", "\r\n ").replace("\r\r", "\r")
-
-
 def _address_header(name: str, display_name: str, address: str) -> str:
-    """An address with its display name, quoted when it has specials; the same for every
-    recipient, so a non-ASCII name is encoded once per campaign."""
-    if "\r" in display_name or "\n" in display_name or not address.isascii():
+    """An address with its display name, written and proven by `address_header_value`
+    (the email package's folding drops the quotes of long names); the same for every
+    recipient, so it is made once per campaign."""
+    if not address.isascii():
         raise _BeyondTheFastWriter(name)
-    if display_name.isascii():
-        return _plain_header(name, formataddr((display_name, address)))
-    return _encoded_address_header(name, display_name, address)
+    value = address_header_value(name, [Address(display_name=display_name, addr_spec=address)])
+    return f"{name}: {value}\r\n".replace("\n ", "\r\n ")
 
 
 def _text_header(name: str, value: str) -> str:
