@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -234,7 +235,7 @@ def _raw_mail(
     parent: EmailMessage | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = f"{customer.name} <{customer.email}>"
+    message["From"] = Address(display_name=customer.name, addr_spec=customer.email)
     message["To"] = SUPPORT_ADDRESS
     message["Subject"] = subject
     message["Date"] = format_datetime(sent + (timedelta(minutes=40) if parent else timedelta()))

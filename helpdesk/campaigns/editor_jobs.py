@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from email.headerregistry import Address
 
 from helpdesk.campaigns import service
 from helpdesk.campaigns.jobs import enqueuer
 from helpdesk.campaigns.models import Campaign
-from helpdesk.campaigns.rendering import SAMPLE_CONTEXT, customer_contexts, render_for_delivery
+from helpdesk.campaigns.rendering import customer_contexts, render_for_delivery, sample_customer
 from helpdesk.config import Config
 from helpdesk.db import session_scope
 from helpdesk.mail.outbound import SMTPSender, build_message
@@ -43,14 +44,11 @@ def send_test_campaign(
         campaign = session.get(Campaign, campaign_id)
         if campaign is None:
             return []
-        context = SAMPLE_CONTEXT["customer"]
+        context = sample_customer()
         if customer_id is not None:
             context = customer_contexts(session, [customer_id]).get(customer_id, context)
         subject, html, text = render_for_delivery(campaign, context, service.PREVIEW_URLS)
-        sender_address = campaign.from_email
-        from_addr = (
-            f"{campaign.from_name} <{sender_address}>" if campaign.from_name else sender_address
-        )
+        from_addr = Address(display_name=campaign.from_name, addr_spec=campaign.from_email)
         headers = {"Reply-To": campaign.reply_to} if campaign.reply_to else {}
     message_ids = []
     with SMTPSender(smtp_url) as sender:

@@ -11,7 +11,7 @@ from email.generator import BytesGenerator
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from functools import lru_cache
 from io import BytesIO
 
@@ -23,6 +23,7 @@ from helpdesk.campaigns.models import Campaign, CampaignLink
 from helpdesk.campaigns.sending import SendSettings
 from helpdesk.campaigns.submission import OutgoingMessage
 from helpdesk.db import utcnow
+from helpdesk.mail.addresses import address_header_value
 from helpdesk.mail.outbound import MESSAGE_POLICY, build_message
 from helpdesk.maildomain import mail_domain
 
@@ -115,21 +116,21 @@ _RFC2047_POLICY = MESSAGE_POLICY.clone(linesep="\r\n")
 
 
 @lru_cache(maxsize=1024)
-def _encoded_header(name: str, value: str, address: str | None = None) -> str:
-    """`value` alone, or as the display name of `address`."""
+def _encoded_header(name: str, value: str) -> str:
     message = EmailMessage(policy=_RFC2047_POLICY)
-    message[name] = value if address is None else Address(display_name=value, addr_spec=address)
+    message[name] = value
     return _RFC2047_POLICY.fold(name, message[name])
 
 
+@lru_cache(maxsize=64)
 def _address_header(name: str, display_name: str, address: str) -> str:
-    """An address with its display name, quoted when it has specials; the same for every
-    recipient, so a non-ASCII name is encoded once per campaign."""
-    if "\r" in display_name or "\n" in display_name or not address.isascii():
+    """An address with its display name, written and proven by `address_header_value`
+    (the email package's folding drops the quotes of long names); the same for every
+    recipient, so it is made once per campaign."""
+    if not address.isascii():
         raise _BeyondTheFastWriter(name)
-    if display_name.isascii():
-        return _plain_header(name, formataddr((display_name, address)))
-    return _encoded_header(name, display_name, address)
+    value = address_header_value(name, [Address(display_name=display_name, addr_spec=address)])
+    return f"{name}: {value}\r\n".replace("\n ", "\r\n ")
 
 
 def _text_header(name: str, value: str) -> str:

@@ -1,8 +1,9 @@
 """Campaign templates: personalize in Jinja2's sandbox, inline CSS, derive the text part.
 
-Marketers write templates, so they are untrusted code: they render in a
-`SandboxedEnvironment` with no globals, see only plain data (dicts, strings, numbers)
-and never ORM objects, the config or the request. The HTML is autoescaped, the text part
+Marketers write templates, so they are untrusted code: they render in an immutable,
+bounded sandbox (`template_sandbox`) with no globals, see only plain data (dicts,
+strings, numbers) and never ORM objects, the config or the request, and every render
+runs against its own time and size budget. The HTML is autoescaped, the text part
 is not. Compiled templates are cached by source, so a send renders each recipient
 without parsing the template again.
 """
@@ -21,19 +22,15 @@ import lxml.html
 from inscriptis import Inscriptis
 from inscriptis.model.config import ParserConfig
 from jinja2 import Template, TemplateError, TemplateSyntaxError, Undefined
-from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from helpdesk.campaigns.template_sandbox import BoundedSandbox, render_budget
 from helpdesk.customers.models import Customer, CustomField, CustomFieldValue, Purchase
 from helpdesk.customers.names import NameParts, salutation, salutation_language
 
-_html_env = SandboxedEnvironment(autoescape=True, undefined=Undefined)
-_text_env = SandboxedEnvironment(autoescape=False, undefined=Undefined)
-for _env in (_html_env, _text_env):
-    # cycler, joiner, lipsum, namespace, range, dict: nothing a newsletter needs, and
-    # each is a door an SSTI payload would try (cycler.__init__.__globals__).
-    _env.globals.clear()
+_html_env = BoundedSandbox(autoescape=True, undefined=Undefined)
+_text_env = BoundedSandbox(autoescape=False, undefined=Undefined)
 
 _inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
 _text_config = ParserConfig(display_links=False, display_images=False)
@@ -74,11 +71,16 @@ def _compile(source: str, html: bool, part: str) -> Template:
 def _render(source: str, context: Mapping, *, html: bool, part: str) -> str:
     template = _compile(source, html, part)
     try:
-        return template.render(context)
+        with render_budget():
+            return template.render(context)
     except TemplateError as exc:
         raise TemplateProblem(part, _error_line(exc), str(exc)) from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
         raise TemplateProblem(part, _error_line(exc), f"{type(exc).__name__}: {exc}") from None
+    except RecursionError as exc:
+        raise TemplateProblem(
+            part, _error_line(exc), "The template calls itself endlessly."
+        ) from None
 
 
 def _error_line(exc: BaseException) -> int | None:
@@ -101,9 +103,9 @@ def render_for_delivery(
     `campaign` has subject, html_body, text_body and text_edited (a Campaign row or a
     CampaignContent). `customer_context` is one value of `customer_contexts(...)`;
     `urls` holds `unsubscribe_url` and `view_in_browser_url` for this recipient.
-    Raises TemplateProblem. The HTML has its CSS inlined; the text part is the
-    marketer's text template when edited, otherwise derived from the rendered HTML with
-    links written as "text (url)".
+    Raises TemplateProblem; each part renders with its own `RenderBudget`. The HTML has
+    its CSS inlined; the text part is the marketer's text template when edited, otherwise derived
+    from the rendered HTML with links written as "text (url)".
     """
     context = {
         "customer": recipient_context(campaign, customer_context),
@@ -165,7 +167,8 @@ def check_templates(campaign) -> list[TemplateProblem]:
         parts.append(("Text body", campaign.text_body, False))
     for part, source, html in parts:
         try:
-            _render(source, SAMPLE_CONTEXT, html=html, part=part)
+            context = {"customer": sample_customer(), **SAMPLE_URLS}
+            _render(source, context, html=html, part=part)
         except TemplateProblem as problem:
             problems.append(problem)
     return problems
@@ -317,8 +320,10 @@ def name_context(name: str, parts: NameParts) -> dict[str, str | None]:
     }
 
 
-SAMPLE_CONTEXT = {
-    "customer": {
+def sample_customer() -> dict:
+    """The sample customer of previews, test sends and the trial render on save: a new
+    copy for every render, so nothing one render does reaches the next."""
+    return {
         "id": 0,
         "email": "sample@example.com",
         "name": "Sample Customer",
@@ -333,7 +338,10 @@ SAMPLE_CONTEXT = {
             "last_product": "Sample product",
             "last_date": date(2024, 1, 1),
         },
-    },
+    }
+
+
+SAMPLE_URLS = {
     "unsubscribe_url": "https://example.com/unsubscribe",
     "view_in_browser_url": "https://example.com/view",
 }

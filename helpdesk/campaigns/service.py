@@ -19,16 +19,17 @@ from sqlalchemy.orm import Session
 from helpdesk.campaigns import sending
 from helpdesk.campaigns.models import Campaign, CampaignStatus, Segment
 from helpdesk.campaigns.rendering import (
-    SAMPLE_CONTEXT,
     CampaignContent,
     check_templates,
     customer_contexts,
     recipient_context,
     render_for_delivery,
+    sample_customer,
 )
 from helpdesk.campaigns.segments import SegmentError, validate_rules
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
+from helpdesk.mail.addresses import writable_sender
 
 EDITABLE = (CampaignStatus.draft, CampaignStatus.scheduled)
 MAX_TEST_ADDRESSES = 10
@@ -162,6 +163,12 @@ def _email(raw: str, errors: dict[str, str], key: str, *, required: bool) -> str
         return text
 
 
+def _add_template_errors(content, errors: dict[str, str]) -> None:
+    for problem in check_templates(content):
+        key = {"Subject": "subject", "HTML body": "html_body"}.get(problem.part, "text_body")
+        errors.setdefault(key, str(problem))
+
+
 def _clean_campaign(session: Session, data: CampaignData) -> dict:
     errors: dict[str, str] = {}
     name = " ".join((data.name or "").split())
@@ -173,6 +180,8 @@ def _clean_campaign(session: Session, data: CampaignData) -> dict:
     from_name = " ".join((data.from_name or "").split())[:200]
     from_email = _email(data.from_email, errors, "from_email", required=False)
     reply_to = _email(data.reply_to, errors, "reply_to", required=False)
+    if from_name and not writable_sender(from_name, from_email or "news@example.com"):
+        errors["from_name"] = "This name cannot be used in an email. Leave out unusual characters."
     if data.segment_id is not None and session.get(Segment, data.segment_id) is None:
         errors["segment_id"] = "Choose a segment from the list."
     text_body = (data.text_body or "").strip()
@@ -182,9 +191,7 @@ def _clean_campaign(session: Session, data: CampaignData) -> dict:
         text_body=text_body,
         text_edited=bool(text_body),
     )
-    for problem in check_templates(content):
-        key = {"Subject": "subject", "HTML body": "html_body"}.get(problem.part, "text_body")
-        errors.setdefault(key, str(problem))
+    _add_template_errors(content, errors)
     if errors:
         raise CampaignInvalid(errors)
     return {
@@ -274,7 +281,7 @@ def preview_campaign(session: Session, campaign_id: int, customer_id: int | None
     """
     campaign = get_campaign(session, campaign_id)
     customer = None
-    context = SAMPLE_CONTEXT["customer"]
+    context = sample_customer()
     if customer_id is not None:
         customer = session.get(Customer, customer_id)
         if customer is None:
@@ -308,7 +315,9 @@ def parse_test_addresses(raw: str) -> list[str]:
 
 
 def check_sendable(campaign: Campaign) -> None:
-    """What a real or test send needs besides valid templates."""
+    """What a real or test send needs: a sender, a subject, a message, and templates
+    that render within the limits (checked again here: a campaign saved before a limit
+    existed must not reach the workers)."""
     errors = {}
     if not campaign.from_email:
         errors["from_email"] = "Enter a From address before sending."
@@ -316,6 +325,7 @@ def check_sendable(campaign: Campaign) -> None:
         errors["subject"] = "Enter a subject before sending."
     if not campaign.html_body.strip():
         errors["html_body"] = "Write the message before sending."
+    _add_template_errors(campaign, errors)
     if errors:
         raise CampaignInvalid(errors)
 

@@ -24,6 +24,7 @@ from helpdesk.faq.service import InvalidInput, RateLimited, RateLimiter
 from helpdesk.inbound.incoming import IngestSettings, own_addresses
 from helpdesk.inbound.ingest import ingest_message
 from helpdesk.mail import outbound
+from helpdesk.mail.addresses import writable_sender
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus
 from helpdesk.normalize import InvalidEmail, normalize_email
 from helpdesk.text import lazy_text as _l
@@ -103,6 +104,8 @@ def _clean(session: Session, request: ContactRequest, config: Config) -> tuple[s
         errors["email"] = _l("Enter your own email address.")
     if len(name) > MAX_NAME:
         errors["name"] = _l("At most %(n)d characters.", n=MAX_NAME)
+    elif email and not writable_sender(name, email):
+        errors["name"] = _l("This name cannot be used in an email. Leave out unusual characters.")
     if not subject:
         errors["subject"] = _l("Tell us in a few words what it is about.")
     elif len(subject) > MAX_SUBJECT:

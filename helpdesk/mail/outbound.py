@@ -18,6 +18,7 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from helpdesk.db import utcnow
+from helpdesk.mail.addresses import set_address_header
 
 # 7bit makes the email package choose base64 or quoted-printable for non-ASCII bodies,
 # so a relay without 8BITMIME still carries Korean text intact; headers get RFC 2047.
@@ -166,6 +167,7 @@ class SMTPSender:
 
 
 AddressLike = str | Address
+ADDRESS_HEADERS = frozenset({"from", "to", "cc", "bcc", "reply-to", "sender"})
 
 
 def build_message(
@@ -183,18 +185,22 @@ def build_message(
     """A complete message: text (and HTML alternative), attachments, Date and Message-ID.
 
     `domain` names the Message-ID's right-hand side; pass `config.effective_mail_domain`.
-    Without it the sender address's domain is used.
+    Without it the sender address's domain is used. Address headers are written by
+    `helpdesk.mail.addresses` and raise UnsafeAddress when they would not read back
+    as the same addresses.
     """
     message = EmailMessage(policy=MESSAGE_POLICY)
-    message["From"] = from_addr
-    recipients = [to] if isinstance(to, str | Address) else list(to)
-    message["To"] = ", ".join(str(recipient) for recipient in recipients)
+    set_address_header(message, "From", from_addr)
+    set_address_header(message, "To", to)
     message["Subject"] = subject
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id or make_msgid(domain=domain or _address_domain(message))
     for name, value in (headers or {}).items():
-        del message[name]
-        message[name] = value
+        if name.lower() in ADDRESS_HEADERS:
+            set_address_header(message, name, MESSAGE_POLICY.header_factory(name, value).addresses)
+        else:
+            del message[name]
+            message[name] = value
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")

@@ -335,7 +335,7 @@ def _parse(
         text=text,
         text_reply=split_reply(text),
         html=html,
-        html_safe=_sanitize_html(html) if html is not None else None,
+        html_safe=sanitize_html(html) if html is not None else None,
         attachments=bodies.attachments,
         kind=result.kind,
         auto_reply_reason=result.auto_reply_reason,
@@ -779,8 +779,20 @@ def _filename(view: Message, ctype: str, ctx: _Context) -> str:
 
 # --- HTML -------------------------------------------------------------------------------
 
+_HELD_REMOTE_SRC = re.compile(r'(<img\b[^>]*?\s)data-remote-src="', re.IGNORECASE)
 
-def _sanitize_html(html: str) -> str:
+
+def has_remote_images(html: str) -> bool:
+    return bool(_HELD_REMOTE_SRC.search(html))
+
+
+def load_remote_images(html: str) -> str:
+    """HTML from `sanitize_html` with its remote images let through, when a reader asks."""
+    return _HELD_REMOTE_SRC.sub(r'\1src="', html)
+
+
+def sanitize_html(html: str) -> str:
+    """Mail HTML cleaned for our pages, remote images held back as data-remote-src."""
     cleaned = _CLEANER.clean(html)
     return _IMG_TAG.sub(_hold_remote_image, cleaned).strip()
 

@@ -18,10 +18,10 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from pathlib import Path
 
-import nh3
 from aiosmtpd.controller import Controller
 
 from helpdesk.config import Config
+from helpdesk.mail.parse import sanitize_html
 
 _MAILDIR_KEY = re.compile(r"^(\d+)\.M(\d+)P")
 
@@ -130,7 +130,8 @@ def read_message(maildir_path: Path, key: str) -> OutboxMessage | None:
         entry=_entry(key, received_at, message),
         headers=[(name, _header_text(value)) for name, value in message.items()],
         text=_body_text(message, "plain"),
-        html=nh3.clean(html) if html is not None else None,
+        # Cleaned as agents see customer mail: remote images wait until asked for.
+        html=sanitize_html(html) if html is not None else None,
         attachments=[
             OutboxAttachment(
                 filename=part.get_filename() or "",

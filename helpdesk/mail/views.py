@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from helpdesk import nav
 from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import roles_required
 from helpdesk.mail import sink
+from helpdesk.mail.parse import has_remote_images, load_remote_images
 from helpdesk.web import Page, page_number
 
 bp = Blueprint("mail", __name__)
@@ -38,7 +39,26 @@ def outbox_message(key: str):
     message = sink.read_message(_maildir(), key)
     if message is None:
         abort(404)
-    return render_template("mail/outbox_message.html", message=message)
+    load_remote = request.args.get("remote_images") == "1"
+    html = message.html
+    if html is not None and load_remote:
+        html = load_remote_images(html)
+    page = render_template(
+        "mail/outbox_message.html",
+        message=message,
+        html=html,
+        has_remote_images=html is not None and has_remote_images(html),
+    )
+    response = Response(page)
+    # Remote images tell the sender the mail was read; they load only when asked, and
+    # the policy holds that even for HTML the cleaner let through.
+    remote = " https: http:" if load_remote else ""
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; img-src 'self' data:{remote}; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'self'"
+    )
+    return response
 
 
 @bp.get("/admin/outbox/<key>/raw")

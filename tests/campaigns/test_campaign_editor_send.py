@@ -173,3 +173,18 @@ def test_unscheduled_campaign_does_not_start(session):
         session, campaign.id, enqueue_jobs=None, now=now + timedelta(hours=2)
     )
     assert session.get(Campaign, campaign.id).status == CampaignStatus.draft
+
+
+@pytest.mark.parametrize("from_name", ["Shop <News>", 'The "Best", Shop', "쇼핑 뉴스 " * 8])
+def test_test_send_keeps_a_from_name_with_specials_as_the_name(
+    marketer_client, session, redis_conn, smtp_handler, from_name
+):
+    campaign = make_campaign(session, from_name=from_name)
+    response = post_form(
+        marketer_client, f"/campaigns/{campaign.id}/test", {"addresses": "me@team.example"}
+    )
+    assert response.status_code == 302
+    _run_mail_jobs(redis_conn)
+    [sender] = smtp_handler.received[0].message["From"].addresses
+    assert sender.addr_spec == "news@shop.example"
+    assert "".join(sender.display_name.split()) == "".join(campaign.from_name.split())

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from helpdesk.campaigns.rendering import (
-    SAMPLE_CONTEXT,
     CampaignContent,
     check_templates,
     extract_links,
     html_to_text,
     render_for_delivery,
+    sample_customer,
 )
 
 URLS = {"unsubscribe_url": "https://h.test/u", "view_in_browser_url": "https://h.test/v"}
@@ -16,7 +16,7 @@ URLS = {"unsubscribe_url": "https://h.test/u", "view_in_browser_url": "https://h
 
 def _render(html_body: str, subject: str = "s"):
     return render_for_delivery(
-        CampaignContent(subject=subject, html_body=html_body), SAMPLE_CONTEXT["customer"], URLS
+        CampaignContent(subject=subject, html_body=html_body), sample_customer(), URLS
     )
 
 
@@ -86,7 +86,7 @@ def test_extract_links_in_order_without_repeats():
 
 
 def test_generated_text_part_is_not_html_escaped_and_has_no_blank_runs():
-    customer = dict(SAMPLE_CONTEXT["customer"], name="Kim & Lee <VIP>")
+    customer = dict(sample_customer(), name="Kim & Lee <VIP>")
     _, html, text = render_for_delivery(
         CampaignContent(
             subject="s",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.campaigns.rendering import (
-    SAMPLE_CONTEXT,
     CampaignContent,
     check_templates,
     customer_contexts,
     render_for_delivery,
+    sample_customer,
 )
 from tests.factories import make_customer
 
@@ -91,7 +91,7 @@ def test_name_variables_are_escaped_in_html(session):
 
 
 def test_sample_data_has_every_name_variable():
-    sample = SAMPLE_CONTEXT["customer"]
+    sample = sample_customer()
     assert (sample["given_name"], sample["family_name"], sample["salutation"]) == (
         "Sample",
         "Customer",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from helpdesk.campaigns.rendering import (
-    SAMPLE_CONTEXT,
     CampaignContent,
     TemplateProblem,
     check_templates,
     render_for_delivery,
+    sample_customer,
 )
 
 URLS = {"unsubscribe_url": "u", "view_in_browser_url": "v"}
@@ -19,7 +19,7 @@ def _outcome(body: str) -> str:
     """The rendered HTML, or the error message when rendering refuses."""
     try:
         return render_for_delivery(
-            CampaignContent(subject="s", html_body=body), SAMPLE_CONTEXT["customer"], URLS
+            CampaignContent(subject="s", html_body=body), sample_customer(), URLS
         )[1]
     except TemplateProblem as problem:
         return f"refused: {problem}"

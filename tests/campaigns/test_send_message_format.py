@@ -147,3 +147,19 @@ def test_a_header_beyond_the_direct_writer_is_made_by_the_email_package():
     assert message["Reply-To"].addresses[0].addr_spec == "help@helpdesk.test"
     assert message["Message-ID"] == built.message_id
     assert "Hello Ann" in message.get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize(
+    "from_name",
+    [
+        "x" * 70 + ", Bcc: x@evil.example",
+        "행복 상점 " * 10 + ", Bcc: x@evil.example",
+        "Shop <News>",
+    ],
+)
+def test_a_from_name_holding_an_address_stays_the_name_of_the_one_sender(from_name):
+    case = CASES["english"] | {"from_name": from_name}
+    for raw in _both(case):
+        [sender] = message_from_bytes(raw, policy=policy.default)["From"].addresses
+        assert sender.addr_spec == "news@helpdesk.test"
+        assert "".join(sender.display_name.split()) == "".join(from_name.split())

@@ -125,3 +125,31 @@ def test_our_own_address_is_refused_as_sender(client, session, redis_conn):
     response = _send(client, email="help@shop.test")
     assert response.status_code == 400
     assert _count(session, RawMessage) == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "x" * 70 + ", Bcc: x@evil.example",
+        'Kim "the boss", <Lee>',
+        "김민지 " * 12 + ", Bcc: x@e.example",
+    ],
+)
+def test_a_name_with_an_address_in_it_stays_the_name_of_the_sender(
+    client, session, redis_conn, name
+):
+    response = _send(client, name=name)
+    assert response.status_code == 200, response.data[:500]
+    ticket = session.scalars(select(Ticket)).one()
+    customer = session.get(Customer, ticket.customer_id)
+    assert customer.email == "minji@example.com"
+    assert "".join(customer.name.split()) == "".join(name.split())
+    assert _count(session, Customer) == 1
+    raw = session.scalars(select(RawMessage)).one().content
+    assert b"evil" not in raw.split(b"\n\n")[0].lower()
+
+
+def test_a_line_break_in_the_name_is_a_space(client, session, redis_conn):
+    _send(client, name="Kim\r\nBcc: x@evil.example")
+    customer = session.scalars(select(Customer)).one()
+    assert (customer.email, customer.name) == ("minji@example.com", "Kim Bcc: x@evil.example")

@@ -135,3 +135,20 @@ def test_outbox_message_is_for_admins_only(sink, admin_client, agent, client):
 
 def test_settings_page_links_to_the_outbox(admin_client):
     assert b'href="/admin/outbox"' in admin_client.get("/admin").data
+
+
+def test_outbox_holds_back_remote_images_until_asked(sink, admin_client):
+    _send(sink, "뉴스", html='<p>Hi</p><img src="https://tracker.example/open.gif" alt="">')
+    (key,) = _outbox_keys(admin_client.get("/admin/outbox").data)
+
+    response = admin_client.get(f"/admin/outbox/{key}")
+    page = response.data.decode()
+    assert ' src="https://tracker.example/open.gif"' not in page
+    assert 'data-remote-src="https://tracker.example/open.gif"' in page
+    assert "Load remote images" in page
+    img_src = response.headers["Content-Security-Policy"].split("img-src")[1].split(";")[0]
+    assert "https:" not in img_src
+
+    asked = admin_client.get(f"/admin/outbox/{key}?remote_images=1")
+    assert ' src="https://tracker.example/open.gif"' in asked.data.decode()
+    assert "https:" in asked.headers["Content-Security-Policy"].split("img-src")[1].split(";")[0]
