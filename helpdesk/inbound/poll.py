@@ -105,7 +105,7 @@ def poll_mailbox(
         result.skipped = ALREADY_RUNNING
         return result
     try:
-        result.recovered = recover_unprocessed(config)
+        result.recovered = recover_unprocessed(config, polled_mailbox_id=mailbox_id)
         with database.session() as session:
             _poll(
                 session,
