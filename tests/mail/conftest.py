@@ -118,13 +118,13 @@ def cutting_proxy(imap_account):
 _BODY_FETCH = re.compile(rb"^(\S+) UID FETCH [^\r\n]*BODY\.PEEK\[\]", re.MULTILINE)
 
 
-class PausingProxy:
-    """A TCP proxy to the IMAP server that can stop forwarding in the middle of the answer
-    to a FETCH of message bodies and hold it there: while `paused` is set, the client is
-    known to be waiting in the middle of that FETCH.
+class WatchingProxy:
+    """A TCP proxy to the IMAP server that follows the FETCHes of message bodies on its
+    latest connection, and can stop forwarding in the middle of one's answer and hold it
+    there: while `paused` is set, that client is waiting in the middle of a FETCH.
 
-    `pause_in_fetch(n, offset)` arms it: once a connection has sent its n-th body FETCH
-    (or a later one), its answer stops after `offset` bytes. An answer shorter than that
+    `pause_in_fetch(n, offset)` arms it: once the connection has sent its n-th body FETCH
+    (or a later one), the answer stops after `offset` bytes. An answer shorter than that
     passes, and the next FETCH is held instead.
     """
 
@@ -133,6 +133,7 @@ class PausingProxy:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.paused = threading.Event()
+        self.latest: _WatchedConnection | None = None
         self._plan: tuple[int, int] | None = None
         self._plan_lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -147,6 +148,18 @@ class PausingProxy:
             self._plan = None
             self.paused.clear()
 
+    def fetches_answered(self) -> int:
+        latest = self.latest
+        return 0 if latest is None else latest.fetches - (latest.tag is not None)
+
+    def fetching(self) -> bool:
+        """A body FETCH on the latest connection is waiting for the end of its answer."""
+        latest = self.latest
+        return latest is not None and latest.tag is not None and not latest.closed.is_set()
+
+    def forget(self) -> None:
+        self.latest = None
+
     def _accept(self) -> None:
         while True:
             try:
@@ -154,7 +167,8 @@ class PausingProxy:
             except OSError:
                 return
             server = socket.create_connection(self.upstream)
-            _ProxiedConnection(self, client, server).start()
+            self.latest = _WatchedConnection(self, client, server)
+            self.latest.start()
 
     def _pause_offset(self, fetches: int) -> int | None:
         with self._plan_lock:
@@ -166,8 +180,8 @@ class PausingProxy:
         self.listener.close()
 
 
-class _ProxiedConnection:
-    def __init__(self, proxy: PausingProxy, client: socket.socket, server: socket.socket):
+class _WatchedConnection:
+    def __init__(self, proxy: WatchingProxy, client: socket.socket, server: socket.socket):
         self.proxy, self.client, self.server = proxy, client, server
         self.fetches = 0
         self.tag: bytes | None = None  # of the body FETCH being answered
@@ -183,8 +197,8 @@ class _ProxiedConnection:
             while data := self.client.recv(65536):
                 # Noted before the command is passed on, so before any answer comes back.
                 for match in _BODY_FETCH.finditer(data):
-                    self.fetches += 1
                     self.tag, self.answered = match.group(1), 0
+                    self.fetches += 1
                 self.server.sendall(data)
         self._close()
 
@@ -215,7 +229,7 @@ class _ProxiedConnection:
 
 
 @pytest.fixture
-def pausing_proxy(imap_account):
-    proxy = PausingProxy((imap_account.host, imap_account.port))
+def watching_proxy(imap_account):
+    proxy = WatchingProxy((imap_account.host, imap_account.port))
     yield proxy
     proxy.close()

@@ -25,16 +25,13 @@ from helpdesk.inbound.poll_lock import LOCK_SECONDS
 from helpdesk.mail.models import RawMessage, RawStatus
 from helpdesk.tickets.models import Message, MessageKind, Ticket
 from tests.mail.test_imap_cli import poll_environment
-from tests.processes import alive, fresh_snapshot, wait_until
+from tests.processes import alive, descendants, fresh_snapshot, wait_until
 
 SEED = 13
 KILLS = 20
-MESSAGES = 400
+MESSAGES = 500
 # Small batches, so that a poll is many fetch, parse and ingest steps a kill can land in.
 BATCH = 10
-# The kills not timed by a FETCH come this long after the start (the CLI takes about
-# half a second to start, then takes in a batch every few tens of milliseconds).
-RANDOM_KILL_SECONDS = (0.2, 2.0)
 POLL_TIMEOUT = 120
 
 
@@ -56,18 +53,11 @@ def group_members(group: int) -> list[int]:
     """The live processes in process group `group`."""
     members = []
     for entry in Path("/proc").glob("[0-9]*"):
-        with suppress(OSError, ValueError, IndexError):
+        with suppress(OSError, ValueError):
             pid = int(entry.name)
             if os.getpgid(pid) == group and alive(pid):
                 members.append(pid)
     return members
-
-
-def kill_group(poller: subprocess.Popen) -> None:
-    """SIGKILL to the poller and every process it started, at one instant."""
-    with suppress(ProcessLookupError):
-        os.killpg(poller.pid, signal.SIGKILL)
-    poller.wait(timeout=10)
 
 
 def message_ids(messages: list[bytes]) -> list[str]:
@@ -76,12 +66,13 @@ def message_ids(messages: list[bytes]) -> list[str]:
 
 class LockWatch:
     """Watches the mailbox's poll lock in Redis and notes when a holder other than the
-    one it saw at the start took it."""
+    one it saw at the start takes it."""
 
     def __init__(self, redis, mailbox_id: int):
         self.redis = redis
         self.key = f"poll-lock:{mailbox_id}"
         self.stale = redis.get(self.key)
+        self.taken = threading.Event()
         self.taken_at: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -92,72 +83,138 @@ class LockWatch:
             holder = self.redis.get(self.key)
             if holder is not None and holder != self.stale:
                 self.taken_at = time.monotonic()
+                self.taken.set()
                 return
-            time.sleep(0.005)
+            time.sleep(0.002)
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
 
 
+class KillRun:
+    """Starts the poller again and again and kills its process group at the moment each
+    kind of kill waits for, noting what the poller was doing then."""
+
+    def __init__(self, env, log: Path, proxy, redis, mailbox_id: int, rng: random.Random):
+        self.env, self.log, self.proxy = env, log, proxy
+        self.redis, self.mailbox_id, self.rng = redis, mailbox_id, rng
+        self.groups: list[int] = []
+        self.kills: Counter = Counter()
+
+    def mid_fetch(self) -> None:
+        """Held in the middle of the answer to one of its first body FETCHes."""
+        self.proxy.pause_in_fetch(self.rng.randint(1, 3), self.rng.randint(200, 12_000))
+        poller = self._start("mid-fetch")
+        self._until(poller, self.proxy.paused.is_set)
+        time.sleep(self.rng.uniform(0, 0.03))
+        self._kill(poller, "mid-fetch")
+
+    def after_lock(self) -> None:
+        """Just after it took the lock: taking in what the last one left, or connecting."""
+        watch = LockWatch(self.redis, self.mailbox_id)
+        poller = self._start("after taking the lock")
+        self._until(poller, watch.taken.is_set)
+        watch.stop()
+        time.sleep(self.rng.uniform(0, 0.15))
+        self._kill(poller, "after taking the lock")
+
+    def between_fetches(self) -> None:
+        """Running freely, after one of its first FETCHes was answered."""
+        answered = self.rng.randint(1, 4)
+        poller = self._start("running")
+        self._until(poller, lambda: self.proxy.fetches_answered() >= answered)
+        time.sleep(self.rng.uniform(0, 0.05))
+        self._kill(poller, "mid-fetch" if self.proxy.fetching() else "between fetches")
+
+    def _start(self, kind: str) -> subprocess.Popen:
+        self.proxy.forget()
+        with self.log.open("a") as out:
+            out.write(f"--- poll {len(self.groups)}, to be killed {kind}\n")
+        poller = start_poll(self.env, self.log)
+        self.groups.append(poller.pid)
+        return poller
+
+    def _until(self, poller: subprocess.Popen, moment) -> None:
+        wait_until(lambda: moment() or poller.poll() is not None, POLL_TIMEOUT, self.output)
+        assert poller.poll() is None, f"the poll ended before its kill:\n{self.output()}"
+
+    def _kill(self, poller: subprocess.Popen, kind: str) -> None:
+        os.killpg(poller.pid, signal.SIGKILL)
+        self.kills[kind] += 1
+        poller.wait(timeout=10)
+        self.proxy.disarm()
+        wait_until(lambda: not group_members(poller.pid), 10, self.output)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-6000:]
+
+
 def test_poller_killed_twenty_times_then_polled_once_takes_every_message_once(
-    session, config, imap_mailbox, imap_account, pausing_proxy, redis_conn, tmp_path
+    session, config, imap_mailbox, imap_account, watching_proxy, redis_conn, tmp_path
 ):
-    rng = random.Random(SEED)
     messages = generate(MESSAGES, seed=SEED)
     imap_account.append_many(messages)
-    imap_mailbox.imap_port = pausing_proxy.port
+    imap_mailbox.imap_port = watching_proxy.port
     session.commit()
     env = os.environ | poll_environment(config, imap_account) | {"MAILBOX_POLL_BATCH": str(BATCH)}
-    log = tmp_path / "poll.log"
-    groups = []
+    run = KillRun(
+        env, tmp_path / "poll.log", watching_proxy, redis_conn, imap_mailbox.id, random.Random(SEED)
+    )
 
     for kill in range(KILLS):
-        mid_fetch = kill % 2 == 0
-        if mid_fetch:
-            pausing_proxy.pause_in_fetch(rng.randint(1, 3), rng.randint(200, 12_000))
-        with log.open("a") as out:
-            out.write(f"--- poll {kill}, killed {'mid-fetch' if mid_fetch else 'at random'}\n")
-        poller = start_poll(env, log)
-        groups.append(poller.pid)
-        if mid_fetch:
-            wait_until(
-                lambda: pausing_proxy.paused.is_set() or poller.poll() is not None,
-                timeout=POLL_TIMEOUT,
-            )
-            time.sleep(rng.uniform(0, 0.05))
-            print(kill, "paused", pausing_proxy.paused.is_set(), time.monotonic())
-        else:
-            time.sleep(rng.uniform(*RANDOM_KILL_SECONDS))
-        assert poller.poll() is None, f"poll {kill} ended before its kill:\n{log.read_text()}"
-        kill_group(poller)
-        pausing_proxy.disarm()
-        wait_until(lambda: not group_members(poller.pid), timeout=10, explain=log.read_text)
-
+        # Half held mid-fetch; the others just after the lock or wherever the poll was.
+        [run.mid_fetch, run.after_lock, run.mid_fetch, run.between_fetches][kill % 4]()
     watch = LockWatch(redis_conn, imap_mailbox.id)
     started = time.monotonic()
     final = start_poll(env, tmp_path / "final.log")
-    groups.append(final.pid)
     returncode = final.wait(timeout=POLL_TIMEOUT)
     watch.stop()
 
     output = (tmp_path / "final.log").read_text()
+    print(f"kills: {dict(run.kills)}; final poll: {output.strip().splitlines()[-1]}")
     assert returncode == 0, output
-    assert "already running" not in output
-    assert watch.taken_at is not None and watch.taken_at - started < LOCK_SECONDS / 2
-    print(f"final poll took the lock {watch.taken_at - started:.2f} s after its start")
+    assert "already running" not in run.output() + output
+    assert watch.taken_at is not None, output
+    print(f"the final poll took the lock {watch.taken_at - started:.2f} s after its start")
+    assert run.kills["mid-fetch"] >= KILLS // 2
     with fresh_snapshot(session):
         taken = Counter(
             session.scalars(select(Message.message_id).where(Message.kind == MessageKind.customer))
         )
         waiting = session.scalar(
-            select(func.count()).select_from(RawMessage).where(RawMessage.status == RawStatus.received)
+            select(func.count())
+            .select_from(RawMessage)
+            .where(RawMessage.status == RawStatus.received)
         )
         tickets = session.scalar(select(func.count()).select_from(Ticket))
-    delivered = message_ids(messages)
-    assert sorted(taken) == sorted(delivered)
+    assert sorted(taken) == sorted(message_ids(messages))
     assert set(taken.values()) == {1}
     assert waiting == 0
     replies = sum(1 for raw in messages if b"In-Reply-To:" in raw)
     assert tickets == MESSAGES - replies
-    assert not [pid for group in groups for pid in group_members(group)]
+    assert not [pid for group in [*run.groups, final.pid] for pid in group_members(group)]
+
+
+def test_parse_processes_end_when_their_poller_alone_is_killed(
+    session, config, imap_mailbox, imap_account, watching_proxy, tmp_path
+):
+    imap_account.append_many(generate(50, seed=SEED))
+    imap_mailbox.imap_port = watching_proxy.port
+    session.commit()
+    env = os.environ | poll_environment(config, imap_account) | {"MAILBOX_POLL_BATCH": str(BATCH)}
+    # Held in its second FETCH, so the first batch was handed to the parse processes.
+    watching_proxy.pause_in_fetch(2, 1)
+    poller = start_poll(env, tmp_path / "poll.log")
+    wait_until(lambda: watching_proxy.paused.is_set() or poller.poll() is not None, POLL_TIMEOUT)
+    helpers = descendants(poller.pid)
+    assert helpers, "no parse processes were started"
+
+    poller.kill()  # only the poller, as the OOM killer does
+    poller.wait()
+
+    wait_until(
+        lambda: not [pid for pid in helpers if alive(pid)],
+        timeout=10,
+        explain=lambda: f"left running: {[c for p, c in helpers.items() if alive(p)]}",
+    )
