@@ -104,7 +104,7 @@ class PollLock:
             return False  # CLIENT LIST is not allowed here (Redis before 6.2, an ACL)
         deleted = self._redis.eval(_DELETE_IF_HELD_BY, 1, self._name, token)
         if deleted:
-            log.warning("mailbox %s: took over the poll lock of a poller that died", self.mailbox_id)
+            log.warning("mailbox %s: took over the lock of a poller that died", self.mailbox_id)
         return bool(deleted)
 
     def _renew(self) -> None:

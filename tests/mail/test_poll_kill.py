@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 
 from bench.ingest import generate
 from helpdesk.config import PROJECT_ROOT
-from helpdesk.inbound.poll_lock import LOCK_SECONDS
 from helpdesk.mail.models import RawMessage, RawStatus
 from helpdesk.tickets.models import Message, MessageKind, Ticket
 from tests.mail.test_imap_cli import poll_environment
@@ -29,7 +28,7 @@ from tests.processes import alive, descendants, fresh_snapshot, wait_until
 
 SEED = 13
 KILLS = 20
-MESSAGES = 500
+MESSAGES = 300
 # Small batches, so that a poll is many fetch, parse and ingest steps a kill can land in.
 BATCH = 10
 POLL_TIMEOUT = 120
@@ -61,7 +60,8 @@ def group_members(group: int) -> list[int]:
 
 
 def message_ids(messages: list[bytes]) -> list[str]:
-    return [message_from_bytes(raw)["Message-ID"] for raw in messages]
+    """As the tickets keep them, without the angle brackets."""
+    return [message_from_bytes(raw)["Message-ID"].strip("<>") for raw in messages]
 
 
 class LockWatch:
