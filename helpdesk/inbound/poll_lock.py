@@ -42,11 +42,10 @@ class PollLock:
     def __init__(self, redis, mailbox_id: int, seconds: float = LOCK_SECONDS) -> None:
         self.mailbox_id = mailbox_id
         self._name = f"poll-lock:{mailbox_id}"
-        # One connection for every command on the lock, the renewals included: its id is
-        # in the token, and it closes when this process dies.
-        self._redis = redis.client()
-        # Not thread-local: the renewing thread must see the token the poller took.
-        self._lock = self._redis.lock(self._name, timeout=seconds, thread_local=False)
+        self._seconds = seconds
+        self._shared = redis
+        self._redis = None
+        self._lock = None
         self._stop = threading.Event()
         self._lost = threading.Event()
         self._renewer: threading.Thread | None = None
@@ -55,6 +54,11 @@ class PollLock:
     def acquire(self) -> bool:
         """True when this poller now holds the mailbox; raises RedisError when Redis
         cannot be asked."""
+        # One connection for every command on the lock, the renewals included: its id is
+        # in the token, and it closes when this process dies.
+        self._redis = self._shared.client()
+        # Not thread-local: the renewing thread must see the token the poller took.
+        self._lock = self._redis.lock(self._name, timeout=self._seconds, thread_local=False)
         try:
             token = f"{self._redis.client_id()}:{uuid.uuid4().hex}"
             taken = self._lock.acquire(blocking=False, token=token)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
+from helpdesk.inbound.poll import poll_mailbox
 from helpdesk.inbound.poll_lock import LOCK_SECONDS, PollLock, PollLockLost
 from tests.conftest import REDIS_URL
 
@@ -78,3 +80,12 @@ def test_a_holder_whose_lock_vanished_is_told_before_its_next_batch(redis_conn):
     with pytest.raises(PollLockLost):
         holder.check()
     holder.release()
+
+
+def test_a_poll_without_redis_records_why_and_takes_nothing(config):
+    unreachable = replace(config, redis_url="redis://127.0.0.1:1/0")
+
+    result = poll_mailbox(1, unreachable)
+
+    assert result.error.startswith("cannot take the poll lock")
+    assert result.fetched == 0
