@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from redis.exceptions import RedisError
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Config
@@ -146,6 +146,7 @@ def ingest_left_unprocessed(
     *,
     older_than: timedelta = UNPROCESSED_GRACE,
     batch_size: int = RECOVERY_BATCH,
+    polled_mailbox_id: int | None = None,
 ) -> list[IngestResult]:
     """Ingest raw rows a crash left `received` (stored, then the process died before its
     ingest committed), each exactly once. Run at every poll and when the gateway or
@@ -153,18 +154,24 @@ def ingest_left_unprocessed(
 
     `older_than` leaves alone what a live process has just stored and is ingesting; the
     row locks taken in `_ingest_stored` make it safe even when that is not enough.
+    A poller passes `polled_mailbox_id`, the mailbox whose poll lock it holds: what that
+    mailbox's IMAP poll stored is taken at once, whatever its age, since the poller that
+    stored it is dead (a poller killed and restarted at once must not leave its mail
+    waiting for the next poll).
     """
     cutoff = utcnow() - older_than
+    left = RawMessage.received_at < cutoff
+    if polled_mailbox_id is not None:
+        left = or_(
+            left,
+            and_(RawMessage.mailbox_id == polled_mailbox_id, RawMessage.source == RawSource.imap),
+        )
     results: list[IngestResult] = []
     last_id = 0
     while True:
         rows = session.execute(
             select(RawMessage.id, RawMessage.content, RawMessage.mailbox_id)
-            .where(
-                RawMessage.status == RawStatus.received,
-                RawMessage.received_at < cutoff,
-                RawMessage.id > last_id,
-            )
+            .where(RawMessage.status == RawStatus.received, left, RawMessage.id > last_id)
             .order_by(RawMessage.id)
             .limit(batch_size)
         ).all()
@@ -177,12 +184,14 @@ def ingest_left_unprocessed(
         results += _ingest_stored(session, stored, settings)
 
 
-def recover_unprocessed(config: Config) -> int:
+def recover_unprocessed(config: Config, *, polled_mailbox_id: int | None = None) -> int:
     """`ingest_left_unprocessed` in a session of its own, with the receipts queued;
     returns how many messages it took in."""
     database.configure(config.database_url)
     with database.session() as session:
-        results = ingest_left_unprocessed(session, IngestSettings.from_config(config))
+        results = ingest_left_unprocessed(
+            session, IngestSettings.from_config(config), polled_mailbox_id=polled_mailbox_id
+        )
     queue_acknowledgements(config, results)
     return len(results)
 

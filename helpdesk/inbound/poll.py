@@ -44,6 +44,7 @@ from helpdesk.inbound.poll_lock import LOCK_SECONDS, PollLock, PollLockLost
 from helpdesk.mail import imap
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus
 from helpdesk.mail.parse import ParsedMail
+from helpdesk.processes import stop_with
 from helpdesk.queue import redis_connection
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def poll_mailbox(
         result.skipped = ALREADY_RUNNING
         return result
     try:
-        result.recovered = recover_unprocessed(config)
+        result.recovered = recover_unprocessed(config, polled_mailbox_id=mailbox_id)
         with database.session() as session:
             _poll(
                 session,
@@ -221,7 +222,10 @@ def parse_in_processes(parse: Callable[[bytes], ParsedMail], raws: list[bytes]) 
             # Not fork: the poller runs beside other threads (one per mailbox).
             context = multiprocessing.get_context("forkserver")
             _parse_pool = ProcessPoolExecutor(
-                PARSE_PROCESSES, mp_context=context, initializer=_leave_interrupts_to_the_poller
+                PARSE_PROCESSES,
+                mp_context=context,
+                initializer=_start_parse_process,
+                initargs=(os.getpid(),),
             )
         pool = _parse_pool
     try:
@@ -234,9 +238,12 @@ def parse_in_processes(parse: Callable[[bytes], ParsedMail], raws: list[bytes]) 
         raise
 
 
-def _leave_interrupts_to_the_poller() -> None:
+def _start_parse_process(poller_pid: int) -> None:
     # Ctrl-C reaches the whole process group; the poller ends the pool as it exits.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A poller killed alone (-9, the OOM killer) cannot end its pool, and the fork server
+    # between them lives as long as its children do: each ends itself.
+    stop_with(poller_pid)
 
 
 class _BatchReader:

@@ -330,3 +330,29 @@ def test_a_poll_first_takes_in_what_a_crash_left_stored_but_unprocessed(
     assert (result.recovered, result.fetched) == (1, 0)
     assert count(session, Ticket) == 1
     assert count(session, RawMessage, RawMessage.status == RawStatus.received) == 0
+
+
+def test_a_poll_takes_in_at_once_what_a_killed_poll_of_its_mailbox_just_stored(
+    session, config, imap_mailbox, imap_account
+):
+    # Stored a moment ago by a poller killed before its ingest committed; the poll that
+    # now holds the mailbox's lock knows that poller is gone.
+    store_raw(session, numbered(1), source=RawSource.imap, mailbox_id=imap_mailbox.id)
+    session.commit()
+
+    result = poll_mailbox(imap_mailbox.id, config)
+
+    assert (result.recovered, result.fetched) == (1, 0)
+    assert count(session, RawMessage, RawMessage.status == RawStatus.received) == 0
+
+
+def test_a_poll_leaves_what_the_gateway_just_stored_to_the_gateway(
+    session, config, imap_mailbox, imap_account
+):
+    store_raw(session, numbered(1), source=RawSource.smtp, mailbox_id=imap_mailbox.id)
+    session.commit()
+
+    result = poll_mailbox(imap_mailbox.id, config)
+
+    assert result.recovered == 0
+    assert count(session, RawMessage, RawMessage.status == RawStatus.received) == 1
