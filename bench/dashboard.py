@@ -51,7 +51,7 @@ from bench.support import (  # noqa: E402
 from helpdesk import create_app  # noqa: E402
 from helpdesk.auth import service as auth_service  # noqa: E402
 from helpdesk.campaigns.models import Delivery  # noqa: E402
-from helpdesk.campaigns.tracking import apply_events, click_event, open_event  # noqa: E402
+from helpdesk.campaigns.tracking_events import apply_events, click_event, open_event  # noqa: E402
 from helpdesk.db import database, make_engine  # noqa: E402
 from helpdesk.faq import service as faq_service  # noqa: E402
 from helpdesk.faq.models import ArticleViewCount, ArticleVote, SearchCount  # noqa: E402
