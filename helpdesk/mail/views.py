@@ -10,6 +10,7 @@ from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import roles_required
 from helpdesk.mail import sink
 from helpdesk.web import Page, page_number
+from helpdesk.web.headers import MAIL_STYLES, content_security_policy
 
 bp = Blueprint("mail", __name__)
 nav.add_setting("mail.outbox", _l("Outbox"), _l("Mail the built-in sink caught"), order=80)
@@ -33,6 +34,7 @@ def outbox():
 
 
 @bp.get("/admin/outbox/<key>")
+@content_security_policy(style_src=MAIL_STYLES)
 @roles_required(Role.admin)
 def outbox_message(key: str):
     message = sink.read_message(_maildir(), key)

@@ -11,8 +11,8 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 
 from helpdesk.db import database
+from helpdesk.input_bounds import bounded_int
 from helpdesk.web import input_limits
-from helpdesk.web.input_limits import bounded_int
 from helpdesk.web.redirects import safe_redirect_target
 
 __all__ = [
