@@ -233,7 +233,9 @@ def attachment(ticket_id: int, attachment_id: int):
     )
     # Whatever the sender claims the file is, it never runs as a page of ours.
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; sandbox; frame-ancestors 'none'"
+    )
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
