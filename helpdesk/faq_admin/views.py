@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -28,13 +29,12 @@ FILTER_ARGS = ("q", "language", "status", "category", "sort")
 
 def _filter() -> service.ArticleFilter:
     args = request.args
-    category = args.get("category")
     sort = args.get("sort", "updated")
     return service.ArticleFilter(
         text=args.get("q", "")[:200],
         language=args.get("language", ""),
         status=args.get("status", ""),
-        category_id=bounded_int(category),
+        category_id=bounded_int(args.get("category")),
         sort=sort if sort in service.STAFF_SORTS else "updated",
     )
 
@@ -86,9 +86,11 @@ def new():
     form.set_categories(service.list_categories(session))
     source = request.args.get("from_message", "")
     if request.method == "GET" and source:
-        try:
-            draft = workspace.draft_from_message(session, bounded_int(source) or 0)
-        except workspace.NotAReply:
+        message_id, draft = bounded_int(source), None
+        if message_id is not None:
+            with suppress(workspace.NotAReply):
+                draft = workspace.draft_from_message(session, message_id)
+        if draft is None:
             flash(_("Only a sent reply can become an FAQ article."), "error")
             return redirect(url_for("faq_admin.index"))
         form.process(data=vars(draft))
