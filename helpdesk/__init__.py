@@ -52,6 +52,7 @@ def create_app(config: Config | None = None) -> Flask:
     _register_features(app)
     _register_error_pages(app)
     _add_pixel_fast_path(app, config)
+    _add_security_headers(app, config)
     _trust_proxies(app, config)
     return app
 
@@ -69,6 +70,12 @@ def _add_pixel_fast_path(app: Flask, config: Config) -> None:
     from helpdesk.campaigns.tracking_views import PixelFastPath
 
     app.wsgi_app = PixelFastPath(app.wsgi_app, config)
+
+
+def _add_security_headers(app: Flask, config: Config) -> None:
+    from helpdesk.web.headers import SecurityHeaders
+
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, https=config.public_url.startswith("https://"))
 
 
 def _init_login(app: Flask) -> None:

@@ -27,6 +27,7 @@ INFRASTRUCTURE = frozenset(
         "config",
         "db",
         "embedded_redis",
+        "input_bounds",
         "maildomain",
         "migrate",
         "normalize",

@@ -16,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from helpdesk import input_bounds
 from helpdesk.campaigns import sending
 from helpdesk.campaigns.models import Campaign, CampaignStatus, Segment
 from helpdesk.campaigns.rendering import (
@@ -75,9 +76,11 @@ def parse_rules(raw: Mapping | str) -> dict:
     if isinstance(raw, Mapping):
         return dict(raw)
     try:
-        rules = json.loads(raw or "{}")
+        rules = input_bounds.loads_json(raw or "{}")
     except json.JSONDecodeError as exc:
         raise SegmentError(f"The rules are not valid JSON (line {exc.lineno}).") from None
+    except input_bounds.UnacceptableJSON as exc:
+        raise SegmentError(f"The rules cannot be used: {exc}.") from None
     if not isinstance(rules, dict):
         raise SegmentError("Rules must be an object with 'match' and 'groups'.")
     return rules

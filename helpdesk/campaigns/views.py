@@ -42,7 +42,8 @@ from helpdesk.campaigns.segments import (
 )
 from helpdesk.customers import service as customer_service
 from helpdesk.db import utcnow
-from helpdesk.web import db_session
+from helpdesk.web import bounded_int, db_session
+from helpdesk.web.headers import MAIL_STYLES, content_security_policy
 
 bp = Blueprint("campaigns", __name__)
 nav.add_main("campaigns.index", _l("Campaigns"), MARKETING, order=30)
@@ -314,7 +315,7 @@ def _campaign_data(form: CampaignForm) -> service.CampaignData:
         reply_to=form.reply_to.data or "",
         html_body=form.html_body.data or "",
         text_body=form.text_body.data or "",
-        segment_id=int(raw_segment) if raw_segment.isdigit() else None,
+        segment_id=bounded_int(raw_segment),
     )
 
 
@@ -390,12 +391,12 @@ def edit(campaign_id: int):
 
 
 @bp.get("/campaigns/<int:campaign_id>/preview")
+@content_security_policy(style_src=MAIL_STYLES, img_src="'self' data: https: http:")
 @roles_required(*MARKETING)
 def preview(campaign_id: int):
     session = db_session()
     campaign = _or_404(service.get_campaign, campaign_id)
-    raw_customer = request.args.get("customer_id", "")
-    customer_id = int(raw_customer) if raw_customer.isdigit() else None
+    customer_id = bounded_int(request.args.get("customer_id"))
     query = request.args.get("q", "")
     error, rendered, status = None, None, 200
     try:

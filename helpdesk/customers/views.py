@@ -327,10 +327,14 @@ def delete(customer_id: int):
     form = DeleteForm()
     if form.validate_on_submit():
         email = customer.email
-        service.delete_customer(session, customer)
-        session.commit()
-        flash(_("Customer %(email)s deleted.", email=email), "success")
-        return redirect(url_for("customers.index"))
+        try:
+            service.delete_customer(session, customer)
+        except service.CustomerInvalid as exc:
+            _show_errors(form, exc)
+        else:
+            session.commit()
+            flash(_("Customer %(email)s deleted.", email=email), "success")
+            return redirect(url_for("customers.index"))
     return render_template("customers/delete.html", form=form, customer=customer), _status(form)
 
 

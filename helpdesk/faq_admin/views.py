@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import suppress
+
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +18,7 @@ from helpdesk.faq.forms import ArticleForm, CategoryForm
 from helpdesk.faq.models import Article, Category
 from helpdesk.faq_admin import workspace
 from helpdesk.tickets.suggestions import suggestions_for_ticket
-from helpdesk.web import Page, db_session, page_number
+from helpdesk.web import Page, bounded_int, db_session, page_number
 
 bp = Blueprint("faq_admin", __name__)
 nav.add_main("faq_admin.index", _l("FAQ"), SUPPORT, order=30)
@@ -26,13 +29,12 @@ FILTER_ARGS = ("q", "language", "status", "category", "sort")
 
 def _filter() -> service.ArticleFilter:
     args = request.args
-    category = args.get("category", "")
     sort = args.get("sort", "updated")
     return service.ArticleFilter(
         text=args.get("q", "")[:200],
         language=args.get("language", ""),
         status=args.get("status", ""),
-        category_id=int(category) if category.isdigit() else None,
+        category_id=bounded_int(args.get("category")),
         sort=sort if sort in service.STAFF_SORTS else "updated",
     )
 
@@ -84,9 +86,11 @@ def new():
     form.set_categories(service.list_categories(session))
     source = request.args.get("from_message", "")
     if request.method == "GET" and source:
-        try:
-            draft = workspace.draft_from_message(session, int(source))
-        except (ValueError, workspace.NotAReply):
+        message_id, draft = bounded_int(source), None
+        if message_id is not None:
+            with suppress(workspace.NotAReply):
+                draft = workspace.draft_from_message(session, message_id)
+        if draft is None:
             flash(_("Only a sent reply can become an FAQ article."), "error")
             return redirect(url_for("faq_admin.index"))
         form.process(data=vars(draft))
@@ -198,16 +202,16 @@ def _json_error(message: str, status: int):
 @bp.get("/faq/suggest")
 @roles_required(*SUPPORT)
 def suggest():
-    raw = request.args.get("ticket_id", "")
-    if not raw.isdigit() or int(raw) > 2**31 - 1:
+    ticket_id = bounded_int(request.args.get("ticket_id"), minimum=1)
+    if ticket_id is None:
         return _json_error(_("ticket_id must be a ticket number."), 400)
     try:
-        suggestions = suggestions_for_ticket(db_session(), int(raw))
+        suggestions = suggestions_for_ticket(db_session(), ticket_id)
     except service.TicketNotFound:
-        return _json_error(_("There is no ticket %(id)s.", id=raw), 404)
+        return _json_error(_("There is no ticket %(id)s.", id=ticket_id), 404)
     return jsonify(
         {
-            "ticket_id": int(raw),
+            "ticket_id": ticket_id,
             "suggestions": [
                 s.to_dict()
                 | {"url": url_for("faq.article", lang=s.language, slug=s.slug, _external=True)}
@@ -221,17 +225,18 @@ def suggest():
 @roles_required(*SUPPORT)
 def used(article_id: int):
     payload = request.get_json(silent=True) or request.form
-    raw = str(payload.get("ticket_id") or "")
-    if raw and (not raw.isdigit() or int(raw) > 2**31 - 1):
+    raw = payload.get("ticket_id") if isinstance(payload, Mapping) else None
+    ticket_id = bounded_int(raw, minimum=1)
+    if raw not in (None, "") and ticket_id is None:
         return _json_error(_("ticket_id must be a ticket number."), 400)
     session = db_session()
     try:
         article: Article = workspace.record_use(
-            session, article_id, ticket_id=int(raw) if raw else None, user_id=current_user.id
+            session, article_id, ticket_id=ticket_id, user_id=current_user.id
         )
     except service.ArticleNotFound:
         return _json_error(_("There is no article %(id)s.", id=article_id), 404)
     except service.TicketNotFound:
-        return _json_error(_("There is no ticket %(id)s.", id=raw), 404)
+        return _json_error(_("There is no ticket %(id)s.", id=ticket_id), 404)
     session.commit()
     return jsonify({"article_id": article.id, "used_in_replies": article.used_in_replies})

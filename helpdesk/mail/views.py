@@ -11,6 +11,7 @@ from helpdesk.auth.permissions import roles_required
 from helpdesk.mail import sink
 from helpdesk.mail.parse import has_remote_images, load_remote_images
 from helpdesk.web import Page, page_number
+from helpdesk.web.headers import MAIL_STYLES, policy
 
 bp = Blueprint("mail", __name__)
 nav.add_setting("mail.outbox", _l("Outbox"), _l("Mail the built-in sink caught"), order=80)
@@ -53,10 +54,8 @@ def outbox_message(key: str):
     # Remote images tell the sender the mail was read; they load only when asked, and
     # the policy holds that even for HTML the cleaner let through.
     remote = " https: http:" if load_remote else ""
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'self'; img-src 'self' data:{remote}; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-        "frame-ancestors 'self'"
+    response.headers["Content-Security-Policy"] = policy(
+        img_src=f"'self' data:{remote}", style_src=MAIL_STYLES
     )
     return response
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from helpdesk.input_bounds import bounded_int
 from helpdesk.mail.models import Mailbox
 from helpdesk.text import LazyText
 from helpdesk.text import lazy_text as _l
@@ -113,12 +114,13 @@ def parse_scope(
     mailbox_id = None
     raw_mailbox = (raw_mailbox or "").strip()
     if raw_mailbox:
-        if not raw_mailbox.isdigit() or len(raw_mailbox) > 18:
+        number = bounded_int(raw_mailbox)
+        if number is None:
             errors["mailbox"] = _l("Choose a mailbox from the list.")
-        elif session.get(Mailbox, int(raw_mailbox)) is None:
+        elif session.get(Mailbox, number) is None:
             errors["mailbox"] = _l("This mailbox does not exist.")
         else:
-            mailbox_id = int(raw_mailbox)
+            mailbox_id = number
     if errors:
         raise DashboardInputError(errors)
     return Scope(DateRange(first, last, zone), mailbox_id)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.auth.models import Role, User
 from helpdesk.faq.service import record_resolution
+from helpdesk.input_bounds import bounded_int
 from helpdesk.normalize import normalize_text
 from helpdesk.tickets.models import Message, MessageKind, Ticket, TicketStatus, ticket_tags
 from helpdesk.tickets.queues import QueueError
@@ -46,11 +47,12 @@ def parse_ticket_ids(raw: Sequence[str]) -> list[int]:
     ids = []
     for value in raw:
         value = (value or "").strip()
-        if not value.isdigit() or len(value) > 18:
+        ticket_id = bounded_int(value)
+        if ticket_id is None:
             raise QueueError(
                 _l("“%(value)s” is not a ticket number. Nothing was changed.", value=value[:20])
             )
-        ids.append(int(value))
+        ids.append(ticket_id)
     return sorted(set(ids))
 
 
@@ -108,13 +110,10 @@ def _event(session: Session, ticket_id: int, actor_id: int, body: str, now: date
 
 
 def _bulk_assign(session, actor_id, ids, raw_assignee, now) -> BulkResult:
-    try:
-        assignee_id = int(raw_assignee) if raw_assignee not in (None, "") else None
-    except (TypeError, ValueError):
-        assignee_id = -1
-    if assignee_id is None:
+    if raw_assignee in (None, ""):
         raise QueueError(_l("Choose an agent to assign the tickets to."))
-    agent = session.get(User, assignee_id) if assignee_id > 0 else None
+    assignee_id = bounded_int(raw_assignee, minimum=1)
+    agent = session.get(User, assignee_id) if assignee_id is not None else None
     if agent is None or not agent.is_active or agent.role not in (Role.agent, Role.admin):
         raise QueueError(
             _l("This agent does not exist or cannot take tickets. Nothing was changed.")

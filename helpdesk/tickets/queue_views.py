@@ -24,7 +24,7 @@ from helpdesk.auth.permissions import SUPPORT, roles_required
 from helpdesk.db import utcnow
 from helpdesk.tickets import assignment, bulk_actions, queue_search, queues
 from helpdesk.tickets.models import Priority, TicketStatus
-from helpdesk.web import Page, db_session, page_number, safe_redirect_target
+from helpdesk.web import Page, bounded_int, db_session, page_number, safe_redirect_target
 
 bp = Blueprint("queues", __name__)
 
@@ -101,10 +101,10 @@ def _int_arg(name: str, errors: dict[str, str]) -> int | None:
     raw = request.args.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    number = bounded_int(raw)
+    if number is None:
         errors[name] = _("Choose a value from the list.")
-        return None
-    return int(raw)
+    return number
 
 
 def _enum_arg(name: str, enum_cls, errors: dict[str, str], default=None):

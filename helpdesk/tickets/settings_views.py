@@ -14,7 +14,7 @@ from helpdesk.db import utcnow
 from helpdesk.mail.models import Mailbox
 from helpdesk.tickets import assignment, sla
 from helpdesk.tickets.models import Priority
-from helpdesk.web import db_session
+from helpdesk.web import bounded_int, db_session
 
 bp = Blueprint("ticket_settings", __name__)
 nav.add_setting(
@@ -57,9 +57,10 @@ def sla_index():
 def _mailbox_or_404(session, scope: str) -> Mailbox | None:
     if scope == "default":
         return None
-    if not scope.isdigit():
+    mailbox_id = bounded_int(scope)
+    if mailbox_id is None:
         abort(404)
-    return session.get(Mailbox, int(scope)) or abort(404)
+    return session.get(Mailbox, mailbox_id) or abort(404)
 
 
 @bp.route("/admin/sla/<scope>", methods=["GET", "POST"])

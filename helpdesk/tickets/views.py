@@ -45,7 +45,7 @@ from helpdesk.tickets.forms import (
 )
 from helpdesk.tickets.jobs import send_ticket_message
 from helpdesk.tickets.suggestions import suggestions_for_ticket
-from helpdesk.web import db_session
+from helpdesk.web import bounded_int, db_session, headers
 
 bp = Blueprint("tickets", __name__)
 # Its own blueprint, so the navigation marks Mentions active only on that page.
@@ -66,9 +66,10 @@ def _optional_int(raw: str | None, what: str) -> int | None:
     raw = (raw or "").strip().lstrip("#")
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 10:
+    number = bounded_int(raw)
+    if number is None:
         raise service.InvalidInput(_l("%(what)s must be a number.", what=what))
-    return int(raw)
+    return number
 
 
 # --- the page ------------------------------------------------------------------------
@@ -86,11 +87,7 @@ def _page_policy(load_remote: bool) -> str:
     # Mail HTML runs in srcdoc frames, which inherit this policy: remote images load
     # only when the agent asked for them on this one page view.
     remote = " https: http:" if load_remote else ""
-    return (
-        f"default-src 'self'; img-src 'self' data:{remote}; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-        "frame-ancestors 'self'"
-    )
+    return headers.policy(img_src=f"'self' data:{remote}", style_src=headers.MAIL_STYLES)
 
 
 def _mail_frames(page: display.TicketPage, remote_for: int | None) -> dict[int, dict]:
@@ -236,7 +233,9 @@ def attachment(ticket_id: int, attachment_id: int):
     )
     # Whatever the sender claims the file is, it never runs as a page of ours.
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; sandbox; frame-ancestors 'none'"
+    )
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 

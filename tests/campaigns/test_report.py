@@ -149,7 +149,7 @@ def test_report_page_shows_figures_rates_chart_and_progress(marketer_client, cam
     assert "<svg" in page
     assert "Human opens (3)" in page
     assert f'data-poll-url="/campaigns/{campaign.id}/report/progress"' in page
-    assert 'aria-valuenow="77"' in page
+    assert '<progress class="progress" max="100" value="77">' in page
 
 
 def test_progress_fragment_stops_polling_once_sent(marketer_client, session, campaign):

@@ -319,3 +319,18 @@ def test_list_page_links_to_the_customer_and_purchase_imports(agent_client):
     response = agent_client.get("/customers")
     assert 'href="/customers/import"' in response.text
     assert 'href="/customers/import?kind=purchases"' in response.text
+
+
+def test_deleting_a_customer_with_tickets_is_refused_on_the_form(admin_client, session):
+    from helpdesk.customers.models import Customer
+    from tests.factories import make_ticket
+
+    customer = make_customer(session)
+    make_ticket(session, customer_email=customer.email)
+
+    response = post_form(admin_client, f"/customers/{customer.id}/delete")
+
+    assert response.status_code == 400
+    assert b"has tickets" in response.data
+    session.expire_all()
+    assert session.get(Customer, customer.id) is not None

@@ -258,5 +258,11 @@ def update_customer(
 
 
 def delete_customer(session: Session, customer: Customer) -> None:
-    session.delete(customer)
-    session.flush()
+    """Deletes the customer with what is theirs alone; refused, changing nothing, while
+    rows that must outlive them, their tickets, still point at them."""
+    try:
+        with session.begin_nested():
+            session.delete(customer)
+    except IntegrityError:
+        message = _l("This customer has tickets, which keep their customer: it cannot be deleted.")
+        raise CustomerInvalid({"customer": message}) from None

@@ -11,6 +11,20 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 
 from helpdesk.db import database
+from helpdesk.input_bounds import bounded_int
+from helpdesk.web import input_limits
+from helpdesk.web.redirects import safe_redirect_target
+
+__all__ = [
+    "Page",
+    "bounded_int",
+    "close_db_session",
+    "csrf",
+    "db_session",
+    "init_app",
+    "page_number",
+    "safe_redirect_target",
+]
 
 # Installed by create_app; a view that takes posts from elsewhere (the one-click
 # unsubscribe that mail providers send) exempts itself.
@@ -31,6 +45,7 @@ def close_db_session(_exc=None) -> None:
 
 
 def init_app(app: Flask) -> None:
+    input_limits.init_app(app)
     app.teardown_appcontext(close_db_session)
 
 
@@ -58,14 +73,4 @@ class Page:
 
 
 def page_number() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
-
-
-def safe_redirect_target(target: str | None, default: str = "/") -> str:
-    """Only same-site paths: an open redirect would let a phishing link borrow our domain."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
+    return bounded_int(request.args.get("page"), minimum=1) or 1
