@@ -110,7 +110,9 @@ def _back_to_login():
 def _send_unenrolled_staff_to_set_up():
     """Once the admin requires two-factor login, a session that was logged in without it
     is turned into a pending set-up: nothing else is reachable until it is done."""
-    if request.endpoint in _ALLOWED_BEFORE_ENROLMENT or not current_user.is_authenticated:
+    if request.endpoint in _ALLOWED_BEFORE_ENROLMENT or _is_public(request.endpoint):
+        return None
+    if not current_user.is_authenticated:
         return None
     if not two_factor.enrolment_required(db_session(), current_user.id):
         return None
@@ -122,6 +124,14 @@ def _send_unenrolled_staff_to_set_up():
         request.path if request.method == "GET" else None,
         "two_factor.enrol_required",
     )
+
+
+def _is_public(endpoint: str | None) -> bool:
+    # Public pages (the FAQ, tracking links, the pixel) are open to anyone anyway, and
+    # loading the user there would put a database read in front of the tracking fast path
+    # and hold a read transaction open on SQLite through the page's own visit writes.
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    return view is not None and getattr(view, "allowed_roles", ()) is None
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -240,19 +250,9 @@ def new_recovery_codes():
     form = CodeForm()
     if not form.validate_on_submit():
         return _render_manage(code_form=form, status=400)
-    try:
-        two_factor.verify_code(db, current_user.id, form.code.data, _cipher(), _policy())
-    except two_factor.CodeThrottled as exc:
-        form.code.errors.append(str(exc.message))
-        return _render_manage(code_form=form, status=429)
-    except (two_factor.CodeMalformed, two_factor.NotEnrolled) as exc:
-        db.rollback()
-        form.code.errors.append(str(exc.message))
-        return _render_manage(code_form=form, status=400)
-    except two_factor.CodeRejected as exc:
-        db.commit()
-        form.code.errors.append(str(exc.message))
-        return _render_manage(code_form=form, status=400)
+    refused = _code_refused(db, current_user.id, form)
+    if refused:
+        return _render_manage(code_form=form, status=refused)
     codes = two_factor.regenerate_recovery_codes(db, current_user.id)
     db.commit()
     return render_template(
@@ -271,24 +271,18 @@ def turn_off():
     if two_factor.is_enforced(db):
         form.form_errors.append(_("Two-factor login is required for all staff; it stays on."))
         return _render_manage(turn_off_form=form, status=400)
-    try:
-        if not service.password_matches(user.password_hash, form.password.data):
+    if not service.password_matches(user.password_hash, form.password.data):
+        try:
             two_factor.count_failed_attempt(db, user.id, _policy())
-            db.commit()
-            form.password.errors.append(_("Wrong password."))
-            return _render_manage(turn_off_form=form, status=400)
-        two_factor.verify_code(db, user.id, form.code.data, _cipher(), _policy())
-    except two_factor.CodeThrottled as exc:
-        form.form_errors.append(str(exc.message))
-        return _render_manage(turn_off_form=form, status=429)
-    except (two_factor.CodeMalformed, two_factor.NotEnrolled) as exc:
-        db.rollback()
-        form.code.errors.append(str(exc.message))
-        return _render_manage(turn_off_form=form, status=400)
-    except two_factor.CodeRejected as exc:
+        except two_factor.CodeThrottled as exc:
+            form.form_errors.append(str(exc.message))
+            return _render_manage(turn_off_form=form, status=429)
         db.commit()
-        form.code.errors.append(str(exc.message))
+        form.password.errors.append(_("Wrong password."))
         return _render_manage(turn_off_form=form, status=400)
+    refused = _code_refused(db, user.id, form)
+    if refused:
+        return _render_manage(turn_off_form=form, status=refused)
     two_factor.turn_off(db, user.id)
     db.commit()
     flash(_("Two-factor login is off."), "info")
@@ -338,3 +332,22 @@ def reset(user_id: int):
         "success",
     )
     return redirect(url_for("two_factor.policy"))
+
+
+def _code_refused(db, user_id: int, form) -> int | None:
+    """Checks the form's code for a logged-in user's change; on refusal the reason is on
+    the form and the answer's status is returned."""
+    try:
+        two_factor.verify_code(db, user_id, form.code.data, _cipher(), _policy())
+    except two_factor.CodeThrottled as exc:
+        form.code.errors.append(str(exc.message))
+        return 429
+    except (two_factor.CodeMalformed, two_factor.NotEnrolled) as exc:
+        db.rollback()
+        form.code.errors.append(str(exc.message))
+        return 400
+    except two_factor.CodeRejected as exc:
+        db.commit()  # the failed attempt counts
+        form.code.errors.append(str(exc.message))
+        return 400
+    return None
