@@ -95,15 +95,11 @@ def new():
             return redirect(url_for("faq_admin.index"))
         form.process(data=vars(draft))
     if form.validate_on_submit():
-        try:
-            article = service.create_article(session, _data(form), current_user.id)
-        except service.ArticleInvalid as exc:
-            session.rollback()
-            _show_errors(form, exc)
-        else:
-            session.commit()
-            flash(_("Article “%(title)s” saved.", title=article.title), "success")
-            return redirect(url_for("faq_admin.edit", article_id=article.id))
+        saved = _save(
+            session, form, lambda: service.create_article(session, _data(form), current_user.id)
+        )
+        if saved:
+            return saved
     status = 400 if form.errors or form.form_errors else 200
     return render_template("faq/admin/form.html", form=form, article=None), status
 
@@ -118,17 +114,28 @@ def edit(article_id: int):
     )
     form.set_categories(service.list_categories(session))
     if form.validate_on_submit():
-        try:
-            article = service.update_article(session, article_id, _data(form), current_user.id)
-        except service.ArticleInvalid as exc:
-            session.rollback()
-            _show_errors(form, exc)
-        else:
-            session.commit()
-            flash(_("Article “%(title)s” saved.", title=article.title), "success")
-            return redirect(url_for("faq_admin.edit", article_id=article.id))
+        saved = _save(
+            session,
+            form,
+            lambda: service.update_article(session, article_id, _data(form), current_user.id),
+        )
+        if saved:
+            return saved
     status = 400 if form.errors or form.form_errors else 200
     return render_template("faq/admin/form.html", form=form, article=article), status
+
+
+def _save(session, form, write):
+    """Runs `write`; a saved article goes to its edit page, refusals go onto the form."""
+    try:
+        article = write()
+    except service.ArticleInvalid as exc:
+        session.rollback()
+        _show_errors(form, exc)
+        return None
+    session.commit()
+    flash(_("Article “%(title)s” saved.", title=article.title), "success")
+    return redirect(url_for("faq_admin.edit", article_id=article.id))
 
 
 @bp.get("/faq/admin/<int:article_id>/history")
