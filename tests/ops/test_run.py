@@ -139,8 +139,10 @@ def test_first_start_serves_the_app_prints_the_admin_login_once_and_stops_on_ctr
     assert any((svc.instance / "maildir" / "new").iterdir())
 
 
-def test_mail_sent_to_the_demo_mailbox_through_the_gateway_becomes_a_ticket(service):
-    svc = service()
+def test_mail_sent_to_the_demo_mailbox_through_the_gateway_becomes_a_ticket(
+    service, empty_database_url
+):
+    svc = service(settings={"DATABASE_URL": empty_database_url})
     svc.wait_until_serving()
     message = (
         "From: Kim Minji <minji@example.org>\r\nTo: support@example.com\r\n"
@@ -150,7 +152,7 @@ def test_mail_sent_to_the_demo_mailbox_through_the_gateway_becomes_a_ticket(serv
     with smtp_client(svc.smtpd_port) as client:
         client.sendmail("minji@example.org", ["support@example.com"], message.encode())
 
-    engine = make_engine(f"sqlite:///{svc.instance / 'helpdesk.db'}", sqlite_begin="DEFERRED")
+    engine = make_engine(empty_database_url, sqlite_begin="DEFERRED")
     with Session(engine) as session:
         subjects = session.scalars(select(Ticket.subject)).all()
     engine.dispose()
