@@ -17,8 +17,16 @@ from helpdesk.customers.models import Customer, CustomField
 from helpdesk.customers.timeline import TimelineEntry, customer_timeline
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.customer_campaigns import recent_campaigns
+from helpdesk.tickets.merge_undo import undoable_merge
 from helpdesk.tickets.merging import DuplicateCandidate, find_duplicates
-from helpdesk.tickets.models import Attachment, AttachmentBlob, Message, Participant, Ticket
+from helpdesk.tickets.models import (
+    Attachment,
+    AttachmentBlob,
+    Message,
+    Participant,
+    Ticket,
+    TicketMerge,
+)
 from helpdesk.tickets.replies import latest_message_id
 from helpdesk.tickets.service import (
     AttachmentNotFound,
@@ -96,6 +104,8 @@ class TicketPage:
     other_tickets: list[Ticket]
     duplicates: list[DuplicateCandidate]
     merged_into: Ticket | None = None
+    # The latest merge into or out of this ticket that can still be undone.
+    undoable_merge: TicketMerge | None = None
 
 
 def ticket_page(session: Session, ticket_id: int) -> TicketPage:
@@ -141,6 +151,7 @@ def ticket_page(session: Session, ticket_id: int) -> TicketPage:
         ),
         duplicates=find_duplicates(session, ticket.id),
         merged_into=session.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id else None,
+        undoable_merge=undoable_merge(session, ticket.id),
     )
 
 

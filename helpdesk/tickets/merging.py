@@ -27,6 +27,7 @@ from helpdesk.tickets.models import (
     MessageKind,
     Participant,
     Ticket,
+    TicketMerge,
     TicketStatus,
 )
 from helpdesk.tickets.replies import _SUBJECT_TOKEN
@@ -154,30 +155,27 @@ def merge_tickets(session: Session, source_id: int, target_id: int, agent_id: in
 
     Later mail threads into the survivor: its messages now carry the Message-IDs the
     customer answers to, and ingest follows merged_into_id for our signed references.
+    The merge is recorded (`TicketMerge`) with what it moved, so `undo_merge` can put it
+    back for a few minutes.
     """
     if source_id == target_id:
         raise MergeRefused(_l("A ticket cannot be merged into itself."), field="target_id")
     agent = _agent(session, agent_id)
     tickets = _lock_tickets(session, [source_id, target_id])
     source, target = tickets[source_id], tickets[target_id]
-    if source.merged_into_id is not None:
-        raise MergeRefused(
-            _l(
-                "Ticket #%(id)d was already merged into #%(into)d.",
-                id=source.id,
-                into=source.merged_into_id,
-            )
-        )
-    if target.merged_into_id is not None:
-        raise MergeRefused(
-            _l(
-                "Ticket #%(id)d was itself merged into #%(into)d; merge into that one instead.",
-                id=target.id,
-                into=target.merged_into_id,
-            ),
-            field="target_id",
-        )
+    _check_mergeable(source, target)
     now = utcnow()
+    record = TicketMerge(
+        source_id=source.id,
+        target_id=target.id,
+        merged_by_id=agent.id,
+        merged_at=now,
+        source_before=snapshot(source),
+        target_before=snapshot(target),
+    )
+    moved = {"messages": _ids_on(session, Message, source.id)}
+    for key, model in (("mentions", Mention), ("raw_messages", RawMessage)):
+        moved[key] = _ids_on(session, model, source.id)
     for model in (Message, Mention, RawMessage):
         session.execute(
             update(model)
@@ -185,21 +183,22 @@ def merge_tickets(session: Session, source_id: int, target_id: int, agent_id: in
             .values(ticket_id=target.id)
             .execution_options(synchronize_session=False)
         )
-    _merge_participants(session, source, target)
+    moved["participants"] = [p.id for p in _merge_participants(session, source, target)]
+    own_tags = {tag.id for tag in target.tags}
+    moved["tags"] = sorted({tag.id for tag in source.tags} - own_tags)
     target.tags = list({tag.id: tag for tag in [*target.tags, *source.tags]}.values())
 
     latest = [t for t in (source.last_customer_message_at, target.last_customer_message_at) if t]
     target.last_customer_message_at = max(latest) if latest else None
-    last_turn = session.scalar(
-        select(Message.kind)
-        .where(
-            Message.ticket_id == target.id,
-            Message.kind.in_((MessageKind.customer, MessageKind.reply)),
-        )
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(1)
-    )
-    target.customer_replied_last = last_turn != MessageKind.reply
+    newest_id, newest_kind = newest_turn(session, target.id)
+    target.customer_replied_last = newest_kind != MessageKind.reply
+    if (
+        newest_kind == MessageKind.customer
+        and newest_id in moved["messages"]
+        and target.status in _AWAITING_CUSTOMER
+    ):
+        # The customer wrote last, in the merged-in ticket: it is our turn again.
+        _apply_status(target, TicketStatus.open, now)
     target.first_response_at = _earliest(source.first_response_at, target.first_response_at)
     # The conversation's first answer was due when the earlier of the two was.
     target.first_response_due_at = _earliest(
@@ -220,13 +219,84 @@ def merge_tickets(session: Session, source_id: int, target_id: int, agent_id: in
     sla.apply_sla(session, source, now)
     _changed(source, now)
     _event(session, source.id, f"Merged into ticket #{target.id} by {agent.name}.", agent.id, now)
+    moved["target_status"] = target.status.value
+    record.moved = moved
+    session.add(record)
     session.flush()
     session.expire(target, ["messages"])
     session.expire(source, ["messages"])
     return target
 
 
-def _merge_participants(session: Session, source: Ticket, target: Ticket) -> None:
+# A merged-in customer message newer than anything on these makes them our turn again.
+_AWAITING_CUSTOMER = (TicketStatus.waiting, TicketStatus.resolved)
+
+# The fields a merge changes on either ticket, which undoing it puts back.
+SNAPSHOT_FIELDS = (
+    "status",
+    "resolved_at",
+    "closed_at",
+    "response_due_at",
+    "first_response_due_at",
+    "first_response_at",
+    "last_customer_message_at",
+    "customer_replied_last",
+)
+
+
+def snapshot(ticket: Ticket) -> dict:
+    """The ticket's SNAPSHOT_FIELDS as JSON values (enum values, ISO times)."""
+    values = {}
+    for name in SNAPSHOT_FIELDS:
+        value = getattr(ticket, name)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, TicketStatus):
+            value = value.value
+        values[name] = value
+    return values
+
+
+def _check_mergeable(source: Ticket, target: Ticket) -> None:
+    if source.merged_into_id is not None:
+        raise MergeRefused(
+            _l(
+                "Ticket #%(id)d was already merged into #%(into)d.",
+                id=source.id,
+                into=source.merged_into_id,
+            )
+        )
+    if target.merged_into_id is not None:
+        raise MergeRefused(
+            _l(
+                "Ticket #%(id)d was itself merged into #%(into)d; merge into that one instead.",
+                id=target.id,
+                into=target.merged_into_id,
+            ),
+            field="target_id",
+        )
+
+
+def _ids_on(session: Session, model, ticket_id: int) -> list[int]:
+    return list(session.scalars(select(model.id).where(model.ticket_id == ticket_id)))
+
+
+def newest_turn(session: Session, ticket_id: int) -> tuple[int | None, MessageKind | None]:
+    """The newest customer message or reply on the ticket: its id and kind."""
+    row = session.execute(
+        select(Message.id, Message.kind)
+        .where(
+            Message.ticket_id == ticket_id,
+            Message.kind.in_((MessageKind.customer, MessageKind.reply)),
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+    ).first()
+    return (row.id, row.kind) if row else (None, None)
+
+
+def _merge_participants(session: Session, source: Ticket, target: Ticket) -> list[Participant]:
+    """Adds the source's people the target lacks as its participants; returns them."""
     known = {
         email.lower()
         for email in session.scalars(
@@ -242,7 +312,11 @@ def _merge_participants(session: Session, source: Ticket, target: Ticket) -> Non
     if source.customer_id != target.customer_id:
         source_customer = session.get(Customer, source.customer_id)
         people.insert(0, (source_customer.email, source_customer.name))
+    added = []
     for email, name in people:
         if email.lower() not in known:
             known.add(email.lower())
-            session.add(Participant(ticket_id=target.id, email=email, name=name or ""))
+            added.append(Participant(ticket_id=target.id, email=email, name=name or ""))
+    session.add_all(added)
+    session.flush()
+    return added

@@ -258,6 +258,27 @@ class Mention(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class TicketMerge(Base):
+    """One merge of `source` into `target`, with what it moved and the fields it
+    changed, so that it can be undone for a few minutes afterwards."""
+
+    __tablename__ = "ticket_merges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Ids of the rows moved or added: {"messages": [...], "mentions": [...],
+    # "raw_messages": [...], "participants": [...], "tags": [...]}.
+    moved: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Both tickets' fields before the merge, as ISO strings and enum values.
+    source_before: Mapped[dict] = mapped_column(JSON, default=dict)
+    target_before: Mapped[dict] = mapped_column(JSON, default=dict)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undone_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
 # Search DDL the models cannot express. The migration must run the same statements
 # (see helpdesk.tickets.models.SEARCH_DDL), since autogenerate does not see them.
 #

@@ -38,7 +38,7 @@ def search_term(raw: str | None) -> str:
     return normalize_text(raw or "").strip().lower()[:MAX_SEARCH_LENGTH]
 
 
-def _like(term: str) -> str:
+def like_pattern(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -57,9 +57,9 @@ def _contains(session: Session, column_, term: str) -> ColumnElement[bool]:
     (the `_chars` GIN indexes), and LIKE then checks the order.
     """
     if _is_sqlite(session):
-        return column_.like(_like(term), escape="\\")
+        return column_.like(like_pattern(term), escape="\\")
     lowered = func.lower(column_)
-    condition = lowered.like(_like(term), escape="\\")
+    condition = lowered.like(like_pattern(term), escape="\\")
     if _TRIGRAM_RUN.search(term):
         return condition
     chars = sorted({c for c in term if not c.isspace()})
@@ -135,7 +135,7 @@ def _found(session: Session, column_, term: str) -> ColumnElement[bool]:
     index can serve it, because probing a few rows beats reading an index's posting
     lists for a common term."""
     if _is_sqlite(session):
-        return column_.like(_like(term), escape="\\")
+        return column_.like(like_pattern(term), escape="\\")
     if term.upper() == term.lower():
         # Nothing to fold (Hangul, digits): lower() would only cost time on every text.
         return func.strpos(column_, term) > 0

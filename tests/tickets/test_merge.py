@@ -171,12 +171,14 @@ def test_later_replies_to_either_conversation_land_in_the_survivor(session, agen
     assert not to_source.created_ticket and not to_signed.created_ticket
 
 
-def test_one_click_merge_from_the_ticket_page(agent_client, session):
+def test_merging_a_likely_duplicate_goes_through_the_confirmation(agent_client, session):
     older = make_ticket(session, subject="Order 1001 missing")
     newer = make_ticket(session, subject="Re: Order 1001 missing")
     html = agent_client.get(f"/tickets/{newer.id}").get_data(as_text=True)
-    assert f'action="/tickets/{newer.id}/merge"' in html
+    assert f'href="/tickets/{newer.id}/merge?into={older.id}"' in html
     assert f"Merge this ticket into #{older.id}" in html
+    confirm = agent_client.get(f"/tickets/{newer.id}/merge?into={older.id}")
+    assert f'action="/tickets/{newer.id}/merge"' in confirm.get_data(as_text=True)
     response = post_form(agent_client, f"/tickets/{newer.id}/merge", {"target_id": str(older.id)})
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/tickets/{older.id}")
