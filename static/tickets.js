@@ -1,4 +1,5 @@
-// The ticket page, live: who else views it and who is typing, a banner when the ticket
+// The ticket page, live: who else views it and who is typing, new messages added to the
+// conversation as they arrive (the draft stays as it is), a banner when something else
 // changed, and mail HTML frames sized to their content. The page works without it.
 "use strict";
 
@@ -7,8 +8,9 @@
   if (!root) return;
   const csrfToken = document.querySelector('meta[name="csrf-token"]').content;
   const every = parseInt(root.dataset.pollEvery || "3000", 10);
-  const pageVersion = parseInt(root.dataset.version, 10);
-  const pageLatest = parseInt(root.dataset.latestMessageId, 10);
+  let knownVersion = parseInt(root.dataset.version, 10);
+  let shownLatest = parseInt(root.dataset.latestMessageId, 10);
+  let fetching = false;
   const presenceBox = document.getElementById("presence");
   const banner = document.getElementById("changed-banner");
   const replyBody = document.getElementById("reply-body");
@@ -39,11 +41,42 @@
       if (!response.ok) return;
       const state = await response.json();
       render(state.viewers);
-      if (state.version > pageVersion || state.latest_message_id > pageLatest) {
+      if (state.latest_message_id > shownLatest) {
+        await addNewMessages();
+      } else if (state.version > knownVersion) {
         banner.hidden = false;
       }
     } catch (_error) {
       // A dropped connection is retried on the next tick.
+    }
+  }
+
+  // The messages are shown where the agent writes, so the reply's "seen up to" moves on
+  // with them: the double-reply guard is about what the agent could see.
+  async function addNewMessages() {
+    if (fetching) return;
+    fetching = true;
+    try {
+      const url = `${root.dataset.messagesUrl}?after=${shownLatest}`;
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) {
+        banner.hidden = false;
+        return;
+      }
+      const update = await response.json();
+      if (update.latest_message_id <= shownLatest) return;
+      const conversation = document.getElementById("conversation");
+      conversation.querySelector(".empty-state")?.remove();
+      conversation.insertAdjacentHTML("beforeend", update.html);
+      conversation.querySelectorAll("iframe.mail-frame").forEach(watchFrame);
+      shownLatest = update.latest_message_id;
+      knownVersion = Math.max(knownVersion, update.version);
+      document.querySelectorAll('input[name="seen_message_id"]').forEach((input) => {
+        input.value = String(shownLatest);
+      });
+      document.getElementById("arrived-note").textContent = root.dataset.textArrived;
+    } finally {
+      fetching = false;
     }
   }
 
@@ -73,10 +106,13 @@
       // Not readable yet; the load event fits it.
     }
   }
-  document.querySelectorAll("iframe.mail-frame").forEach((frame) => {
+  function watchFrame(frame) {
+    if (frame.dataset.watched) return;
+    frame.dataset.watched = "1";
     frame.addEventListener("load", () => fit(frame));
     fit(frame);
     const details = frame.closest("details");
     if (details) details.addEventListener("toggle", () => fit(frame));
-  });
+  }
+  document.querySelectorAll("iframe.mail-frame").forEach(watchFrame);
 })();

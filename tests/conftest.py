@@ -20,7 +20,7 @@ from helpdesk import create_app
 from helpdesk.config import Config
 from helpdesk.db import database, make_engine
 from helpdesk.models import metadata
-from tests.factories import make_user
+from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.helpers import free_port, login
 from tests.smtp_support import ScriptedHandler, SMTPSink
 
@@ -258,6 +258,28 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def open_as(browser, live_server, redis_conn):
+    """A logged-in page for the given user, in its own browser context."""
+    contexts = []
+
+    def open_page(email: str, locale: str = "en-US"):
+        context = browser.new_context(base_url=live_server, locale=locale)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto("/login")
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", DEFAULT_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-VIEWING_SECONDS = 30
+# Pages beat every 3 s, so a closed tab (whose leave beacon may never arrive) is gone
+# from the others' pages within ~15 s.
+VIEWING_SECONDS = 12
 # Typing lapses sooner: "is typing" must stop soon after the agent stops.
 TYPING_SECONDS = 10
 

@@ -4,6 +4,7 @@ notes with @mentions, replies by mail, merging, attachments, presence and Mentio
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 
 from flask import (
@@ -214,6 +215,31 @@ def show(ticket_id: int):
     if notes.mark_mentions_read(session, current_user.id, ticket_id):
         session.commit()
     return _render(page)
+
+
+@bp.get("/tickets/<int:ticket_id>/messages")
+@roles_required(*SUPPORT)
+def new_messages(ticket_id: int):
+    """The messages after `after`, rendered as on the page, for the open page to add
+    without a reload (which would lose the agent's draft)."""
+    after = bounded_int(request.args.get("after", ""))
+    if after is None:
+        return _json_error(_("Give the id of the last message shown as `after`."), 400)
+    page = _load_page(ticket_id)
+    page = dataclasses.replace(page, messages=[m for m in page.messages if m.id > after])
+    html = render_template(
+        "tickets/_new_messages.html",
+        page=page,
+        frames=_mail_frames(page, None),
+        new_ids={m.id for m in page.messages},
+        action_form=ActionForm(formdata=None),
+    )
+    return jsonify(
+        html=html,
+        count=len(page.messages),
+        latest_message_id=page.latest_message_id,
+        version=page.ticket.version,
+    )
 
 
 @bp.get("/tickets/<int:ticket_id>/attachments/<int:attachment_id>")

@@ -31,15 +31,15 @@ def test_heartbeat_returns_the_other_viewers_not_yourself(redis_conn):
     assert presence.others(redis_conn, 7, 1, now=1002) == [presence.Viewer(2, True)]
 
 
-def test_viewers_drop_out_after_thirty_seconds_without_a_heartbeat(redis_conn):
+def test_viewers_drop_out_within_fifteen_seconds_without_a_heartbeat(redis_conn):
     presence.heartbeat(redis_conn, 7, 1, typing=False, now=1000)
-    assert presence.others(redis_conn, 7, 2, now=1029) == [presence.Viewer(1, False)]
-    assert presence.others(redis_conn, 7, 2, now=1031) == []
+    assert presence.others(redis_conn, 7, 2, now=1011) == [presence.Viewer(1, False)]
+    assert presence.others(redis_conn, 7, 2, now=1015) == []
 
 
 def test_typing_lapses_sooner_than_viewing(redis_conn):
     presence.heartbeat(redis_conn, 7, 1, typing=True, now=1000)
-    assert presence.others(redis_conn, 7, 2, now=1011) == [presence.Viewer(1, False)]
+    assert presence.others(redis_conn, 7, 2, now=1010.5) == [presence.Viewer(1, False)]
 
 
 def test_leaving_removes_the_viewer_at_once(redis_conn):

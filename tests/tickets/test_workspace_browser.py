@@ -7,35 +7,13 @@ import re
 
 import pytest
 
-from tests.factories import DEFAULT_PASSWORD, make_mailbox
+from tests.factories import make_mailbox
 from tests.tickets.mails import ingest, mail
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
-
-
-@pytest.fixture
-def open_as(browser, live_server, redis_conn):
-    """A logged-in page for the given user, in its own browser context."""
-    contexts = []
-
-    def open_page(email: str):
-        context = browser.new_context(base_url=live_server, locale="en-US")
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.goto("/login")
-        page.fill("input[name=email]", email)
-        page.fill("input[name=password]", DEFAULT_PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture
