@@ -106,6 +106,13 @@ def list_for_management(session: Session, user: User) -> list[SavedReply]:
     )
 
 
+def owner_names(session: Session, replies: list[SavedReply]) -> dict[int, str]:
+    ids = {reply.owner_id for reply in replies if reply.owner_id is not None}
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+
+
 def folder_names(session: Session, user: User) -> list[str]:
     return list(
         session.scalars(
