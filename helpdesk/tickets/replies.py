@@ -261,6 +261,8 @@ def send_reply(
         if len(references) > MAX_REFERENCES:
             references = [references[0], *references[-(MAX_REFERENCES - 1) :]]
     now = utcnow()
+    # Before the reply, so the history reads "assigned", then the answer.
+    _assign_to_replier(session, ticket, mailbox, agent, now)
     reply = Message(
         ticket_id=ticket.id,
         kind=MessageKind.reply,
@@ -288,7 +290,6 @@ def send_reply(
 
     _apply_status(ticket, status, now)
     _credit_faq_if_done(session, ticket)
-    _assign_to_replier(session, ticket, mailbox, agent, now)
     ticket.first_response_at = ticket.first_response_at or now
     ticket.last_agent_reply_at = now
     ticket.customer_replied_last = False
