@@ -184,3 +184,12 @@ def test_insert_without_csrf_token_is_refused(agent_client, session):
 
     assert response.status_code == 400
     assert session.get(SavedReply, reply.id).used_in_replies == 0
+
+
+def test_delete_without_csrf_token_keeps_the_reply(agent_client, session, agent):
+    reply = make_saved_reply(session, owner=agent)
+
+    response = agent_client.post(f"/saved-replies/{reply.id}/delete")
+
+    assert response.status_code == 400
+    assert _replies(session) == [("Thanks", "Thank you!", agent.id)]
