@@ -29,6 +29,7 @@ from helpdesk.template_sandbox import (
 )
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.service import get_ticket
 
 MAX_TITLE = 200
 MAX_FOLDER = 100
@@ -61,10 +62,6 @@ class SavedReplyNotFound(LookupError):
 
 class NotAllowed(PermissionError):
     """The user may see the saved reply but not change it."""
-
-
-class TicketNotFound(LookupError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -245,11 +242,10 @@ def placeholders_for(session: Session, ticket: Ticket, agent: User) -> dict[str,
 
 
 def insert_into_reply(session: Session, user: User, reply_id: int, ticket_id: int) -> Inserted:
-    """The saved reply rendered for the ticket, and the use counted."""
+    """The saved reply rendered for the ticket, and the use counted; raises
+    SavedReplyNotFound, or helpdesk.tickets.service.TicketNotFound."""
     reply = get_visible(session, user, reply_id)
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        raise TicketNotFound(ticket_id)
+    ticket = get_ticket(session, ticket_id)
     context = placeholders_for(session, ticket, user)
     try:
         text = render_text(_env, reply.body, context)

@@ -16,6 +16,7 @@ from helpdesk.auth.models import User
 from helpdesk.auth.permissions import SUPPORT, roles_required
 from helpdesk.saved_replies import service
 from helpdesk.saved_replies.forms import SavedReplyForm
+from helpdesk.tickets.service import TicketNotFound
 from helpdesk.web import bounded_int, db_session
 
 bp = Blueprint("saved_replies", __name__)
@@ -173,7 +174,7 @@ def insert(reply_id: int):
         inserted = service.insert_into_reply(session, _user(), reply_id, ticket_id)
     except service.SavedReplyNotFound:
         return _json_error(_("There is no saved reply %(id)s.", id=reply_id), 404)
-    except service.TicketNotFound:
+    except TicketNotFound:
         return _json_error(_("There is no ticket %(id)s.", id=ticket_id), 404)
     except service.SavedReplyInvalid as exc:
         session.rollback()

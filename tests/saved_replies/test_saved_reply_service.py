@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from helpdesk.saved_replies import service
 from helpdesk.saved_replies.models import SavedReply, SavedReplyUse
+from helpdesk.tickets.service import TicketNotFound
 from tests.factories import make_mailbox, make_saved_reply, make_user
 from tests.tickets.mails import ingest, mail
 
@@ -133,7 +134,7 @@ def test_insert_renders_the_placeholders_for_the_ticket_and_counts_the_use(sessi
 def test_insert_into_a_missing_ticket_counts_nothing(session, agent):
     reply = make_saved_reply(session)
 
-    with pytest.raises(service.TicketNotFound):
+    with pytest.raises(TicketNotFound):
         service.insert_into_reply(session, agent, reply.id, 999_999)
     session.rollback()
 
