@@ -116,6 +116,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk.inbound.mailbox_views import bp as mailboxes_bp
     from helpdesk.mail.views import bp as mail_bp
     from helpdesk.reports.views import bp as dashboard_bp
+    from helpdesk.saved_replies.views import bp as saved_replies_bp
     from helpdesk.tickets.merge_views import bp as ticket_merges_bp
     from helpdesk.tickets.queue_views import bp as queues_bp
     from helpdesk.tickets.settings_views import bp as ticket_settings_bp
@@ -137,6 +138,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(faq_bp)
     app.register_blueprint(contact_bp)
     app.register_blueprint(faq_admin_bp)
+    app.register_blueprint(saved_replies_bp)
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(tracking_bp)
     app.register_blueprint(campaign_reports_bp)

@@ -216,3 +216,14 @@ def make_campaign(session, **overrides):
     campaign = service.create_campaign(session, service.CampaignData(**values), user_id=None)
     session.commit()
     return campaign
+
+
+def make_saved_reply(session, *, owner=None, **overrides):
+    """A saved reply: personal to `owner`, or shared when there is none."""
+    from helpdesk.saved_replies.models import SavedReply
+
+    values = {"title": "Thanks", "folder": "", "body": "Thank you!", "used_in_replies": 0}
+    reply = SavedReply(**(values | overrides), owner_id=owner.id if owner else None)
+    session.add(reply)
+    session.commit()
+    return reply

@@ -19,8 +19,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "helpdesk"
 
-# Settings, database, text, queues, request plumbing, processes and small rules every
-# layer may use; they import no feature package, only each other.
+# Settings, database, text, queues, request plumbing, processes, the sandbox user-written
+# templates render in and small rules every layer may use; they import no feature
+# package, only each other.
 INFRASTRUCTURE = frozenset(
     {
         "charts",
@@ -33,6 +34,7 @@ INFRASTRUCTURE = frozenset(
         "normalize",
         "processes",
         "queue",
+        "template_sandbox",
         "text",
         "web",
     }

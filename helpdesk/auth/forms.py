@@ -6,11 +6,18 @@ from zoneinfo import available_timezones
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from helpdesk.auth.models import Role
-from helpdesk.auth.service import MIN_PASSWORD_LENGTH
+from helpdesk.auth.service import MAX_SIGNATURE, MIN_PASSWORD_LENGTH
 from helpdesk.text import LANGUAGES
 
 ROLE_CHOICES = [
@@ -40,6 +47,12 @@ class PreferencesForm(FlaskForm):
         + [SelectChoice(code, name) for code, name in LANGUAGES.items()],
     )
     timezone = SelectField(_l("Time zone"), choices=timezone_choices())
+    signature = TextAreaField(
+        _l("Signature"),
+        validators=[Length(max=MAX_SIGNATURE)],
+        render_kw={"rows": 4},
+        description=_l("Added under your replies, inside the mailbox's signature."),
+    )
 
 
 class NewUserForm(FlaskForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, Integer, String
+from sqlalchemy import Boolean, Enum, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.db import Base, UTCDateTime, utcnow
@@ -37,6 +37,8 @@ class User(Base):
     # a cookie of an older version no longer logs anyone in. Logout, a password change, a
     # role change, deactivation and "log out other sessions" move it on.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Plain text under the agent's replies, placed inside the mailbox's signature.
+    signature: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     # Flask-Login reads these three; they live here so the model needs no Flask import.
     @property

@@ -22,6 +22,7 @@ from helpdesk.text import lazy_text as _l
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
+MAX_SIGNATURE = 2000
 
 
 class UserError(ValueError):
@@ -198,13 +199,25 @@ def _refuse_removing_last_admin(session: Session, user: User) -> None:
         raise UserError("the last active admin cannot be demoted or deactivated")
 
 
-def update_preferences(session: Session, user: User, *, language: str | None, timezone: str):
+def update_preferences(
+    session: Session,
+    user: User,
+    *,
+    language: str | None,
+    timezone: str,
+    signature: str | None = None,
+):
+    """`signature` None leaves the signature as it is (marketers send no replies)."""
     if language not in (None, "", "en", "ko"):
         raise UserError(f"unsupported language {language!r}")
     if timezone not in available_timezones():
         raise UserError(f"unknown time zone {timezone!r}")
+    if signature is not None and len(signature.strip()) > MAX_SIGNATURE:
+        raise UserError(f"a signature has at most {MAX_SIGNATURE} characters")
     user.language = language or None
     user.timezone = timezone
+    if signature is not None:
+        user.signature = signature.strip()
     return user
 
 

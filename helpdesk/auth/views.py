@@ -18,7 +18,7 @@ from helpdesk.auth.forms import (
     PreferencesForm,
 )
 from helpdesk.auth.models import Role, User
-from helpdesk.auth.permissions import ALL_STAFF, client_ip, public, roles_required
+from helpdesk.auth.permissions import ALL_STAFF, SUPPORT, client_ip, public, roles_required
 from helpdesk.web import db_session
 
 bp = Blueprint("auth", __name__)
@@ -81,7 +81,11 @@ def preferences():
         session = db_session()
         user = session.get(User, current_user.id)
         service.update_preferences(
-            session, user, language=form.language.data, timezone=form.timezone.data
+            session,
+            user,
+            language=form.language.data,
+            timezone=form.timezone.data,
+            signature=form.signature.data if user.role in SUPPORT else None,
         )
         session.commit()
         flash(_("Preferences saved."), "success")

@@ -25,9 +25,9 @@ from jinja2 import Template, TemplateError, TemplateSyntaxError, Undefined
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from helpdesk.campaigns.template_sandbox import BoundedSandbox, render_budget
 from helpdesk.customers.models import Customer, CustomField, CustomFieldValue, Purchase
 from helpdesk.customers.names import NameParts, salutation, salutation_language
+from helpdesk.template_sandbox import BoundedSandbox, render_budget
 
 _html_env = BoundedSandbox(autoescape=True, undefined=Undefined)
 _text_env = BoundedSandbox(autoescape=False, undefined=Undefined)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 from helpdesk import nav
@@ -92,6 +92,18 @@ class MailboxForm(FlaskForm):
     closed_reply_policy = SelectField(
         _l("A reply to a closed ticket"), choices=POLICY_CHOICES, validate_choice=False
     )
+    assign_on_reply = BooleanField(
+        _l("Assign an unassigned ticket to the agent who replies"), default=True
+    )
+    signature = TextAreaField(
+        _l("Signature"),
+        render_kw={"rows": 4},
+        description=_l(
+            "Added under every reply from this mailbox. Placeholders: {{ agent_signature }}"
+            " (the agent's own signature; without it, that goes above this one),"
+            " {{ agent_name }}, {{ mailbox_name }}."
+        ),
+    )
 
 
 def _form_data(form: MailboxForm) -> dict[str, object]:
@@ -127,6 +139,8 @@ def _initial(mailbox: Mailbox, timezone: str) -> dict[str, object]:
         "start_date": start.astimezone(ZoneInfo(timezone)).date().isoformat() if start else "",
         "send_acknowledgement": mailbox.send_acknowledgement,
         "closed_reply_policy": mailbox.closed_reply_policy.value,
+        "assign_on_reply": mailbox.assign_on_reply,
+        "signature": mailbox.signature,
     }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -67,6 +68,12 @@ class Mailbox(Base):
     # Response targets count only business hours when set: {"timezone": "Asia/Seoul",
     # "days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"}.
     business_hours: Mapped[dict | None] = mapped_column(JSON)
+    # A sandboxed Jinja template under every reply from this mailbox; it places the
+    # agent's own signature with {{ agent_signature }} (else that goes above it).
+    signature: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Replying to an unassigned ticket gives it to the replier, so answered tickets
+    # do not stay in Unassigned.
+    assign_on_reply: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     # Poll state: fetch only UIDs above last_uid while UIDVALIDITY is unchanged (RFC 3501 2.3.1.1).
     uidvalidity: Mapped[int | None] = mapped_column(BigInteger)

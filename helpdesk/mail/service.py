@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawMessage, RawStatus, TLSMode
+from helpdesk.mail.signatures import signature_problem
 from helpdesk.text import lazy_text as _l
 
 DEFAULT_PORTS = {TLSMode.ssl: 993, TLSMode.starttls: 143, TLSMode.none: 143}
@@ -188,6 +189,12 @@ def _clean(
 
     values["send_acknowledgement"] = bool(data.get("send_acknowledgement"))
     values["is_active"] = bool(data.get("is_active"))
+    values["assign_on_reply"] = bool(data.get("assign_on_reply", True))
+
+    values["signature"] = _text(data, "signature")
+    problem = signature_problem(values["signature"])
+    if problem:
+        errors["signature"] = problem
 
     if errors:
         raise MailboxInvalid(errors)

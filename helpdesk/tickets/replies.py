@@ -20,9 +20,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from helpdesk.auth.models import User
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
 from helpdesk.mail.models import Mailbox
+from helpdesk.mail.signatures import reply_signature, signed
 from helpdesk.normalize import InvalidEmail, normalize_email
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
@@ -43,6 +45,7 @@ from helpdesk.tickets.service import (
     _changed,
     _clean_body,
     _credit_faq_if_done,
+    _event,
     _lock_ticket,
     _refuse_merged,
     parse_status,
@@ -140,14 +143,18 @@ def _thread_parent(session: Session, ticket_id: int) -> Message | None:
     )
 
 
-def _reply_mailbox(session: Session, ticket: Ticket) -> Mailbox:
+def _sending_mailbox(session: Session, ticket: Ticket) -> Mailbox | None:
     mailbox = session.get(Mailbox, ticket.mailbox_id) if ticket.mailbox_id else None
-    mailbox = (
+    return (
         mailbox
         or session.scalars(
             select(Mailbox).where(Mailbox.is_active).order_by(Mailbox.id).limit(1)
         ).first()
     )
+
+
+def _reply_mailbox(session: Session, ticket: Ticket) -> Mailbox:
+    mailbox = _sending_mailbox(session, ticket)
     if mailbox is None:
         raise InvalidInput(_l("There is no mailbox to send from: add one in Settings first."))
     return mailbox
@@ -183,6 +190,23 @@ def _seen_id(session: Session, ticket_id: int, seen_message_id: int | None) -> i
             _l("The reply form does not belong to this ticket. Reload the page and try again.")
         )
     return seen_message_id
+
+
+def composer_signature(session: Session, ticket: Ticket, agent_id: int) -> str:
+    """The signature `agent_id`'s reply on the ticket will carry, for the composer."""
+    agent = session.get(User, agent_id)
+    return reply_signature(_sending_mailbox(session, ticket), agent) if agent else ""
+
+
+def _assign_to_replier(
+    session: Session, ticket: Ticket, mailbox: Mailbox, agent: User, now
+) -> None:
+    """An unassigned ticket goes to the agent who answers it, where the mailbox says so;
+    the ticket row is locked, so no one took it meanwhile."""
+    if ticket.assignee_id is not None or not mailbox.assign_on_reply:
+        return
+    ticket.assignee_id = agent.id
+    _event(session, ticket.id, f"Assigned to {agent.name} on reply.", agent.id, now)
 
 
 def latest_message_id(session: Session, ticket_id: int) -> int:
@@ -237,6 +261,8 @@ def send_reply(
         if len(references) > MAX_REFERENCES:
             references = [references[0], *references[-(MAX_REFERENCES - 1) :]]
     now = utcnow()
+    # Before the reply, so the history reads "assigned", then the answer.
+    _assign_to_replier(session, ticket, mailbox, agent, now)
     reply = Message(
         ticket_id=ticket.id,
         kind=MessageKind.reply,
@@ -249,7 +275,10 @@ def send_reply(
         to=[customer.email],
         cc=cc_list,
         subject=reply_subject(ticket),
-        body_text=f"{text}\n\n{make_body_marker(ticket.id, mail.secret_key)}\n",
+        body_text=(
+            f"{signed(text, reply_signature(mailbox, agent))}\n\n"
+            f"{make_body_marker(ticket.id, mail.secret_key)}\n"
+        ),
         body_reply=text,
         send_status=SendStatus.queued,
         created_at=now,

@@ -166,6 +166,7 @@ def _render(
         merge_form=MergeForm(formdata=None),
         action_form=ActionForm(formdata=None),
         suggestions=suggestions_for_ticket(db_session(), ticket.id),
+        signature=replies.composer_signature(db_session(), ticket, current_user.id),
         status_labels=STATUS_LABELS,
         priority_labels=PRIORITY_LABELS,
     )

@@ -114,6 +114,13 @@ ACCESS: dict[str, set[str] | str] = {
     "faq_admin.edit_category": SUPPORT,
     "faq_admin.suggest": SUPPORT,
     "faq_admin.used": SUPPORT,
+    # Saved replies are support's; which ones a user may change the service decides.
+    "saved_replies.index": SUPPORT,
+    "saved_replies.new": SUPPORT,
+    "saved_replies.edit": SUPPORT,
+    "saved_replies.delete": SUPPORT,
+    "saved_replies.picker": SUPPORT,
+    "saved_replies.insert": SUPPORT,
     # Newsletter recipients follow tracking and unsubscribe links without an account.
     "tracking.open_pixel": PUBLIC,
     "tracking.click": PUBLIC,

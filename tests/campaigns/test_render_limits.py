@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from helpdesk.campaigns import template_sandbox
+from helpdesk import template_sandbox
 from helpdesk.campaigns.rendering import (
     CampaignContent,
     TemplateProblem,

@@ -9,7 +9,8 @@ import time
 from rq import Queue
 from sqlalchemy import func, select
 
-from helpdesk.campaigns import jobs, template_sandbox
+from helpdesk import template_sandbox
+from helpdesk.campaigns import jobs
 from helpdesk.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
 from helpdesk.campaigns.sending import start_sending
 from helpdesk.db import utcnow

@@ -24,7 +24,7 @@ from numbers import Number
 
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator
-from jinja2.exceptions import TemplateRuntimeError
+from jinja2.exceptions import TemplateError, TemplateRuntimeError
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import pass_context
@@ -394,3 +394,31 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
                 budget.require(size)
             append(piece)
         return budget.made("".join(pieces))
+
+
+def render_text(env: BoundedSandbox, source: str, context: Mapping) -> str:
+    """`source` rendered with `context` under a budget of its own."""
+    with render_budget():
+        return env.from_string(source).render(context)
+
+
+# What a template written by a user can raise while rendering.
+RENDER_ERRORS = (TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError)
+
+
+def error_detail(exc: Exception) -> tuple[int | None, str]:
+    """Where and why a render failed: (line or None, detail)."""
+    if isinstance(exc, TemplateError):
+        return getattr(exc, "lineno", None), exc.message or type(exc).__name__
+    return None, f"{type(exc).__name__}: {exc}"
+
+
+def render_problem(env: BoundedSandbox, source: str, context: Mapping) -> tuple[int | None, str]:
+    """Why `source` does not compile or render with `context`, as (line, detail); a
+    (None, "") when it does. A trial render on save, so a broken template is refused
+    where it is written rather than where it is used."""
+    try:
+        render_text(env, source, context)
+    except RENDER_ERRORS as exc:
+        return error_detail(exc)
+    return None, ""
