@@ -51,8 +51,8 @@
     }
   }
 
-  // The messages are shown where the agent writes, so the reply's "seen up to" moves on
-  // with them: the double-reply guard is about what the agent could see.
+  // The reply's "seen up to" stays: a message shown while the agent types may go unread,
+  // so the double-reply guard still asks once before sending over it.
   async function addNewMessages() {
     if (fetching) return;
     fetching = true;
@@ -71,9 +71,6 @@
       conversation.querySelectorAll("iframe.mail-frame").forEach(watchFrame);
       shownLatest = update.latest_message_id;
       knownVersion = Math.max(knownVersion, update.version);
-      document.querySelectorAll('input[name="seen_message_id"]').forEach((input) => {
-        input.value = String(shownLatest);
-      });
       document.getElementById("arrived-note").textContent = root.dataset.textArrived;
     } finally {
       fetching = false;
