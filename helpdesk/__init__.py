@@ -116,6 +116,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk.inbound.mailbox_views import bp as mailboxes_bp
     from helpdesk.mail.views import bp as mail_bp
     from helpdesk.reports.views import bp as dashboard_bp
+    from helpdesk.tickets.new_ticket_views import bp as new_ticket_bp
     from helpdesk.tickets.queue_views import bp as queues_bp
     from helpdesk.tickets.settings_views import bp as ticket_settings_bp
     from helpdesk.tickets.views import bp as tickets_bp
@@ -130,6 +131,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(queues_bp)
     app.register_blueprint(ticket_settings_bp)
     app.register_blueprint(tickets_bp)
+    app.register_blueprint(new_ticket_bp)
     app.register_blueprint(mentions_bp)
     app.register_blueprint(mailboxes_bp)
     app.register_blueprint(faq_bp)

@@ -85,3 +85,26 @@ class MergeForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that needs nothing but the CSRF token (retry, mark read)."""
+
+
+CHANNEL_CHOICES = (
+    ("email", _l("Send an email")),
+    ("phone", _l("Log a phone call")),
+    ("visit", _l("Log a visit")),
+)
+
+
+class NewTicketForm(FlaskForm):
+    # Checked by the service (helpdesk.tickets.starting), like the ticket page's forms.
+    channel = SelectField(
+        _l("How"), choices=CHANNEL_CHOICES, default="email", validate_choice=False
+    )
+    to = StringField(_l("Customer email"))
+    name = StringField(_l("Name"), description=_l("Used when the address is new"))
+    mailbox_id = SelectField(_l("Send from"), validate_choice=False)
+    subject = StringField(_l("Subject"))
+    body = TextAreaField(
+        _l("Message"),
+        description=_l("For a call or visit: what was said; it is kept as an internal note."),
+        render_kw={"rows": 8},
+    )

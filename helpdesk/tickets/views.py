@@ -30,7 +30,15 @@ from wtforms import SelectChoice
 from helpdesk import nav
 from helpdesk.auth.permissions import SUPPORT, roles_required
 from helpdesk.queue import MAIL_QUEUE, enqueue, redis_connection
-from helpdesk.tickets import display, merging, notes, presence, replies, service
+from helpdesk.tickets import (  # customer_story: the customer page's tickets and timeline
+    customer_story,  # noqa: F401
+    display,
+    merging,
+    notes,
+    presence,
+    replies,
+    service,
+)
 from helpdesk.tickets.forms import (
     PRIORITY_LABELS,
     STATUS_LABELS,
