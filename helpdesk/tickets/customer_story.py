@@ -95,11 +95,7 @@ def _conversations(session: Session, customer_id: int, limit: int) -> Conversati
         )
         .limit(limit)
     ).all()
-    total = (
-        len(rows)
-        if len(rows) < limit
-        else session.scalar(select(func.count()).select_from(Ticket).where(*mine))
-    )
+    total = session.scalar(select(func.count()).select_from(Ticket).where(*mine))
     shown = [
         Conversation(
             id=r.id,
