@@ -87,17 +87,21 @@ class ActionForm(FlaskForm):
     """A button that needs nothing but the CSRF token (retry, mark read)."""
 
 
-CHANNEL_CHOICES = (
-    ("email", _l("Send an email")),
-    ("phone", _l("Log a phone call")),
-    ("visit", _l("Log a visit")),
-)
+CHANNEL_LABELS = {
+    "email": _l("Send an email"),
+    "phone": _l("Log a phone call"),
+    "visit": _l("Log a visit"),
+}
+
+
+def _channel_choices():
+    return [SelectChoice(value, label) for value, label in CHANNEL_LABELS.items()]
 
 
 class NewTicketForm(FlaskForm):
     # Checked by the service (helpdesk.tickets.starting), like the ticket page's forms.
     channel = SelectField(
-        _l("How"), choices=CHANNEL_CHOICES, default="email", validate_choice=False
+        _l("How"), choices=_channel_choices, default="email", validate_choice=False
     )
     to = StringField(_l("Customer email"))
     name = StringField(_l("Name"), description=_l("Used when the address is new"))
