@@ -76,6 +76,7 @@ ACCESS: dict[str, set[str] | str] = {
     "queues.bulk": SUPPORT,
     "queues.availability": SUPPORT,
     "tickets.show": SUPPORT,
+    "new_ticket.form": SUPPORT,
     "tickets.attachment": SUPPORT,
     "tickets.assign": SUPPORT,
     "tickets.status": SUPPORT,
