@@ -215,6 +215,19 @@ def _ticket_entries(session: Session, customer_id: int, limit: int) -> list[Time
 def _message_entries(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
     author = aliased(User)
     text = func.coalesce(func.nullif(Message.body_reply, ""), Message.body_text)
+    newest = (Message.created_at.desc(), Message.id.desc())
+    # Picked from the (ticket, kind, time) index first, so only `limit` message rows are
+    # read, however many the customer has.
+    newest_ids = (
+        select(Message.id)
+        .join(Ticket, Ticket.id == Message.ticket_id)
+        .where(
+            Ticket.customer_id == customer_id,
+            Message.kind.in_((MessageKind.customer, MessageKind.reply)),
+        )
+        .order_by(*newest)
+        .limit(limit)
+    )
     rows = session.execute(
         select(
             Message.id,
@@ -227,12 +240,8 @@ def _message_entries(session: Session, customer_id: int, limit: int) -> list[Tim
         )
         .join(Ticket, Ticket.id == Message.ticket_id)
         .outerjoin(author, author.id == Message.author_id)
-        .where(
-            Ticket.customer_id == customer_id,
-            Message.kind.in_((MessageKind.customer, MessageKind.reply)),
-        )
-        .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(limit)
+        .where(Message.id.in_(newest_ids.scalar_subquery()))
+        .order_by(*newest)
     )
     entries = []
     for r in rows:

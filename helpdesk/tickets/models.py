@@ -185,6 +185,9 @@ class Message(Base):
     # have two syllables) use the index of the characters each text contains, since
     # pg_trgm extracts no trigram from them. SQLite gets the FTS5 table below instead.
     __table_args__ = (
+        # The customer's timeline picks their newest messages of some kinds across all
+        # their tickets from this index alone, without reading the (long) message rows.
+        Index("ix_messages_ticket_kind_created", "ticket_id", "kind", "created_at"),
         Index(
             "ix_messages_body_text_trgm",
             func.lower(body_text).label("body_text_lower"),
