@@ -30,8 +30,8 @@ from wtforms import SelectChoice
 from helpdesk import nav
 from helpdesk.auth.permissions import SUPPORT, roles_required
 from helpdesk.queue import MAIL_QUEUE, enqueue, redis_connection
-from helpdesk.tickets import (  # customer_story: the customer page's tickets and timeline
-    customer_story,  # noqa: F401
+from helpdesk.tickets import (
+    customer_story,  # also registers the customer page's tickets and timeline sources
     display,
     merging,
     notes,
@@ -175,6 +175,7 @@ def _render(
         suggestions=suggestions_for_ticket(db_session(), ticket.id),
         status_labels=STATUS_LABELS,
         priority_labels=PRIORITY_LABELS,
+        channel_labels=customer_story.CHANNEL_LABELS,
     )
     response = Response(html, status=status)
     response.headers["Content-Security-Policy"] = _page_policy(remote_for is not None)

@@ -95,6 +95,8 @@ def test_a_phone_call_is_logged_without_a_send_job(agent_client, mailbox, sessio
     session.commit()
     assert ticket.channel == TicketChannel.phone
     assert Queue(MAIL_QUEUE, connection=redis_conn).jobs == []
+    page = agent_client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    assert '<dd data-channel="phone">Phone call</dd>' in page
 
 
 @pytest.mark.parametrize(
