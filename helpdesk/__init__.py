@@ -118,6 +118,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk.reports.views import bp as dashboard_bp
     from helpdesk.saved_replies.views import bp as saved_replies_bp
     from helpdesk.tickets.merge_views import bp as ticket_merges_bp
+    from helpdesk.tickets.new_ticket_views import bp as new_ticket_bp
     from helpdesk.tickets.queue_views import bp as queues_bp
     from helpdesk.tickets.settings_views import bp as ticket_settings_bp
     from helpdesk.tickets.views import bp as tickets_bp
@@ -132,6 +133,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(queues_bp)
     app.register_blueprint(ticket_settings_bp)
     app.register_blueprint(tickets_bp)
+    app.register_blueprint(new_ticket_bp)
     app.register_blueprint(mentions_bp)
     app.register_blueprint(ticket_merges_bp)
     app.register_blueprint(mailboxes_bp)

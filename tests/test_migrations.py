@@ -10,9 +10,10 @@ from sqlalchemy import column, inspect, select, table
 from helpdesk.campaigns.models import Campaign
 from helpdesk.customers.models import Customer
 from helpdesk.db import UTCDateTime, make_engine
+from helpdesk.mail.models import RawMessage
 from helpdesk.migrate import alembic_config, include_object, upgrade
 from helpdesk.models import metadata
-from helpdesk.tickets.models import SLAPolicy, Ticket
+from helpdesk.tickets.models import Message, SLAPolicy, Ticket
 
 # The customers table of revisions 0001 to 0003, before the name parts.
 old_customers = table(
@@ -22,6 +23,30 @@ old_customers = table(
     column("created_at", UTCDateTime()),
     column("updated_at", UTCDateTime()),
 )
+
+
+# The tickets table of revisions 0001 to 0007, before the channel.
+old_tickets = table(
+    "tickets",
+    *(column(name) for name in ("id", "subject", "status", "priority", "customer_id")),
+    *(column(name) for name in ("version", "customer_replied_last")),
+    *(column(name, UTCDateTime()) for name in ("created_at", "updated_at")),
+    *(column(name, UTCDateTime()) for name in ("first_response_at", "response_due_at")),
+)
+
+
+def _old_ticket(ticket_id: int, *, now: datetime, **values) -> dict:
+    return {
+        "id": ticket_id,
+        "subject": "",
+        "status": "open",
+        "priority": "normal",
+        "customer_id": 1,
+        "version": 1,
+        "customer_replied_last": True,
+        "created_at": now,
+        "updated_at": now,
+    } | values
 
 
 def _old_customer(customer_id: int, email: str, name: str, *, now: datetime) -> dict:
@@ -68,7 +93,6 @@ def test_revision_0002_gives_existing_tickets_their_first_response_due_time(empt
     engine = make_engine(empty_database_url)
     created = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     due_now = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
-    ticket = {"status": "open", "priority": "normal", "customer_id": 1, "created_at": created}
     with engine.begin() as conn:
         conn.execute(
             old_customers.insert().values(_old_customer(1, "c@example.com", "", now=created))
@@ -79,15 +103,15 @@ def test_revision_0002_gives_existing_tickets_their_first_response_due_time(empt
             )
         )
         conn.execute(
-            Ticket.__table__.insert(),
+            old_tickets.insert(),
             [
-                ticket
-                | {
-                    "id": 1,
-                    "first_response_at": created + timedelta(hours=1),
-                    "response_due_at": None,
-                },
-                ticket | {"id": 2, "first_response_at": None, "response_due_at": due_now},
+                _old_ticket(
+                    1,
+                    now=created,
+                    first_response_at=created + timedelta(hours=1),
+                    response_due_at=None,
+                ),
+                _old_ticket(2, now=created, first_response_at=None, response_due_at=due_now),
             ],
         )
 
@@ -182,3 +206,35 @@ def test_revision_0004_gives_existing_customers_given_and_family_names(empty_dat
         ("Cher", "", False),
         ("", "", False),
     ]
+
+
+def test_revision_0010_finds_the_tickets_that_came_from_the_contact_form(empty_database_url):
+    config = alembic_config(empty_database_url)
+    command.upgrade(config, "0007")
+    engine = make_engine(empty_database_url)
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    raw = {"sha256": "0" * 64, "size": 1, "content": b"x", "received_at": now}
+    with engine.begin() as conn:
+        conn.execute(Customer.__table__.insert().values(id=1, email="c@example.com", name=""))
+        conn.execute(old_tickets.insert(), [_old_ticket(1, now=now), _old_ticket(2, now=now)])
+        conn.execute(
+            RawMessage.__table__.insert(),
+            [
+                raw | {"id": 1, "source": "imap"},
+                raw | {"id": 2, "source": "form", "sha256": "1" * 64},
+            ],
+        )
+        conn.execute(
+            Message.__table__.insert(),
+            [
+                {"ticket_id": 1, "kind": "customer", "raw_message_id": 1, "created_at": now},
+                {"ticket_id": 2, "kind": "customer", "raw_message_id": 2, "created_at": now},
+            ],
+        )
+
+    command.upgrade(config, "head")
+
+    with engine.connect() as conn:
+        channels = dict(conn.execute(select(Ticket.id, Ticket.channel)).all())
+    engine.dispose()
+    assert channels == {1: "email", 2: "web_form"}

@@ -252,6 +252,7 @@ def _render_record(customer: Customer, purchase_form=None, note_form=None, statu
             purchase_form=purchase_form,
             note_form=note_form if can_write_notes else None,
             can_delete=current_user.role == Role.admin,
+            can_start_ticket=current_user.role in SUPPORT,
         ),
         status,
     )

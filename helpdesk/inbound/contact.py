@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from email.headerregistry import Address
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Config
@@ -28,7 +28,7 @@ from helpdesk.mail.addresses import writable_sender
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus
 from helpdesk.normalize import InvalidEmail, normalize_email
 from helpdesk.text import lazy_text as _l
-from helpdesk.tickets.models import Message, MessageKind, SendStatus, Ticket
+from helpdesk.tickets.models import Message, MessageKind, SendStatus, Ticket, TicketChannel
 from helpdesk.tickets.threading import make_body_marker, make_message_id
 
 MAX_NAME = 200
@@ -181,6 +181,9 @@ def submit_contact(
         return ContactResult(ticket_id=result.ticket_id, duplicate=True)
     if result.status != RawStatus.ingested:
         raise ContactNotAccepted(result.reason)
+    if result.created_ticket:
+        from_form = update(Ticket).where(Ticket.id == result.ticket_id)
+        session.execute(from_form.values(channel=TicketChannel.web_form))
     ack_id = result.acknowledgement_id
     if ack_id is None and result.created_ticket:
         ack_id = _confirmation(

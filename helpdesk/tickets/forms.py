@@ -85,3 +85,30 @@ class MergeForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """A button that needs nothing but the CSRF token (retry, mark read)."""
+
+
+CHANNEL_LABELS = {
+    "email": _l("Send an email"),
+    "phone": _l("Log a phone call"),
+    "visit": _l("Log a visit"),
+}
+
+
+def _channel_choices():
+    return [SelectChoice(value, label) for value, label in CHANNEL_LABELS.items()]
+
+
+class NewTicketForm(FlaskForm):
+    # Checked by the service (helpdesk.tickets.starting), like the ticket page's forms.
+    channel = SelectField(
+        _l("How"), choices=_channel_choices, default="email", validate_choice=False
+    )
+    to = StringField(_l("Customer email"))
+    name = StringField(_l("Name"), description=_l("Used when the address is new"))
+    mailbox_id = SelectField(_l("Send from"), validate_choice=False)
+    subject = StringField(_l("Subject"))
+    body = TextAreaField(
+        _l("Message"),
+        description=_l("For a call or visit: what was said; it is kept as an internal note."),
+        render_kw={"rows": 8},
+    )

@@ -62,6 +62,15 @@ class MessageKind(enum.StrEnum):
     event = "event"  # merged, reopened, ... shown as a line in the conversation
 
 
+class TicketChannel(enum.StrEnum):
+    """How the conversation began: mail, the contact form, or one an agent logged."""
+
+    email = "email"
+    web_form = "web_form"
+    phone = "phone"
+    visit = "visit"
+
+
 class SendStatus(enum.StrEnum):
     queued = "queued"
     sending = "sending"
@@ -84,6 +93,9 @@ class Ticket(Base):
     subject: Mapped[str] = mapped_column(String(998), default="")
     status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), default=TicketStatus.new)
     priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.normal)
+    channel: Mapped[TicketChannel] = mapped_column(
+        _enum(TicketChannel), default=TicketChannel.email, server_default=TicketChannel.email.value
+    )
     mailbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("mailboxes.id", ondelete="SET NULL"), index=True
     )
@@ -173,6 +185,9 @@ class Message(Base):
     # have two syllables) use the index of the characters each text contains, since
     # pg_trgm extracts no trigram from them. SQLite gets the FTS5 table below instead.
     __table_args__ = (
+        # The customer's timeline picks their newest messages of some kinds across all
+        # their tickets from this index alone, without reading the (long) message rows.
+        Index("ix_messages_ticket_kind_created", "ticket_id", "kind", "created_at"),
         Index(
             "ix_messages_body_text_trgm",
             func.lower(body_text).label("body_text_lower"),

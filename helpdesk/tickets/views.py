@@ -31,7 +31,15 @@ from wtforms import SelectChoice
 from helpdesk import nav
 from helpdesk.auth.permissions import SUPPORT, roles_required
 from helpdesk.queue import MAIL_QUEUE, enqueue, redis_connection
-from helpdesk.tickets import display, merging, notes, presence, replies, service
+from helpdesk.tickets import (
+    customer_story,  # also registers the customer page's tickets and timeline sources
+    display,
+    merging,
+    notes,
+    presence,
+    replies,
+    service,
+)
 from helpdesk.tickets.forms import (
     PRIORITY_LABELS,
     STATUS_LABELS,
@@ -169,6 +177,7 @@ def _render(
         signature=replies.composer_signature(db_session(), ticket, current_user.id),
         status_labels=STATUS_LABELS,
         priority_labels=PRIORITY_LABELS,
+        channel_labels=customer_story.CHANNEL_LABELS,
     )
     response = Response(html, status=status)
     response.headers["Content-Security-Policy"] = _page_policy(remote_for is not None)

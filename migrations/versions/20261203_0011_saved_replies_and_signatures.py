@@ -1,7 +1,7 @@
 """saved replies, signatures and assigning on reply
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0010
 Create Date: 2026-12-03 19:00:00
 
 Saved replies (shared or personal, in folders) with a count of their uses and a row per
@@ -16,7 +16,7 @@ import helpdesk.db
 
 
 revision = '0011'
-down_revision = '0007'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -77,6 +77,7 @@ ACCESS: dict[str, set[str] | str] = {
     "queues.availability": SUPPORT,
     "tickets.show": SUPPORT,
     "tickets.new_messages": SUPPORT,
+    "new_ticket.form": SUPPORT,
     "tickets.attachment": SUPPORT,
     "tickets.assign": SUPPORT,
     "tickets.status": SUPPORT,
