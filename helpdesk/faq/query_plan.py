@@ -29,11 +29,19 @@ class QueryPlan:
     dfs: dict[str, int] = field(default_factory=dict)
     latin_stems: set[str] = field(default_factory=set)
     hangul_marks: set[str] = field(default_factory=set)
+    # One entry per query word: the terms that stand for it, each with the share of the
+    # word it covers (a trigram or bigram covers a part; a typo's look-alike, being a
+    # guess, covers it as much as it weighs in the ranking).
+    words: list[dict[str, float]] = field(default_factory=list)
 
     def add(self, term: str, weight: float, df: int | None = None) -> None:
         self.weights[term] = max(weight, self.weights.get(term, 0.0))
         if df is not None:
             self.dfs[term] = df
+
+    def known(self, word: dict[str, float]) -> bool:
+        """Whether some article contains at least part of the query word."""
+        return any(self.dfs.get(term) for term in word)
 
 
 def jamo(text: str) -> str:
@@ -168,27 +176,38 @@ def plan_query(
             if dfs.get(term):
                 plan.add(term, direct[term], dfs[term])
                 plan.latin_stems.add(word.stem)
+                plan.words.append({term: 1.0})
                 continue
+            covers: dict[str, float] = {}
             for fuzzy_term, df in look_alikes.get(("w", word.stem), []):
                 plan.add(fuzzy_term, FUZZY_WEIGHT, df)
                 plan.latin_stems.add(fuzzy_term[2:])
+                covers[fuzzy_term] = FUZZY_WEIGHT
             if word in trigram_words:
                 grams = trigrams(word.surface)
                 for gram in grams:
                     term = f"t:{gram}"
                     plan.add(term, TRIGRAM_WEIGHT * 3 / len(grams), gram_dfs.get(term, 0))
+                    covers[term] = 1 / len(grams)
+            plan.words.append(covers or {f"w:{word.stem}": 1.0})
             continue
         known_stem_grams = 0
+        stem_grams = [t for t, weight in word.terms.items() if weight == 1.0]
+        covers = {}
         for term, weight in word.terms.items():
             if dfs.get(term):
                 plan.add(term, direct[term] * weight, dfs[term])
                 if weight == 1.0:
                     known_stem_grams += 1
                     plan.hangul_marks.add(term[2:])
+                    covers[term] = 1 / len(stem_grams)
             else:
                 for fuzzy_term, df in look_alikes.get(("k", term[2:]), []):
                     plan.add(fuzzy_term, FUZZY_WEIGHT, df)
                     plan.hangul_marks.add(fuzzy_term[2:])
+                    if weight == 1.0:
+                        covers[fuzzy_term] = FUZZY_WEIGHT / len(stem_grams)
+        plan.words.append(covers or dict.fromkeys(stem_grams, 1 / max(len(stem_grams), 1)))
         if known_stem_grams and known_stem_grams == len(bigrams(word.stem)):
             plan.hangul_marks.add(word.stem)
     if max_terms is not None and len(plan.weights) > max_terms:
