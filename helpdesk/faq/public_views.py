@@ -128,7 +128,7 @@ def category(category_id: int):
 def article(lang: str, slug: str):
     session = db_session()
     found = service.published_article(session, lang, slug) or abort(404)
-    visits.article_viewed(found.id)
+    visits.article_viewed(found.id, from_search=request.args.get("sq"))
     return public_page(
         "faq/article.html",
         shared=False,
@@ -195,7 +195,13 @@ def search_page():
         )
     else:
         visits.searched(query, len(hits))
-        return public_page("faq/search.html", query=query, hits=hits, error=None)
+        return public_page(
+            "faq/search.html",
+            query=query,
+            hits=hits,
+            error=None,
+            did_you_mean=search.did_you_mean(db_session(), query),
+        )
     return public_page(
         "faq/search.html", 400, query=query[: search.MAX_QUERY_LENGTH * 2], hits=[], error=error
     )

@@ -78,7 +78,7 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-def _document_frequencies(session: Session, terms) -> dict[str, int]:
+def document_frequencies(session: Session, terms) -> dict[str, int]:
     terms = list(terms)
     if not terms:
         return {}
@@ -129,6 +129,15 @@ def _fuzzy_matches(kind: str, target: str, vocabulary: dict[str, int]) -> list[t
     return found
 
 
+def find_look_alikes(
+    session: Session, unknown: list[tuple[str, str]]
+) -> dict[tuple[str, str], list[tuple[str, int]]]:
+    """Vocabulary terms (with their document counts) one or two edits from each unknown
+    ("w", Latin stem) or ("k", Hangul bigram), read in one round trip."""
+    vocabulary = _terms_with_prefixes(session, {f"{kind}:{value[0]}" for kind, value in unknown})
+    return {(kind, value): _fuzzy_matches(kind, value, vocabulary) for kind, value in unknown}
+
+
 def plan_query(
     session: Session, words: list[Word], max_terms: int | None = None, fuzzy: bool = True
 ) -> QueryPlan:
@@ -137,7 +146,7 @@ def plan_query(
     for word in words:
         for term, weight in word.terms.items():
             direct[term] = direct.get(term, 0.0) + weight
-    dfs = _document_frequencies(session, direct)
+    dfs = document_frequencies(session, direct)
 
     # Words that match nothing are likely typos; their look-alikes are fetched together.
     unknown: list[tuple[str, str]] = []
@@ -151,11 +160,7 @@ def plan_query(
                 for t, w in word.terms.items()
                 if w == 1.0 and len(t) == 4 and not dfs.get(t)
             ]
-    unknown = unknown[:MAX_FUZZY_WORDS] if fuzzy else []
-    vocabulary = _terms_with_prefixes(session, {f"{kind}:{value[0]}" for kind, value in unknown})
-    look_alikes = {
-        (kind, value): _fuzzy_matches(kind, value, vocabulary) for kind, value in unknown
-    }
+    look_alikes = find_look_alikes(session, unknown[:MAX_FUZZY_WORDS] if fuzzy else [])
 
     trigram_words = [
         word
@@ -166,7 +171,7 @@ def plan_query(
         and len(word.surface) >= 4
         and fuzzy
     ]
-    gram_dfs = _document_frequencies(
+    gram_dfs = document_frequencies(
         session, {f"t:{g}" for word in trigram_words for g in trigrams(word.surface)}
     )
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, defer
 from helpdesk.faq.highlight import excerpt, highlight, snippet
 from helpdesk.faq.models import Article, ArticleStatus, SearchStats, SearchTerm
 from helpdesk.faq.query_plan import QueryPlan, plan_query
+from helpdesk.faq.spelling import corrected_query
 from helpdesk.faq.text_analysis import analyse
 
 MAX_QUERY_LENGTH = 200
@@ -212,6 +213,19 @@ def match_shares(session: Session, plan: QueryPlan, article_ids: list[int]) -> d
         return sum(w * c for w, c in zip(weights, covered, strict=True)) / total
 
     return {article_id: share(terms) for article_id, terms in found.items()}
+
+
+def did_you_mean(session: Session, query: str, language: str | None = None) -> str | None:
+    """The query with its typos corrected from the FAQ's own words, when that finds
+    articles; None for a query that is spelled as the FAQ spells it or cannot be searched."""
+    try:
+        query = _validated(query)
+    except SearchQueryInvalid:
+        return None
+    corrected = corrected_query(session, query)
+    if corrected is None or not search_articles(session, corrected, language, limit=1):
+        return None
+    return corrected
 
 
 def suggest_articles(
