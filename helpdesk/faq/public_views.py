@@ -140,6 +140,16 @@ def article(lang: str, slug: str):
     )
 
 
+@bp.get("/faq/a/<int:article_id>")
+@public
+def short_link(article_id: int):
+    """The short address an agent's reply carries: plain ASCII, so every mail client
+    links all of it, and still right after the article's title (and slug) is edited."""
+    found = service.published_article_by_id(db_session(), article_id) or abort(404)
+    response = redirect(url_for("faq.article", lang=found.language, slug=found.slug), 302)
+    return _cached(response, shared=True)
+
+
 @bp.post("/faq/<any(ko, en):lang>/<slug>/vote")
 @public
 def vote(lang: str, slug: str):
