@@ -3,6 +3,8 @@
 Text is analysed into terms (text_analysis) once at save time (search_index); a query is
 planned into weighted terms, typos included (query_plan). Scores are BM25 with the title
 weighing three times the body, summed in the database so only the best rows come back.
+A search shows only the articles that contain enough of the query (match_shares), so a
+question the FAQ does not answer finds nothing rather than whatever shares a word with it.
 """
 
 from __future__ import annotations

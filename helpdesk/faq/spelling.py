@@ -1,4 +1,4 @@
-""" "Did you mean …": a query's misspelled words replaced by words the FAQ itself uses.
+"""Did-you-mean for FAQ searches: a query's misspelled words replaced by words the FAQ uses.
 
 A query word the index does not know is compared with the indexed terms that look like
 it (query_plan.find_look_alikes: edit distance, Hangul compared by its jamo). English
