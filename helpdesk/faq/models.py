@@ -202,7 +202,8 @@ class ArticleViewCount(Base):
 
 
 class SearchCount(Base):
-    """Public FAQ searches of one normalized query in one hour, and how many found nothing."""
+    """Public FAQ searches of one normalized query in one hour: how many found nothing,
+    and of those that found articles, after how many the visitor opened one."""
 
     __tablename__ = "dashboard_faq_searches"
 
@@ -210,6 +211,7 @@ class SearchCount(Base):
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
     searches: Mapped[int] = mapped_column(Integer, default=0)
     empty_searches: Mapped[int] = mapped_column(Integer, default=0)
+    opened_searches: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ContactAfterFaq(Base):

@@ -128,7 +128,7 @@ def category(category_id: int):
 def article(lang: str, slug: str):
     session = db_session()
     found = service.published_article(session, lang, slug) or abort(404)
-    visits.article_viewed(found.id)
+    visits.article_viewed(found.id, from_search=request.args.get("sq"))
     return public_page(
         "faq/article.html",
         shared=False,
@@ -138,6 +138,16 @@ def article(lang: str, slug: str):
         vote_form=VoteForm(),
         description=service.meta_description(found),
     )
+
+
+@bp.get("/faq/a/<int:article_id>")
+@public
+def short_link(article_id: int):
+    """The short address an agent's reply carries: plain ASCII, so every mail client
+    links all of it, and still right after the article's title (and slug) is edited."""
+    found = service.published_article_by_id(db_session(), article_id) or abort(404)
+    response = redirect(url_for("faq.article", lang=found.language, slug=found.slug), 302)
+    return _cached(response, shared=True)
 
 
 @bp.post("/faq/<any(ko, en):lang>/<slug>/vote")
@@ -195,7 +205,13 @@ def search_page():
         )
     else:
         visits.searched(query, len(hits))
-        return public_page("faq/search.html", query=query, hits=hits, error=None)
+        return public_page(
+            "faq/search.html",
+            query=query,
+            hits=hits,
+            error=None,
+            did_you_mean=search.did_you_mean(db_session(), query),
+        )
     return public_page(
         "faq/search.html", 400, query=query[: search.MAX_QUERY_LENGTH * 2], hits=[], error=error
     )

@@ -29,11 +29,19 @@ class QueryPlan:
     dfs: dict[str, int] = field(default_factory=dict)
     latin_stems: set[str] = field(default_factory=set)
     hangul_marks: set[str] = field(default_factory=set)
+    # One entry per query word: the terms that stand for it, each with the share of the
+    # word it covers (a trigram or bigram covers a part; a typo's look-alike, being a
+    # guess, covers it as much as it weighs in the ranking).
+    words: list[dict[str, float]] = field(default_factory=list)
 
     def add(self, term: str, weight: float, df: int | None = None) -> None:
         self.weights[term] = max(weight, self.weights.get(term, 0.0))
         if df is not None:
             self.dfs[term] = df
+
+    def known(self, word: dict[str, float]) -> bool:
+        """Whether some article contains at least part of the query word."""
+        return any(self.dfs.get(term) for term in word)
 
 
 def jamo(text: str) -> str:
@@ -70,7 +78,7 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-def _document_frequencies(session: Session, terms) -> dict[str, int]:
+def document_frequencies(session: Session, terms) -> dict[str, int]:
     terms = list(terms)
     if not terms:
         return {}
@@ -121,6 +129,15 @@ def _fuzzy_matches(kind: str, target: str, vocabulary: dict[str, int]) -> list[t
     return found
 
 
+def find_look_alikes(
+    session: Session, unknown: list[tuple[str, str]]
+) -> dict[tuple[str, str], list[tuple[str, int]]]:
+    """Vocabulary terms (with their document counts) one or two edits from each unknown
+    ("w", Latin stem) or ("k", Hangul bigram), read in one round trip."""
+    vocabulary = _terms_with_prefixes(session, {f"{kind}:{value[0]}" for kind, value in unknown})
+    return {(kind, value): _fuzzy_matches(kind, value, vocabulary) for kind, value in unknown}
+
+
 def plan_query(
     session: Session, words: list[Word], max_terms: int | None = None, fuzzy: bool = True
 ) -> QueryPlan:
@@ -129,7 +146,7 @@ def plan_query(
     for word in words:
         for term, weight in word.terms.items():
             direct[term] = direct.get(term, 0.0) + weight
-    dfs = _document_frequencies(session, direct)
+    dfs = document_frequencies(session, direct)
 
     # Words that match nothing are likely typos; their look-alikes are fetched together.
     unknown: list[tuple[str, str]] = []
@@ -143,11 +160,7 @@ def plan_query(
                 for t, w in word.terms.items()
                 if w == 1.0 and len(t) == 4 and not dfs.get(t)
             ]
-    unknown = unknown[:MAX_FUZZY_WORDS] if fuzzy else []
-    vocabulary = _terms_with_prefixes(session, {f"{kind}:{value[0]}" for kind, value in unknown})
-    look_alikes = {
-        (kind, value): _fuzzy_matches(kind, value, vocabulary) for kind, value in unknown
-    }
+    look_alikes = find_look_alikes(session, unknown[:MAX_FUZZY_WORDS] if fuzzy else [])
 
     trigram_words = [
         word
@@ -158,7 +171,7 @@ def plan_query(
         and len(word.surface) >= 4
         and fuzzy
     ]
-    gram_dfs = _document_frequencies(
+    gram_dfs = document_frequencies(
         session, {f"t:{g}" for word in trigram_words for g in trigrams(word.surface)}
     )
 
@@ -168,27 +181,38 @@ def plan_query(
             if dfs.get(term):
                 plan.add(term, direct[term], dfs[term])
                 plan.latin_stems.add(word.stem)
+                plan.words.append({term: 1.0})
                 continue
+            covers: dict[str, float] = {}
             for fuzzy_term, df in look_alikes.get(("w", word.stem), []):
                 plan.add(fuzzy_term, FUZZY_WEIGHT, df)
                 plan.latin_stems.add(fuzzy_term[2:])
+                covers[fuzzy_term] = FUZZY_WEIGHT
             if word in trigram_words:
                 grams = trigrams(word.surface)
                 for gram in grams:
                     term = f"t:{gram}"
                     plan.add(term, TRIGRAM_WEIGHT * 3 / len(grams), gram_dfs.get(term, 0))
+                    covers[term] = 1 / len(grams)
+            plan.words.append(covers or {f"w:{word.stem}": 1.0})
             continue
         known_stem_grams = 0
+        stem_grams = [t for t, weight in word.terms.items() if weight == 1.0]
+        covers = {}
         for term, weight in word.terms.items():
             if dfs.get(term):
                 plan.add(term, direct[term] * weight, dfs[term])
                 if weight == 1.0:
                     known_stem_grams += 1
                     plan.hangul_marks.add(term[2:])
+                    covers[term] = 1 / len(stem_grams)
             else:
                 for fuzzy_term, df in look_alikes.get(("k", term[2:]), []):
                     plan.add(fuzzy_term, FUZZY_WEIGHT, df)
                     plan.hangul_marks.add(fuzzy_term[2:])
+                    if weight == 1.0:
+                        covers[fuzzy_term] = FUZZY_WEIGHT / len(stem_grams)
+        plan.words.append(covers or dict.fromkeys(stem_grams, 1 / max(len(stem_grams), 1)))
         if known_stem_grams and known_stem_grams == len(bigrams(word.stem)):
             plan.hangul_marks.add(word.stem)
     if max_terms is not None and len(plan.weights) > max_terms:

@@ -3,6 +3,8 @@
 Text is analysed into terms (text_analysis) once at save time (search_index); a query is
 planned into weighted terms, typos included (query_plan). Scores are BM25 with the title
 weighing three times the body, summed in the database so only the best rows come back.
+A search shows only the articles that contain enough of the query (match_shares), so a
+question the FAQ does not answer finds nothing rather than whatever shares a word with it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, defer
 
 from helpdesk.faq.highlight import excerpt, highlight, snippet
-from helpdesk.faq.models import Article, ArticleStatus, SearchStats
+from helpdesk.faq.models import Article, ArticleStatus, SearchStats, SearchTerm
 from helpdesk.faq.query_plan import QueryPlan, plan_query
+from helpdesk.faq.spelling import corrected_query
 from helpdesk.faq.text_analysis import analyse
 
 MAX_QUERY_LENGTH = 200
@@ -30,6 +33,14 @@ B = 0.75
 # Terms in more than this share of articles say almost nothing (idf near zero) but
 # would make the posting lists long; they are left out of the scoring.
 MAX_DF_SHARE = 0.4
+# A search result must contain at least this share of the query (match_shares). Tuned on
+# tests/faq/corpus.py: every question there still finds its article, and none of the
+# questions about things that FAQ does not cover finds anything.
+MIN_MATCH_SHARE = 0.4
+# A query word no article contains (a name, a typo with no look-alike, a topic the FAQ
+# lacks) counts half: "refund xyzzy" still finds refunds, "car insurance" finds nothing
+# just because an article mentions cars.
+UNKNOWN_WORD_WEIGHT = 0.5
 
 
 class SearchQueryInvalid(ValueError):
@@ -159,6 +170,10 @@ def search_articles(
     """
     query = _validated(query)
     plan = plan_query(session, analyse(query))
+    # Twice the candidates, so results left out for matching too little leave room.
+    ranked = _ranked_articles(session, plan, language, limit * 2)
+    shares = match_shares(session, plan, [article.id for article, _ in ranked])
+    relevant = [(a, value) for a, value in ranked if shares.get(a.id, 0.0) >= MIN_MATCH_SHARE]
     return [
         SearchHit(
             article=article,
@@ -166,8 +181,53 @@ def search_articles(
             title_html=highlight(article.title, plan),
             snippet_html=snippet(article.body_plain, plan),
         )
-        for article, value in _ranked_articles(session, plan, language, limit)
+        for article, value in relevant[:limit]
     ]
+
+
+def match_shares(session: Session, plan: QueryPlan, article_ids: list[int]) -> dict[int, float]:
+    """How much of the query each article contains, from 0 to 1.
+
+    BM25 ranks articles but has no scale: an article sharing one bigram or a few trigrams
+    with the query still scores. Here each query word counts by the share of it the
+    article contains, squared, so a word found in part (one bigram of "비밀번호", three
+    trigrams of "nothing" in "something") counts for little; a typo's look-alike counts
+    as much as it weighs in the ranking.
+    """
+    if not plan.words or not article_ids:
+        return {}
+    wanted = sorted({term for word in plan.words for term in word})
+    found: dict[int, set[str]] = {}
+    for article_id, term in session.execute(
+        select(SearchTerm.article_id, SearchTerm.term).where(
+            SearchTerm.article_id.in_(article_ids), SearchTerm.term.in_(wanted)
+        )
+    ):
+        found.setdefault(article_id, set()).add(term)
+    weights = [1.0 if plan.known(word) else UNKNOWN_WORD_WEIGHT for word in plan.words]
+    total = sum(weights)
+
+    def share(terms: set[str]) -> float:
+        covered = (
+            min(1.0, sum(part for term, part in word.items() if term in terms)) ** 2
+            for word in plan.words
+        )
+        return sum(w * c for w, c in zip(weights, covered, strict=True)) / total
+
+    return {article_id: share(terms) for article_id, terms in found.items()}
+
+
+def did_you_mean(session: Session, query: str, language: str | None = None) -> str | None:
+    """The query with its typos corrected from the FAQ's own words, when that finds
+    articles; None for a query that is spelled as the FAQ spells it or cannot be searched."""
+    try:
+        query = _validated(query)
+    except SearchQueryInvalid:
+        return None
+    corrected = corrected_query(session, query)
+    if corrected is None or not search_articles(session, corrected, language, limit=1):
+        return None
+    return corrected
 
 
 def suggest_articles(

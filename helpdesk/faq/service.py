@@ -382,6 +382,10 @@ def published_article(session: Session, language: str, slug: str) -> Article | N
     ).first()
 
 
+def published_article_by_id(session: Session, article_id: int) -> Article | None:
+    return session.scalars(_published().where(Article.id == article_id)).first()
+
+
 @dataclass(frozen=True)
 class CategorySection:
     category: Category | None

@@ -47,7 +47,7 @@ _KO_STOPWORDS = frozenset(
     _words(
         "어떻게 어떤 무엇 뭐 왜 언제 어디 어디서 제가 저는 제 저 그리고 그런데 하지만 혹시 좀 "
         "수 있나요 있나 있어요 있을까요 없나요 하나요 되나요 싶어요 싶은데 싶습니다 안녕하세요 "
-        "문의 문의드립니다 부탁드립니다 감사합니다"
+        "문의 문의드립니다 부탁드립니다 감사합니다 주세요 해주세요 얼마나 지금 안돼요 안되요"
     )
 )
 # Particles and endings; the longest that fits is removed, so "에서는" goes before "는".

@@ -1,4 +1,5 @@
-"""Help-centre visits counted for the dashboard: article views and searches per hour, and
+"""Help-centre visits counted for the dashboard: article views and searches per hour (with
+the searches that found nothing and those after which a result was opened), and
 the articles a visitor read before writing through the contact form. The functions take
 a session and do not commit; helpdesk.faq.visits calls them after a public page is built.
 """
@@ -6,8 +7,9 @@ a session and do not commit; helpdesk.faq.visits calls them after a public page 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from helpdesk.faq.models import (
@@ -58,6 +60,35 @@ def record_search(session: Session, raw_query: str, found: int, at: datetime) ->
         SearchCount,
         {"query": query, "hour": _hour(at)},
         {"searches": 1, "empty_searches": 0 if found else 1},
+    )
+
+
+def record_search_opened(session: Session, raw_query: str, at: datetime) -> None:
+    """Count that a visitor opened a result of a search made this hour or the one before
+    (a search just before the hour is often read after it). Does not commit.
+
+    Never counts more opened searches than searches that found articles, so a made-up
+    link cannot hide a content gap.
+    """
+    query = normalize_query(raw_query)
+    unopened = SearchCount.searches - SearchCount.empty_searches > SearchCount.opened_searches
+    hour = session.scalar(
+        select(SearchCount.hour)
+        .where(
+            SearchCount.query == query,
+            SearchCount.hour.in_([_hour(at), _hour(at) - timedelta(hours=1)]),
+            unopened,
+        )
+        .order_by(SearchCount.hour.desc())
+        .limit(1)
+    )
+    if hour is None:
+        return
+    session.execute(
+        update(SearchCount)
+        .where(SearchCount.query == query, SearchCount.hour == hour, unopened)
+        .values(opened_searches=SearchCount.opened_searches + 1)
+        .execution_options(synchronize_session=False)
     )
 
 

@@ -10,8 +10,10 @@ reads the page.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from flask import g, request, session
 from flask_login import current_user
@@ -27,6 +29,9 @@ log = logging.getLogger(__name__)
 # The articles this browser read, remembered in its session cookie until it writes to us.
 FAQ_READ_KEY = "dashboard_faq_read"
 MAX_REMEMBERED_ARTICLES = 20
+# The searches whose result this browser opened, so each counts as opened once.
+FAQ_OPENED_KEY = "dashboard_faq_opened"
+MAX_REMEMBERED_SEARCHES = 10
 
 
 def _counted() -> bool:
@@ -38,12 +43,27 @@ def _count(write: Callable[[Session], None]) -> None:
         g.setdefault("help_centre_writes", []).append(write)
 
 
-def article_viewed(article_id: int) -> None:
+def article_viewed(article_id: int, from_search: str | None = None) -> None:
+    """An article page was read; `from_search` is the query whose result list linked it."""
     at = utcnow()
     _count(lambda db: visit_counts.record_article_view(db, article_id, at))
     if _counted():
         read = [i for i in session.get(FAQ_READ_KEY, []) if i != article_id]
         session[FAQ_READ_KEY] = [*read, article_id][-MAX_REMEMBERED_ARTICLES:]
+        if from_search:
+            _search_result_opened(from_search, at)
+
+
+def _search_result_opened(raw_query: str, at: datetime) -> None:
+    # Opening a second result of the same search (or reloading) says nothing new. The
+    # cookie keeps a short digest: a Korean query escaped in JSON would fill it quickly.
+    query = visit_counts.normalize_query(raw_query)
+    digest = hashlib.sha256(query.encode()).hexdigest()[:16]
+    opened = [d for d in session.get(FAQ_OPENED_KEY, []) if isinstance(d, str)]
+    if not query or digest in opened:
+        return
+    session[FAQ_OPENED_KEY] = [*opened, digest][-MAX_REMEMBERED_SEARCHES:]
+    _count(lambda db: visit_counts.record_search_opened(db, query, at))
 
 
 def searched(query: str, found: int) -> None:

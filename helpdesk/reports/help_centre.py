@@ -1,5 +1,6 @@
 """The help centre over a date range: the most viewed, most and least helpful articles, the
-searches that found nothing, and the contact-form tickets written after reading the FAQ."""
+searches that found nothing or nothing the visitor opened, and the contact-form tickets
+written after reading the FAQ."""
 
 from __future__ import annotations
 
@@ -36,7 +37,13 @@ class ArticleFigure:
 class SearchFigure:
     query: str
     searches: int
-    empty_searches: int
+    empty_searches: int  # found nothing
+    opened_searches: int = 0  # found articles, and the visitor opened one
+
+    @property
+    def unopened_searches(self) -> int:
+        """Found articles, none of which the visitor opened."""
+        return self.searches - self.empty_searches - self.opened_searches
 
 
 @dataclass(frozen=True)
@@ -51,7 +58,7 @@ class FaqFigures:
     most_viewed: list[ArticleFigure]
     most_helpful: list[ArticleFigure]
     least_helpful: list[ArticleFigure]
-    empty_searches: list[SearchFigure]
+    unanswered_searches: list[SearchFigure]
     contacts: ContactFigures
 
 
@@ -82,21 +89,29 @@ def faq_figures(session: Session, scope: Scope, limit: int = TOP) -> FaqFigures:
 
     most_helpful = articles(votes.having(yes > 0).order_by(yes.desc(), no, Article.id))
     least_helpful = articles(votes.having(no > 0).order_by(no.desc(), yes, Article.id))
-    empty = func.sum(SearchCount.empty_searches)
-    searches = [
-        SearchFigure(query, int(total), int(n))
-        for query, total, n in session.execute(
-            select(SearchCount.query, func.sum(SearchCount.searches), empty)
-            .where(_between(SearchCount.hour, scope))
-            .group_by(SearchCount.query)
-            .having(empty > 0)
-            .order_by(empty.desc(), SearchCount.query)
-            .limit(limit * 2)
-        )
-    ]
+    searches = unanswered_searches(session, scope, limit * 2)
     return FaqFigures(
         most_viewed, most_helpful, least_helpful, searches, contact_figures(session, scope, limit)
     )
+
+
+def unanswered_searches(session: Session, scope: Scope, limit: int) -> list[SearchFigure]:
+    """The content gap: queries whose searches found nothing or nothing the visitor
+    opened, those that found nothing most often first."""
+    total = func.sum(SearchCount.searches)
+    empty = func.sum(SearchCount.empty_searches)
+    opened = func.sum(SearchCount.opened_searches)
+    return [
+        SearchFigure(query, int(searches), int(n), int(o))
+        for query, searches, n, o in session.execute(
+            select(SearchCount.query, total, empty, opened)
+            .where(_between(SearchCount.hour, scope))
+            .group_by(SearchCount.query)
+            .having(total - opened > 0)
+            .order_by(empty.desc(), (total - opened).desc(), SearchCount.query)
+            .limit(limit)
+        )
+    ]
 
 
 _ARTICLE = (Article.id, Article.title, Article.language, Article.slug)

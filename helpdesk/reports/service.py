@@ -184,10 +184,10 @@ def _articles_table(pick: Callable[[FaqFigures], list[ArticleFigure]]):
 
 def _searches_table(session, scope, now) -> CsvTable:
     return CsvTable(
-        ("query", "searches", "found_nothing"),
+        ("query", "searches", "found_nothing", "nothing_opened"),
         [
-            (s.query, s.searches, s.empty_searches)
-            for s in faq_figures(session, scope).empty_searches
+            (s.query, s.searches, s.empty_searches, s.unopened_searches)
+            for s in faq_figures(session, scope).unanswered_searches
         ],
     )
 

@@ -333,3 +333,19 @@ QUESTIONS = [
     ("뉴스레터 그만 받고 싶어요", "수신거부"),
     ("2단계 인증 켜는 법", "2단계인증"),
 ]
+
+# Questions about things this FAQ does not cover: a search for any of them must find
+# nothing, so the help centre says so instead of showing unrelated articles.
+UNANSWERED = [
+    "xyzzy nothing",
+    "qwertyuiop",
+    "weather forecast",
+    "chocolate cake recipe",
+    "football match tickets",
+    "strawberry jam",
+    "날씨",
+    "주식 투자",
+    "자동차 보험",
+    "아파트 월세",
+    "회사 주가",
+]

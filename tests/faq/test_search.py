@@ -117,3 +117,19 @@ def test_unpublishing_takes_the_article_out_of_the_index(session):
     session.commit()
     assert _titles(session, "refund") == ["Refund for gifts"]
     assert session.get(SearchVocabulary, "w:refund").documents == 1
+
+
+def test_an_article_sharing_one_bigram_of_a_korean_word_is_not_a_result(session):
+    make_article(session, title="배송 조회", body="송장 번호로 확인하세요.", language="ko")
+    assert _titles(session, "비밀번호") == []
+    assert _titles(session, "송장 번호") == ["배송 조회"]
+
+
+def test_an_article_sharing_a_few_trigrams_of_a_word_is_not_a_result(session):
+    make_article(session, title="Missing item", body="Something is missing from my parcel.")
+    assert _titles(session, "xyzzy nothing") == []
+
+
+def test_a_word_no_article_has_does_not_hide_the_ones_that_match(session):
+    make_article(session, title="Refund policy", body="We refund within 30 days.")
+    assert _titles(session, "refund xyzzy") == ["Refund policy"]

@@ -3,6 +3,8 @@ inserted answer helped resolve."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from helpdesk.faq.models import Article
 from helpdesk.faq_admin import workspace
 from helpdesk.tickets import replies
@@ -90,3 +92,26 @@ def test_a_reply_that_resolves_the_ticket_credits_the_article(session, agent):
     )
     session.commit()
     assert _resolved_tickets(session, article.id) == 1
+
+
+def test_inserted_answer_carries_a_short_ascii_link_to_the_korean_article(agent_client, session):
+    article = make_article(
+        session, title="주문 취소 방법", body="주문 내역에서 주문 취소를 누르세요.", language="ko"
+    )
+    ticket = make_ticket(session, subject="주문 취소하고 싶어요")
+    make_message(session, ticket, body_text="주문을 취소하고 싶어요")
+    page = agent_client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
+    answer = page[page.index("data-answer=") :].split('"')[1]
+    assert answer.endswith(f"주문 취소 방법&#10;http://helpdesk.test/faq/a/{article.id}")
+    assert "%EC" not in answer
+
+
+def test_short_link_redirects_to_the_article_and_refuses_drafts(client, session):
+    article = make_article(session, title="주문 취소 방법", body="취소하세요.", language="ko")
+    draft = make_article(session, title="Draft", status="draft")
+    response = client.get(f"/faq/a/{article.id}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/faq/ko/{quote(article.slug)}"
+    assert client.get(response.headers["Location"]).status_code == 200
+    assert client.get(f"/faq/a/{draft.id}").status_code == 404
+    assert client.get("/faq/a/99999999999999").status_code == 404

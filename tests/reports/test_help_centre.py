@@ -1,4 +1,5 @@
-"""Help-centre figures: views, votes, searches that found nothing, contact after reading."""
+"""Help-centre figures: views, votes, searches that found nothing or nothing opened, contact
+after reading."""
 
 from __future__ import annotations
 
@@ -60,9 +61,10 @@ def test_visitors_views_searches_and_contacts_are_counted(app, client, session, 
         ("How to request a refund", 2),
         ("Shipping times", 1),
     ]
-    assert [(s.query, s.searches, s.empty_searches) for s in figures.empty_searches] == [
-        ("qxzv wopr", 2, 2)
-    ]
+    assert [
+        (s.query, s.searches, s.empty_searches, s.unopened_searches)
+        for s in figures.unanswered_searches
+    ] == [("qxzv wopr", 2, 2, 0), ("refund", 1, 0, 1)]
     contacts = figures.contacts
     assert (contacts.submissions, contacts.after_faq) == (2, 1)
     assert [(a.title, a.views) for a in contacts.articles_before] == [("Shipping times", 1)]
@@ -140,3 +142,34 @@ def test_a_failed_count_never_costs_the_visitor_the_page(client, session, monkey
     response = client.get(f"/faq/en/{article.slug}")
     assert response.status_code == 200
     assert article.title.encode() in response.data
+
+
+def test_opening_a_result_counts_the_search_as_answered_once(client, session):
+    article = make_article(session)
+    assert client.get("/faq/search?q=Refund").status_code == 200
+    assert client.get("/faq/search?q=refund").status_code == 200
+    for _ in range(2):  # a second visit to the result is the same search opened
+        assert client.get(f"/faq/en/{article.slug}?sq=refund").status_code == 200
+
+    [figure] = help_centre.faq_figures(session, _today_scope()).unanswered_searches
+    assert (figure.query, figure.searches, figure.opened_searches) == ("refund", 2, 1)
+    assert figure.unopened_searches == 1
+
+
+def test_a_made_up_search_link_counts_nothing(client, session):
+    article = make_article(session)
+    assert client.get(f"/faq/en/{article.slug}?sq=never searched").status_code == 200
+    assert client.get("/faq/search?q=qxzv").status_code == 200  # found nothing
+    assert client.get(f"/faq/en/{article.slug}?sq=qxzv").status_code == 200
+
+    assert session.scalar(select(func.count()).select_from(SearchCount)) == 1
+    assert session.scalar(select(func.sum(SearchCount.opened_searches))) == 0
+
+
+def test_a_result_opened_just_after_the_hour_counts_for_the_search_before(session):
+    make_article(session)
+    visit_counts.record_search(session, "refund", 3, utc(2026, 3, 2, 3, 59))
+    visit_counts.record_search_opened(session, "refund", utc(2026, 3, 2, 4, 1))
+    visit_counts.record_search_opened(session, "refund", utc(2026, 3, 2, 4, 2))  # only 1 search
+    session.commit()
+    assert session.scalar(select(SearchCount.opened_searches)) == 1
