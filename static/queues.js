@@ -10,9 +10,11 @@ function rowFromHtml(html) {
   return template.content.querySelector("tr");
 }
 
+// The heading's number follows its view's count when no other filter narrows the list.
 function updateCounts(counts) {
   for (const [view, n] of Object.entries(counts)) {
-    document.querySelectorAll(`[data-count="${view}"]`).forEach((element) => {
+    const selector = `[data-count="${view}"], [data-total-view="${view}"]`;
+    document.querySelectorAll(selector).forEach((element) => {
       element.textContent = String(n);
     });
   }

@@ -1,4 +1,5 @@
-"""In a real browser: a new ticket appears in the open Unassigned list without a reload."""
+"""In a real browser: a new ticket appears in the open Unassigned list without a reload,
+and the counts beside and above the list follow."""
 
 from __future__ import annotations
 
@@ -18,14 +19,15 @@ def test_new_ticket_appears_in_the_open_list_and_the_count_updates(page, session
     browser_login(page, agent.email)
     page.goto("/tickets?view=unassigned")
     count = page.locator('.queue-views [data-count="unassigned"]')
-    assert count.inner_text() == "1"
+    heading = page.locator("h1 [data-total]")
+    assert count.inner_text() == heading.inner_text() == "1"
     marker = page.evaluate("() => (window.loadedOnce = 'still the same page')")
 
     make_ticket(session, subject="배송이 아직 안 왔어요", customer_email="new@example.com")
 
     new_row = page.locator("table.queue tbody tr", has_text="배송이 아직 안 왔어요")
     new_row.wait_for(timeout=15_000)
-    assert count.inner_text() == "2"
+    assert count.inner_text() == heading.inner_text() == "2"
     assert (
         page.locator("table.queue tbody tr").first.inner_text().find("배송이 아직 안 왔어요") >= 0
     )
