@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from helpdesk.db import utcnow
+from helpdesk.db import database, utcnow
+from helpdesk.inbound.incoming import Incoming
+from helpdesk.inbound.ingest import ingest_batch
+from helpdesk.mail.models import RawSource
 from helpdesk.notifications import service
 from helpdesk.notifications.models import Notification, NotificationKind
 from helpdesk.tickets import notes
@@ -15,7 +18,7 @@ from helpdesk.tickets.jobs import notify_overdue
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.service import assign_ticket
 from tests.factories import make_mailbox, make_ticket, make_user
-from tests.tickets.mails import ingest, mail
+from tests.tickets.mails import SETTINGS, ingest, mail
 
 
 def notifications_of(session, user_id) -> list[tuple[NotificationKind, int, int | None]]:
@@ -150,11 +153,6 @@ def test_inactive_agents_are_not_notified(session, agent, admin):
 
 
 def test_a_batch_of_new_tickets_notifies_each_watcher_per_ticket(session, agent):
-    from helpdesk.inbound.incoming import Incoming
-    from helpdesk.inbound.ingest import ingest_batch
-    from helpdesk.mail.models import RawSource
-    from tests.tickets.mails import SETTINGS
-
     mailbox = make_mailbox(session)
     service.save_watches(session, agent.id, [mailbox.id])
     session.commit()
@@ -186,3 +184,34 @@ def test_mark_read_and_mark_all_read(session, agent, admin):
     assert service.mark_read(session, admin.id) == 0
     assert service.mark_read(session, agent.id) == 1
     assert service.unread_count(session, agent.id) == 0
+
+
+def test_a_batch_stores_its_notifications_in_one_insert(session, agent, admin):
+    mailbox = make_mailbox(session)
+    service.save_watches(session, agent.id, [mailbox.id])
+    service.save_watches(session, admin.id, [mailbox.id])
+    session.commit()
+    inserts = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("INSERT INTO NOTIFICATIONS"):
+            inserts.append(statement)
+
+    with database.session() as ingest_session:
+        engine = ingest_session.get_bind()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            ingest_batch(
+                ingest_session,
+                [
+                    Incoming(mail(f"Q {n}", sender=f"c{n}@example.com", message_id=f"<o{n}@x>"))
+                    for n in range(20)
+                ],
+                source=RawSource.imap,
+                settings=SETTINGS,
+                mailbox_id=mailbox.id,
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+    assert len(inserts) == 1
+    assert len(notifications_of(session, agent.id)) == 20
