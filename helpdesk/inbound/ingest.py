@@ -34,7 +34,6 @@ from helpdesk.inbound.incoming import (
     _Stored,
 )
 from helpdesk.mail.models import RawMessage, RawSource, RawStatus
-from helpdesk.notifications.jobs import queue_notification_mail
 from helpdesk.tickets.jobs import enqueue_ticket_message
 
 log = logging.getLogger(__name__)
@@ -284,11 +283,8 @@ def queue_acknowledgements(config: Config, outcomes: list[IngestResult]) -> None
     """Hand the committed receipts to the mail queue.
 
     Called after the commit, so the worker finds the rows. When Redis is unreachable
-    the receipt stays queued in the database; taking in the mail matters more. Agents'
-    notification mail about the batch is queued too.
+    the receipt stays queued in the database; taking in the mail matters more.
     """
-    if any(outcome.status == RawStatus.ingested for outcome in outcomes):
-        queue_notification_mail(config)
     for outcome in outcomes:
         if outcome.acknowledgement_id is None:
             continue

@@ -1,6 +1,6 @@
 """The RQ job that mails notifications through the one outbound path.
 
-A notification to mail is claimed with a conditional UPDATE of `emailed_at`, so two runs
+A notification to mail is claimed with a conditional UPDATE of `send_email`, so two runs
 of the job never mail it twice; one the relay refused is not tried again (a missed
 notice mail is better than a flood). Every notification mail says it is automatic
 (`Auto-Submitted: auto-generated`) and carries our loop header, so when one comes back
@@ -49,7 +49,7 @@ BODY = _l(
 
 def queue_notification_mail(config: Config) -> bool:
     """Queue `send_pending_notification_mail` unless one is waiting already. Called after
-    a commit that may have added notifications to mail; never raises for Redis."""
+    a commit that added notifications to mail; never raises for Redis."""
     try:
         if not redis_connection(config).set(MAIL_QUEUED_KEY, "1", nx=True, ex=300):
             return False
@@ -71,7 +71,7 @@ def send_pending_notification_mail(smtp_url: str | None = None) -> int:
             ids = list(
                 session.scalars(
                     select(Notification.id)
-                    .where(Notification.send_email, Notification.emailed_at.is_(None))
+                    .where(Notification.send_email)
                     .order_by(Notification.id)
                     .limit(BATCH)
                 )
@@ -95,8 +95,8 @@ def claim_and_build(session: Session, notification_id: int, config: Config) -> E
     """The mail for one notification, if this caller is the one to send it."""
     claimed = session.execute(
         update(Notification)
-        .where(Notification.id == notification_id, Notification.emailed_at.is_(None))
-        .values(emailed_at=utcnow())
+        .where(Notification.id == notification_id, Notification.send_email)
+        .values(send_email=False, emailed_at=utcnow())
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:

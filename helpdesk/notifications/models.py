@@ -24,8 +24,9 @@ def _kind() -> Enum:
 
 
 class Notification(Base):
-    """Something an agent should know of, about one ticket. `emailed_at` is set by the
-    mail job, so a notification is mailed at most once."""
+    """Something an agent should know of, about one ticket. `send_email` is true while
+    a mail of it waits; the mail job clears it as it claims the row (and sets
+    `emailed_at`), so a notification is mailed at most once."""
 
     __tablename__ = "notifications"
 
@@ -46,6 +47,7 @@ class Notification(Base):
     __table_args__ = (
         Index("ix_notifications_user_unread", "user_id", "read_at"),
         Index("ix_notifications_ticket_kind", "ticket_id", "kind"),
+        Index("ix_notifications_send_email", "send_email"),
     )
 
 

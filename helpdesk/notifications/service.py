@@ -140,6 +140,13 @@ def watchers_by_mailbox(session: Session, mailbox_ids: Iterable[int]) -> dict[in
     return found
 
 
+def mail_due(session: Session) -> bool:
+    """Whether some notification waits to be mailed."""
+    return (
+        session.scalar(select(Notification.id).where(Notification.send_email).limit(1)) is not None
+    )
+
+
 # --- reading -------------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from helpdesk.db import session_scope, utcnow
 from helpdesk.mail import outbound
 from helpdesk.mail.outbound import LOOP_HEADER
 from helpdesk.notifications import service as notifications
-from helpdesk.notifications.jobs import queue_notification_mail
+from helpdesk.notifications.jobs import send_pending_notification_mail
 from helpdesk.notifications.models import Notification, NotificationKind
 from helpdesk.queue import DEFAULT_QUEUE, MAIL_QUEUE, enqueue
 from helpdesk.tickets.models import (
@@ -158,26 +158,27 @@ OVERDUE_CHECK_KEY = "helpdesk:notifications:overdue-check"
 
 
 def queue_overdue_check(redis, every_seconds: int = 60) -> bool:
-    """Queue `notify_overdue_tickets` at most once every `every_seconds`; the worker
-    calls this while idle, like its campaign check."""
+    """Queue `check_overdue_and_mail` at most once every `every_seconds`; the worker
+    calls this with its campaign check."""
     try:
         if not redis.set(OVERDUE_CHECK_KEY, "1", nx=True, ex=every_seconds):
             return False
-        Queue(DEFAULT_QUEUE, connection=redis).enqueue(notify_overdue_tickets)
+        Queue(DEFAULT_QUEUE, connection=redis).enqueue(check_overdue_and_mail)
         return True
     except RedisError:
         log.exception("could not queue the overdue check")
         return False
 
 
-def notify_overdue_tickets() -> int:
-    """Tell assignees of their tickets that went overdue; queue the mail of it."""
-    config = Config.from_env()
+def check_overdue_and_mail() -> int:
+    """Tell assignees of their tickets that went overdue, then mail the notifications
+    waiting for it: these, and those ingest made (it queues no job of its own, so taking
+    in mail never waits on Redis for them). Returns how many were mailed."""
     with session_scope() as session:
-        count = notify_overdue(session, utcnow())
-    if count:
-        queue_notification_mail(config)
-    return count
+        notify_overdue(session, utcnow())
+    with session_scope() as session:
+        due = notifications.mail_due(session)
+    return send_pending_notification_mail() if due else 0
 
 
 def notify_overdue(session: Session, now: datetime) -> int:

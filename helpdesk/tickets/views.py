@@ -275,7 +275,7 @@ def assign(ticket_id: int):
     else:
         message = _("Ticket assigned.")
     done = _done(ticket_id, message)
-    queue_notification_mail(_config())
+    _queue_notification_mail()
     return done
 
 
@@ -329,8 +329,13 @@ def note(ticket_id: int):
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc, note_form=form)
     done = _done(ticket_id, _("Note added."), f"#message-{created.id}")
-    queue_notification_mail(_config())
+    _queue_notification_mail()
     return done
+
+
+def _queue_notification_mail() -> None:
+    if notification_service.mail_due(db_session()):
+        queue_notification_mail(_config())
 
 
 def _uploads() -> list[replies.Upload]:

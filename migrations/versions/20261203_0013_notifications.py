@@ -61,6 +61,9 @@ def upgrade() -> None:
     op.create_index(
         'ix_notifications_ticket_kind', 'notifications', ['ticket_id', 'kind'], unique=False
     )
+    op.create_index(
+        'ix_notifications_send_email', 'notifications', ['send_email'], unique=False
+    )
     op.create_table(
         'notification_settings',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -96,6 +99,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('mailbox_watches')
     op.drop_table('notification_settings')
+    op.drop_index('ix_notifications_send_email', table_name='notifications')
     op.drop_index('ix_notifications_ticket_kind', table_name='notifications')
     op.drop_index('ix_notifications_user_unread', table_name='notifications')
     op.drop_table('notifications')
