@@ -139,3 +139,11 @@ def test_agents_json_takes_an_overlong_query_without_error(agent_client):
     response = agent_client.get("/notifications/agents.json?q=" + "x" * 5000)
     assert response.status_code == 200
     assert response.get_json() == {"agents": []}
+
+
+def test_the_settings_and_the_list_read_in_korean(client, session):
+    make_user(session, email="ko@example.com", name="김 민수", language="ko")
+    login(client, "ko@example.com")
+    assert "받을 알림 고르기" in client.get("/notifications").get_data(as_text=True)
+    html = client.get("/preferences").get_data(as_text=True)
+    assert "지켜보는 메일함" in html and "메모에서 언급됨" in html
