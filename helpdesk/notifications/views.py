@@ -4,10 +4,21 @@ autocomplete reads."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from helpdesk.auth.models import Role
 from helpdesk.auth.permissions import SUPPORT, roles_required
@@ -36,7 +47,15 @@ def _is_support() -> bool:
 def notification_context():
     def bell() -> int | None:
         """The unread count for the header, None for users without notifications."""
-        return service.unread_count(db_session(), current_user.id) if _is_support() else None
+        if not _is_support():
+            return None
+        try:
+            return service.unread_count(db_session(), current_user.id)
+        except SQLAlchemyError:
+            # A convenience, like the navigation's counts: a page (an error page among
+            # them) still renders when the database cannot answer right now.
+            current_app.logger.warning("notification count unavailable", exc_info=True)
+            return 0
 
     def settings() -> dict | None:
         if not _is_support():
