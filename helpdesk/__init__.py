@@ -115,6 +115,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk.inbound.contact_views import bp as contact_bp
     from helpdesk.inbound.mailbox_views import bp as mailboxes_bp
     from helpdesk.mail.views import bp as mail_bp
+    from helpdesk.notifications.views import bp as notifications_bp
     from helpdesk.reports.views import bp as dashboard_bp
     from helpdesk.saved_replies.views import bp as saved_replies_bp
     from helpdesk.tickets.merge_views import bp as ticket_merges_bp
@@ -146,6 +147,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(campaign_reports_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(notifications_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

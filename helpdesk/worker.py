@@ -8,7 +8,8 @@ made to stop cleanly and to look after campaigns a dead worker left unfinished.
   way, so no orphan goes on sending.
 - While idle, the worker queues a campaign check every CAMPAIGN_CHECK_SECONDS when a
   campaign is sending, so recipients left by a dead worker are recovered once their
-  lease ends, without a restart.
+  lease ends, without a restart; and once a minute a check that tells agents of their
+  tickets gone overdue.
 - A horse never uses its parent's database connections (`helpdesk.db` drops inherited
   pools at fork).
 """
@@ -28,6 +29,7 @@ from helpdesk.campaigns import jobs as campaign_jobs
 from helpdesk.config import Config
 from helpdesk.processes import stop_with_parent
 from helpdesk.queue import QUEUE_NAMES, redis_connection, request_stop
+from helpdesk.tickets import jobs as ticket_jobs
 
 
 class HelpdeskWorker(Worker):
@@ -61,10 +63,12 @@ class HelpdeskWorker(Worker):
 
     def run_maintenance_tasks(self) -> None:
         """RQ's own upkeep (registry cleaning, scheduler restart) at RQ's pace; the
-        campaign check every time, which is every CAMPAIGN_CHECK_SECONDS."""
+        campaign check every time, which is every CAMPAIGN_CHECK_SECONDS, and the overdue
+        check once a minute."""
         if self._rq_upkeep_due is None or now() >= self._rq_upkeep_due:
             super().run_maintenance_tasks()
             self._rq_upkeep_due = now() + timedelta(seconds=DEFAULT_MAINTENANCE_TASK_INTERVAL)
         else:
             self.last_cleaned_at = now()
         campaign_jobs.queue_campaign_check(self.config, self.connection)
+        ticket_jobs.queue_overdue_check(self.connection)

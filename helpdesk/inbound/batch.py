@@ -32,6 +32,8 @@ from helpdesk.mail.bounces.ids import is_our_message_id
 from helpdesk.mail.models import Mailbox, RawMessage, RawStatus, SeenMessage
 from helpdesk.mail.parse import ParsedMail
 from helpdesk.normalize import EmailNormalizer, InvalidEmail, normalize_email, normalize_text
+from helpdesk.notifications import service as notifications
+from helpdesk.notifications.models import NotificationKind
 from helpdesk.tickets.models import (
     Attachment,
     AttachmentBlob,
@@ -154,6 +156,7 @@ class _Batch:
             if outcome.acknowledge is not None:
                 outcome.acknowledgement = _Context(self, item, mail).acknowledgement(outcome)
         self.write()
+        self.notify_agents([self.outcomes[item.id] for item in stored])
         results = [self.outcomes[item.id].result(item.id) for item in stored]
         now = utcnow()
         # Core rather than the ORM's bulk UPDATE by primary key, whose bookkeeping per row
@@ -209,6 +212,38 @@ class _Batch:
         attachments = [a | {"message_id": m.id} for m in pending for a in m.attachments]
         if attachments:
             self.session.execute(insert(Attachment), attachments)
+
+    def notify_agents(self, outcomes: list[_Outcome]) -> None:
+        """Tell agents of the batch's customer mail, all in one INSERT: a reply goes to
+        the ticket's assignee, a new ticket to its mailbox's watchers (and to the agent
+        the rotation gave it to)."""
+        taken = [
+            o
+            for o in outcomes
+            if o.status == RawStatus.ingested and o.ticket is not None and o.message is not None
+        ]
+        watchers = notifications.watchers_by_mailbox(
+            self.session, {o.ticket.mailbox_id for o in taken if o.created_ticket} - {None}
+        )
+        events = []
+        for outcome in taken:
+            ticket = outcome.ticket
+            if not outcome.created_ticket:
+                if ticket.assignee_id is not None:
+                    kind, users = NotificationKind.customer_replied, [ticket.assignee_id]
+                    events.append(notifications.Event(kind, ticket.id, ticket.subject, users))
+                continue
+            users = watchers.get(ticket.mailbox_id, [])
+            events.append(
+                notifications.Event(NotificationKind.new_ticket, ticket.id, ticket.subject, users)
+            )
+            if ticket.assignee_id is not None:
+                events.append(
+                    notifications.Event(
+                        NotificationKind.assigned, ticket.id, ticket.subject, [ticket.assignee_id]
+                    )
+                )
+        notifications.notify_many(self.session, events)
 
     def claim(self, stored: list[_Stored], parsed: list[ParsedMail]) -> None:
         """Enter the batch's dedupe keys in the ledger and decide, per message, whether

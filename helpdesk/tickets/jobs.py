@@ -1,4 +1,5 @@
-"""RQ jobs that mail ticket messages (acknowledgements, agent replies) out.
+"""RQ jobs that mail ticket messages (acknowledgements, agent replies) out, and the
+periodic check that tells assignees of their overdue tickets.
 
 A message row moves `queued -> sending -> sent | failed`. The claim is a conditional
 UPDATE, so two runs of the job for one row never both send it, and a sent row is never
@@ -9,9 +10,12 @@ at: the relay may or may not have accepted it, and a second copy is worse than a
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
+from redis.exceptions import RedisError
+from rq import Queue
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -19,8 +23,19 @@ from helpdesk.config import Config
 from helpdesk.db import session_scope, utcnow
 from helpdesk.mail import outbound
 from helpdesk.mail.outbound import LOOP_HEADER
-from helpdesk.queue import MAIL_QUEUE, enqueue
-from helpdesk.tickets.models import Attachment, AttachmentBlob, Message, MessageKind, SendStatus
+from helpdesk.notifications import service as notifications
+from helpdesk.notifications.jobs import send_pending_notification_mail
+from helpdesk.notifications.models import Notification, NotificationKind
+from helpdesk.queue import DEFAULT_QUEUE, MAIL_QUEUE, enqueue
+from helpdesk.tickets.models import (
+    DONE_STATUSES,
+    Attachment,
+    AttachmentBlob,
+    Message,
+    MessageKind,
+    SendStatus,
+    Ticket,
+)
 
 log = logging.getLogger(__name__)
 
@@ -134,4 +149,64 @@ def build_ticket_email(session: Session, message_id: int) -> EmailMessage:
         headers=headers,
         message_id=f"<{message.message_id}>",
         attachments=attachments,
+    )
+
+
+# --- overdue notices -----------------------------------------------------------------
+
+OVERDUE_CHECK_KEY = "helpdesk:notifications:overdue-check"
+
+
+def queue_overdue_check(redis, every_seconds: int = 60) -> bool:
+    """Queue `check_overdue_and_mail` at most once every `every_seconds`; the worker
+    calls this with its campaign check."""
+    try:
+        if not redis.set(OVERDUE_CHECK_KEY, "1", nx=True, ex=every_seconds):
+            return False
+        Queue(DEFAULT_QUEUE, connection=redis).enqueue(check_overdue_and_mail)
+        return True
+    except RedisError:
+        log.exception("could not queue the overdue check")
+        return False
+
+
+def check_overdue_and_mail() -> int:
+    """Tell assignees of their tickets that went overdue, then mail the notifications
+    waiting for it: these, and those ingest made (it queues no job of its own, so taking
+    in mail never waits on Redis for them). Returns how many were mailed."""
+    with session_scope() as session:
+        notify_overdue(session, utcnow())
+    with session_scope() as session:
+        due = notifications.mail_due(session)
+    return send_pending_notification_mail() if due else 0
+
+
+def notify_overdue(session: Session, now: datetime) -> int:
+    """One `overdue` notification per ticket and due time: a ticket whose assignee was
+    told after it fell due is not told of again until a new due time passes."""
+    told = (
+        select(Notification.id)
+        .where(
+            Notification.ticket_id == Ticket.id,
+            Notification.user_id == Ticket.assignee_id,
+            Notification.kind == NotificationKind.overdue,
+            Notification.created_at >= Ticket.response_due_at,
+        )
+        .exists()
+    )
+    rows = session.execute(
+        select(Ticket.id, Ticket.subject, Ticket.assignee_id).where(
+            Ticket.response_due_at < now,
+            Ticket.assignee_id.is_not(None),
+            Ticket.merged_into_id.is_(None),
+            Ticket.status.not_in(DONE_STATUSES),
+            ~told,
+        )
+    ).all()
+    return notifications.notify_many(
+        session,
+        [
+            notifications.Event(NotificationKind.overdue, ticket_id, subject, [assignee_id])
+            for ticket_id, subject, assignee_id in rows
+        ],
     )

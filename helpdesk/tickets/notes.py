@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from markupsafe import Markup, escape
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from helpdesk.auth.models import User
 from helpdesk.db import utcnow
+from helpdesk.notifications import service as notifications
+from helpdesk.notifications.models import NotificationKind
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.models import Mention, Message, MessageKind, Ticket
 from helpdesk.tickets.service import (
@@ -32,26 +35,58 @@ def _handle_pattern(handle: str) -> re.Pattern[str]:
     return re.compile(r"(?<![\w@.])@" + re.escape(handle.casefold()) + r"(?![\w])")
 
 
-def mentioned_agents(session: Session, text: str) -> list[User]:
-    """Agents named in the text as @Full Name, @FullName, @first-name (when no other
-    agent shares it) or @local-part of their email address."""
-    if "@" not in text:
-        return []
-    agents = support_agents(session)
+def _handles_by_agent(agents: list[User]) -> dict[User, set[str]]:
+    """What an agent can be mentioned as: @Full Name, @FullName, @first-name (when no
+    other agent shares it) or @local-part of their email address."""
     first_names: dict[str, int] = {}
     for agent in agents:
         first = agent.name.split()[0].casefold() if agent.name.split() else ""
         first_names[first] = first_names.get(first, 0) + 1
-    folded = text.casefold()
-    found = []
+    found = {}
     for agent in agents:
         parts = agent.name.split()
         handles = {agent.email.rpartition("@")[0], agent.name, "".join(parts)}
         if parts and first_names.get(parts[0].casefold()) == 1:
             handles.add(parts[0])
-        if any(h.strip() and _handle_pattern(h.strip()).search(folded) for h in handles):
-            found.append(agent)
+        found[agent] = {h.strip() for h in handles if h.strip()}
     return found
+
+
+def mentioned_agents(session: Session, text: str) -> list[User]:
+    """Agents named in the text by one of their handles."""
+    if "@" not in text:
+        return []
+    folded = text.casefold()
+    return [
+        agent
+        for agent, handles in _handles_by_agent(support_agents(session)).items()
+        if any(_handle_pattern(h).search(folded) for h in handles)
+    ]
+
+
+def highlight_mentions(text: str, agents: list[User]) -> Markup:
+    """The note's text, escaped, with each @mention of an agent in a <mark>."""
+    if "@" not in text:
+        return escape(text)
+    handles = sorted(
+        {h.casefold() for hs in _handles_by_agent(agents).values() for h in hs},
+        key=len,
+        reverse=True,
+    )
+    if not handles:
+        return escape(text)
+    # Longest first, so "@Bob Kim" is marked whole rather than as "@Bob".
+    pattern = re.compile(
+        r"(?<![\w@.])@(?:" + "|".join(re.escape(h) for h in handles) + r")(?![\w])",
+        re.IGNORECASE,
+    )
+    out, last = [], 0
+    for match in pattern.finditer(text):
+        out.append(escape(text[last : match.start()]))
+        out.append(Markup('<mark class="mention">%s</mark>') % match.group(0))
+        last = match.end()
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
 
 
 def add_note(session: Session, ticket_id: int, *, author_id: int, body: str) -> Message:
@@ -73,9 +108,17 @@ def add_note(session: Session, ticket_id: int, *, author_id: int, body: str) -> 
     )
     session.add(note)
     session.flush()
-    for agent in mentioned_agents(session, text):
-        if agent.id != author.id:
-            session.add(Mention(message_id=note.id, ticket_id=ticket.id, user_id=agent.id))
+    mentioned = [agent.id for agent in mentioned_agents(session, text) if agent.id != author.id]
+    for agent_id in mentioned:
+        session.add(Mention(message_id=note.id, ticket_id=ticket.id, user_id=agent_id))
+    notifications.notify(
+        session,
+        NotificationKind.mentioned,
+        ticket_id=ticket.id,
+        title=ticket.subject,
+        user_ids=mentioned,
+        actor_id=author.id,
+    )
     _changed(ticket, now)
     session.flush()
     return note

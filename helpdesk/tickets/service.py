@@ -24,6 +24,8 @@ from helpdesk.customers import service as customer_service
 from helpdesk.db import utcnow
 from helpdesk.faq.service import record_resolution
 from helpdesk.normalize import normalize_tags
+from helpdesk.notifications import service as notifications
+from helpdesk.notifications.models import NotificationKind
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
 from helpdesk.tickets.models import (
@@ -267,6 +269,15 @@ def assign_ticket(
     else:
         text = f"Assigned to {agent.name} by {actor.name}."
     _event(session, ticket_id, text, actor.id, now)
+    if agent is not None:
+        notifications.notify(
+            session,
+            NotificationKind.assigned,
+            ticket_id=ticket_id,
+            title=ticket.subject,
+            user_ids=[agent.id],
+            actor_id=actor.id,
+        )
     session.flush()
     return ticket
 

@@ -30,6 +30,8 @@ from wtforms import SelectChoice
 
 from helpdesk import nav
 from helpdesk.auth.permissions import SUPPORT, roles_required
+from helpdesk.notifications import service as notification_service
+from helpdesk.notifications.jobs import queue_notification_mail
 from helpdesk.queue import MAIL_QUEUE, enqueue, redis_connection
 from helpdesk.tickets import (
     customer_story,  # also registers the customer page's tickets and timeline sources
@@ -60,6 +62,11 @@ bp = Blueprint("tickets", __name__)
 # Its own blueprint, so the navigation marks Mentions active only on that page.
 mentions_bp = Blueprint("mentions", __name__)
 nav.add_main("mentions.index", _l("Mentions"), SUPPORT, order=15)
+
+
+@bp.app_template_filter("highlight_mentions")
+def highlight_mentions(text: str, agents) -> Markup:
+    return notes.highlight_mentions(text, agents)
 
 
 def _config():
@@ -222,7 +229,8 @@ def show(ticket_id: int):
     page = _load_page(ticket_id)
     session = db_session()
     # Opening the ticket is reading the notes that mention you there.
-    if notes.mark_mentions_read(session, current_user.id, ticket_id):
+    mentions_read = notes.mark_mentions_read(session, current_user.id, ticket_id)
+    if notification_service.mark_ticket_read(session, current_user.id, ticket_id) or mentions_read:
         session.commit()
     return _render(page)
 
@@ -302,7 +310,9 @@ def assign(ticket_id: int):
         message = _("The ticket is unassigned.")
     else:
         message = _("Ticket assigned.")
-    return _done(ticket_id, message)
+    done = _done(ticket_id, message)
+    _queue_notification_mail()
+    return done
 
 
 @bp.post("/tickets/<int:ticket_id>/status")
@@ -354,7 +364,14 @@ def note(ticket_id: int):
         )
     except service.TicketActionError as exc:
         return _refused(ticket_id, exc, note_form=form)
-    return _done(ticket_id, _("Note added."), f"#message-{created.id}")
+    done = _done(ticket_id, _("Note added."), f"#message-{created.id}")
+    _queue_notification_mail()
+    return done
+
+
+def _queue_notification_mail() -> None:
+    if notification_service.mail_due(db_session()):
+        queue_notification_mail(_config())
 
 
 def _uploads() -> list[replies.Upload]:

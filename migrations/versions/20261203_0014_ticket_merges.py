@@ -1,7 +1,7 @@
 """ticket merges, kept so that a merge can be undone
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03 19:00:00
 
 Each merge records what it moved and both tickets' fields before it, so that an agent
@@ -15,7 +15,7 @@ import helpdesk.db
 
 
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

@@ -48,6 +48,7 @@ def world(app, session):
         "mailbox_id": make_mailbox(session).id,
         "raw_id": 1,
         "import_id": 1,
+        "notification_id": 1,
         "article_id": article.id,
         "category_id": category.id,
         "position": 0,

@@ -1,0 +1,1 @@
+"""Notifications for agents: in the app (the bell) and by mail, each kind switchable."""
