@@ -56,6 +56,7 @@ PUBLIC_REQUESTS = {
         PublicRequest("/faq/search?q=", 400),
     ],
     "faq.sitemap": lambda w: [PublicRequest("/faq/sitemap.xml", 200)],
+    "faq.short_link": lambda w: [PublicRequest(f"/faq/a/{w['article_id']}", 302)],
     # POST only: a GET or HEAD is refused before the view runs.
     "faq.vote": lambda w: [PublicRequest(f"/faq/en/{w['slug']}/vote", 405)],
     "contact.contact_page": lambda w: [PublicRequest("/faq/contact", 200)],
@@ -86,7 +87,12 @@ def world(session):
     delivery = make_delivery(session, campaign, customer)
     category = make_faq_category(session)
     article = make_article(session, category_id=category.id)
-    return {"category_id": category.id, "slug": article.slug, "paths": paths(delivery)}
+    return {
+        "category_id": category.id,
+        "article_id": article.id,
+        "slug": article.slug,
+        "paths": paths(delivery),
+    }
 
 
 def _database(session) -> dict[str, list[tuple]]:

@@ -111,6 +111,7 @@ ACCESS: dict[str, set[str] | str] = {
     "faq.article": PUBLIC,
     "faq.search_page": PUBLIC,
     "faq.sitemap": PUBLIC,
+    "faq.short_link": PUBLIC,
     "faq.vote": PUBLIC,
     "contact.contact_page": PUBLIC,
     "faq_admin.index": SUPPORT,
