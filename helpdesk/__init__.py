@@ -47,6 +47,7 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.session_interface = _SessionInterface()
     database.configure(config.database_url)
+    _deliver_events_as_they_commit(config)
     csrf.init_app(app)
     _init_login(app)
     _register_features(app)
@@ -55,6 +56,12 @@ def create_app(config: Config | None = None) -> Flask:
     _add_security_headers(app, config)
     _trust_proxies(app, config)
     return app
+
+
+def _deliver_events_as_they_commit(config: Config) -> None:
+    from helpdesk.webhooks.jobs import notify_on_commit
+
+    notify_on_commit(config)
 
 
 def _trust_proxies(app: Flask, config: Config) -> None:

@@ -28,6 +28,7 @@ from helpdesk.campaigns import jobs as campaign_jobs
 from helpdesk.config import Config
 from helpdesk.processes import stop_with_parent
 from helpdesk.queue import QUEUE_NAMES, redis_connection, request_stop
+from helpdesk.webhooks import jobs as webhook_jobs
 
 
 class HelpdeskWorker(Worker):
@@ -61,10 +62,12 @@ class HelpdeskWorker(Worker):
 
     def run_maintenance_tasks(self) -> None:
         """RQ's own upkeep (registry cleaning, scheduler restart) at RQ's pace; the
-        campaign check every time, which is every CAMPAIGN_CHECK_SECONDS."""
+        campaign check and a webhook dispatch (retries that came due, work a dead job
+        left) every time, which is every CAMPAIGN_CHECK_SECONDS."""
         if self._rq_upkeep_due is None or now() >= self._rq_upkeep_due:
             super().run_maintenance_tasks()
             self._rq_upkeep_due = now() + timedelta(seconds=DEFAULT_MAINTENANCE_TASK_INTERVAL)
         else:
             self.last_cleaned_at = now()
         campaign_jobs.queue_campaign_check(self.config, self.connection)
+        webhook_jobs.queue_dispatch(self.config, self.connection)
