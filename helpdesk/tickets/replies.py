@@ -26,6 +26,7 @@ from helpdesk.mail.models import Mailbox
 from helpdesk.normalize import InvalidEmail, normalize_email
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
+from helpdesk.tickets.events import record_ticket_event
 from helpdesk.tickets.models import (
     Attachment,
     AttachmentBlob,
@@ -266,6 +267,7 @@ def send_reply(
     ticket.customer_replied_last = False
     sla.apply_sla(session, ticket, now)
     _changed(ticket, now)
+    record_ticket_event(session, "ticket.replied", ticket, reply, author_id=agent.id)
     session.flush()
     return reply
 

@@ -26,6 +26,7 @@ from helpdesk.faq.service import record_resolution
 from helpdesk.normalize import normalize_tags
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
+from helpdesk.tickets.events import record_ticket_event
 from helpdesk.tickets.models import (
     DONE_STATUSES,
     Message,
@@ -267,6 +268,7 @@ def assign_ticket(
     else:
         text = f"Assigned to {agent.name} by {actor.name}."
     _event(session, ticket_id, text, actor.id, now)
+    record_ticket_event(session, "ticket.assigned", ticket, actor_id=actor.id)
     session.flush()
     return ticket
 
@@ -307,6 +309,7 @@ def set_status(session: Session, ticket_id: int, status: str, *, actor_id: int) 
     sla.apply_sla(session, ticket, now)
     _changed(ticket, now)
     _event(session, ticket.id, f"Status {previous} → {new_status} by {actor.name}.", actor.id, now)
+    record_ticket_event(session, "ticket.status_changed", ticket, previous_status=str(previous))
     session.flush()
     return ticket
 
