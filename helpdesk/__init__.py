@@ -127,6 +127,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk.tickets.settings_views import bp as ticket_settings_bp
     from helpdesk.tickets.views import bp as tickets_bp
     from helpdesk.tickets.views import mentions_bp
+    from helpdesk.webhooks.views import bp as webhooks_bp
 
     web.init_app(app)
     nav.init_app(app)
@@ -147,6 +148,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(campaign_reports_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(webhooks_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

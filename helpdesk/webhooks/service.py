@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from helpdesk.db import utcnow
 from helpdesk.events.models import Event
 from helpdesk.events.service import EVENT_TYPES, new_event_uid
-from helpdesk.text import LazyText, lazy_text
+from helpdesk.text import LazyText
+from helpdesk.text import lazy_text as _l
 from helpdesk.webhooks import signing
 from helpdesk.webhooks.addresses import UnsafeURL, check_url_shape, resolve
 from helpdesk.webhooks.models import (
@@ -53,25 +54,25 @@ def _clean(data: EndpointData, *, allow_private: bool) -> tuple[str, str, list[s
     errors: dict[str, LazyText] = {}
     url = data.url.strip()
     if not url:
-        errors["url"] = lazy_text("Enter the URL to post events to.")
+        errors["url"] = _l("Enter the URL to post events to.")
     elif len(url) > 2000:
-        errors["url"] = lazy_text("The URL is too long (2,000 characters at most).")
+        errors["url"] = _l("The URL is too long (2,000 characters at most).")
     else:
         try:
             check_url_shape(url)
             resolve(url, allow_private=allow_private)
         except UnsafeURL:
-            errors["url"] = lazy_text(
+            errors["url"] = _l(
                 "Use an http:// or https:// URL whose host resolves to a public address."
             )
     description = data.description.strip()
     if len(description) > 500:
-        errors["description"] = lazy_text("The description is too long (500 characters at most).")
+        errors["description"] = _l("The description is too long (500 characters at most).")
     types = sorted(set(data.event_types))
     if not types:
-        errors["event_types"] = lazy_text("Choose at least one event.")
+        errors["event_types"] = _l("Choose at least one event.")
     elif any(t not in EVENT_TYPES for t in types):
-        errors["event_types"] = lazy_text("Choose events from the list.")
+        errors["event_types"] = _l("Choose events from the list.")
     if errors:
         raise EndpointInvalid(errors)
     return url, description, types
