@@ -198,7 +198,7 @@ def claim_due(
     """Lease up to `limit` due deliveries of running endpoints, none with an older
     pending delivery of the same subject to the same endpoint, and sign them."""
     now = now or utcnow()
-    candidates = session.execute(
+    statement = (
         select(
             WebhookDelivery.id,
             WebhookDelivery.endpoint_id,
@@ -209,20 +209,13 @@ def claim_due(
         .where(*_due(now))
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
-    ).all()
-    eligible = _first_of_their_subjects(session, candidates) if candidates else []
-    if not eligible:
-        return []
-    # Taken again under lock, due conditions re-checked: another job may have leased
-    # some since (PostgreSQL re-reads a row it waited for; SQLite writers take turns).
-    statement = (
-        select(WebhookDelivery.id)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-        .where(WebhookDelivery.id.in_(eligible), *_due(now))
     )
     if session.get_bind().dialect.name == "postgresql":
+        # Jobs running side by side each lock a batch of their own (SQLite writers take
+        # turns); the ones not leased below are free again at commit.
         statement = statement.with_for_update(of=WebhookDelivery, skip_locked=True)
-    ids = list(session.scalars(statement))
+    candidates = session.execute(statement).all()
+    ids = _first_of_their_subjects(session, candidates) if candidates else []
     if not ids:
         return []
     session.execute(
