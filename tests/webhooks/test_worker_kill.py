@@ -1,15 +1,21 @@
 """Webhooks delivered by worker.py as production runs it (a forking RQ worker in its own
 process), killed with SIGKILL in the middle of a POST: the receiver still gets the event,
-with the same webhook-id, and never one for a change that rolled back."""
+with the same webhook-id, and never one for a change that rolled back; and a running
+worker delivers a new event within seconds of its commit, with no one asking."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from sqlalchemy import select
 
+from helpdesk.config import Config
 from helpdesk.customers.service import CustomerData, create_customer
+from helpdesk.db import session_scope
 from helpdesk.events.models import Event
 from helpdesk.webhooks import service
+from helpdesk.webhooks.jobs import notify_on_commit
 from tests.processes import fresh_snapshot, kill_worker_and_horse, start_worker, wait_until
 from tests.webhooks.receiver import Receiver
 
@@ -59,3 +65,29 @@ def test_a_worker_killed_mid_delivery_leaves_the_event_to_be_delivered_again(
 
         assert set(receiver.ids()) == {event.uid}
         assert b"kept@example.com" in receiver.received[-1].body
+
+
+def test_a_running_worker_delivers_a_new_event_within_seconds(session, hook_worker_env, tmp_path):
+    with Receiver() as receiver:
+        service.create_endpoint(
+            session,
+            service.EndpointData(receiver.url, "", ["customer.created"]),
+            allow_private=True,
+        )
+        session.commit()
+        log = tmp_path / "worker.log"
+        worker = start_worker(log=log)
+        try:
+            wait_until(lambda: "Listening on" in log.read_text(), 30, lambda: log.read_text())
+            time.sleep(1)  # the start-up dispatch has run
+            notify_on_commit(Config.from_env())
+            # A writing session (BEGIN IMMEDIATE on SQLite), as the web app's requests use.
+            with session_scope() as writer:
+                create_customer(writer, CustomerData(email="new@example.com"))
+            committed = time.monotonic()
+            wait_until(lambda: receiver.received, 10, lambda: log.read_text())
+            took = time.monotonic() - committed
+        finally:
+            kill_worker_and_horse(worker)
+
+        assert took < 3, f"{took:.1f} s from commit to delivery"
