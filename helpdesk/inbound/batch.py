@@ -486,9 +486,22 @@ class _Batch:
             new.setdefault(email.lower(), {"email": email, "name": name})
         if not new:
             return
+        created = []
         with self.session.no_autoflush:
             for customer in self.session.scalars(self._insert_customer, list(new.values())):
                 self.customers[customer.email.lower()] = customer
+                created.append(customer)
+            record_events(
+                self.session,
+                "customer.created",
+                [
+                    (
+                        Subject("customer", c.id),
+                        {"customer_id": c.id, "email": c.email, "name": c.name, "source": "mail"},
+                    )
+                    for c in created
+                ],
+            )
 
     def first_response_due(self, ticket: Ticket, now: datetime) -> datetime:
         """`sla.due_at` of a ticket whose only message arrived `now`, from the policies

@@ -12,6 +12,7 @@ from helpdesk.events.models import Event
 from helpdesk.events.service import Subject, new_event_uid, record_events
 from helpdesk.tickets.service import set_status
 from tests.factories import make_customer, make_ticket
+from tests.tickets.mails import ingest, mail
 
 
 def _events(session) -> list[Event]:
@@ -85,3 +86,24 @@ def test_event_ids_are_unique_and_sort_by_time():
 
     assert len(set(uids)) == 1000
     assert all(len(uid) == 30 for uid in uids)
+
+
+def test_mail_from_a_new_address_records_the_customer_and_the_ticket(session):
+    ingest(session, mail())
+
+    [customer, ticket] = _events(session)
+    assert (customer.type, ticket.type) == ("customer.created", "ticket.created")
+    assert ticket.payload["customer_id"] == customer.subject_id
+
+
+def test_a_reply_from_the_customer_records_message_received(session):
+    ingest(session, mail())
+
+    ingest(
+        session,
+        mail(
+            "Any news?", message_id="<m2@example.com>", headers={"In-Reply-To": "<m1@example.com>"}
+        ),
+    )
+
+    assert [e.type for e in _events(session)][2:] == ["ticket.message_received"]
