@@ -62,12 +62,12 @@ class HelpdeskWorker(Worker):
 
     def run_maintenance_tasks(self) -> None:
         """RQ's own upkeep (registry cleaning, scheduler restart) at RQ's pace; the
-        campaign check and a webhook dispatch (retries that came due, work a dead job
-        left) every time, which is every CAMPAIGN_CHECK_SECONDS."""
+        campaign check and, while deliveries wait, a webhook dispatch (retries that came
+        due, work a dead job left) every time, which is every CAMPAIGN_CHECK_SECONDS."""
         if self._rq_upkeep_due is None or now() >= self._rq_upkeep_due:
             super().run_maintenance_tasks()
             self._rq_upkeep_due = now() + timedelta(seconds=DEFAULT_MAINTENANCE_TASK_INTERVAL)
         else:
             self.last_cleaned_at = now()
         campaign_jobs.queue_campaign_check(self.config, self.connection)
-        webhook_jobs.queue_dispatch(self.config, self.connection)
+        webhook_jobs.queue_dispatch(self.config, self.connection, only_if_waiting=True)

@@ -352,19 +352,13 @@ def _update_endpoint_health(
     )
 
 
-def has_due_work(session: Session, now: datetime | None = None) -> bool:
-    """Whether any delivery is due now (or its lease ended) at a running endpoint."""
-    now = now or utcnow()
-    return bool(
+def has_pending(session: Session) -> bool:
+    """Whether any delivery still waits for an attempt (due or not, at any endpoint)."""
+    return (
         session.scalar(
             select(WebhookDelivery.id)
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-            .where(
-                WebhookDelivery.state == DeliveryState.pending,
-                WebhookDelivery.next_attempt_at <= now,
-                (WebhookDelivery.leased_until.is_(None)) | (WebhookDelivery.leased_until < now),
-                WebhookEndpoint.paused_reason.is_(None),
-            )
+            .where(WebhookDelivery.state == DeliveryState.pending)
             .limit(1)
         )
+        is not None
     )

@@ -1,6 +1,6 @@
 """RQ jobs that deliver webhooks. A commit that carried events queues a dispatch at once
-(`notify_on_commit`), and idle workers queue one every CAMPAIGN_CHECK_SECONDS, which
-picks up retries that came due and anything a missed nudge or a dead job left.
+(`notify_on_commit`), and while deliveries wait idle workers queue one every
+CAMPAIGN_CHECK_SECONDS, which picks up retries that came due and what a dead job left.
 
 A dispatch fans new events out, then claims due deliveries batch by batch and posts each
 batch concurrently, until nothing is due or its time slice is over; then it queues its
@@ -26,16 +26,21 @@ from helpdesk.webhooks import delivery, sender
 log = logging.getLogger(__name__)
 
 DISPATCH_QUEUED_KEY = "helpdesk:webhooks:dispatch-queued"
+# Set while deliveries wait (retries, paused endpoints, leases of dead jobs), so that idle
+# workers queue dispatches only then; without it a burst worker would never run dry.
+WAITING_KEY = "helpdesk:webhooks:waiting"
 BATCH_SIZE = 200
 POST_THREADS = 32
 SLICE_SECONDS = 30
 
 
-def queue_dispatch(config: Config, redis=None) -> bool:
-    """Queue WEBHOOKS_CONCURRENCY dispatch jobs unless some are waiting already; returns
-    whether it did."""
+def queue_dispatch(config: Config, redis=None, *, only_if_waiting: bool = False) -> bool:
+    """Queue WEBHOOKS_CONCURRENCY dispatch jobs unless some are waiting already (and,
+    with `only_if_waiting`, only while deliveries wait); returns whether it did."""
     redis = redis or redis_connection(config)
     try:
+        if only_if_waiting and not redis.exists(WAITING_KEY):
+            return False
         if not redis.set(DISPATCH_QUEUED_KEY, "1", nx=True, ex=60):
             return False
         queue = Queue(DEFAULT_QUEUE, connection=redis)
@@ -56,6 +61,9 @@ def dispatch_webhooks() -> dict:
     config = Config.from_env()
     redis = redis_connection(config)
     redis.delete(DISPATCH_QUEUED_KEY)
+    # Until this run ends and says otherwise: should it die mid-delivery, idle workers
+    # keep queuing dispatches that retry its deliveries once their lease is over.
+    redis.set(WAITING_KEY, "1")
     return run_dispatch(config, slice_seconds=SLICE_SECONDS, redis=redis)
 
 
@@ -87,7 +95,18 @@ def run_dispatch(config: Config, *, slice_seconds: float, redis=None) -> dict:
                 break
             more, seen = _fan_out_all(seen)
             fanned += more
+    if redis is not None:
+        _remember_waiting(redis)
     return {"fanned_out": fanned, "succeeded": sent, "failed": failed}
+
+
+def _remember_waiting(redis) -> None:
+    with session_scope() as session:
+        waiting = delivery.has_pending(session)
+    if waiting:
+        redis.set(WAITING_KEY, "1")
+    else:
+        redis.delete(WAITING_KEY)
 
 
 def _fan_out_all(after: int | None) -> tuple[int, int | None]:
