@@ -13,6 +13,7 @@ import argparse
 from helpdesk.campaigns import jobs as campaign_jobs
 from helpdesk.config import Config
 from helpdesk.db import database
+from helpdesk.webhooks import jobs as webhook_jobs
 from helpdesk.worker import HelpdeskWorker
 
 
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     config = Config.from_env()
     database.configure(config.database_url)
     campaign_jobs.on_worker_start(config)
+    webhook_jobs.notify_on_commit(config)
+    webhook_jobs.queue_dispatch(config)
     # Queues are listened to in QUEUE_NAMES order, so a waiting reply always runs before
     # the next chunk of a campaign or import.
     HelpdeskWorker(config).work(burst=args.burst, with_scheduler=not args.burst)

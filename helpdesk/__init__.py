@@ -47,6 +47,7 @@ def create_app(config: Config | None = None) -> Flask:
     )
     app.session_interface = _SessionInterface()
     database.configure(config.database_url)
+    _deliver_events_as_they_commit(config)
     csrf.init_app(app)
     _init_login(app)
     _register_features(app)
@@ -55,6 +56,12 @@ def create_app(config: Config | None = None) -> Flask:
     _add_security_headers(app, config)
     _trust_proxies(app, config)
     return app
+
+
+def _deliver_events_as_they_commit(config: Config) -> None:
+    from helpdesk.webhooks.jobs import notify_on_commit
+
+    notify_on_commit(config)
 
 
 def _trust_proxies(app: Flask, config: Config) -> None:
@@ -124,6 +131,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk.tickets.settings_views import bp as ticket_settings_bp
     from helpdesk.tickets.views import bp as tickets_bp
     from helpdesk.tickets.views import mentions_bp
+    from helpdesk.webhooks.views import bp as webhooks_bp
 
     web.init_app(app)
     nav.init_app(app)
@@ -148,6 +156,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(webhooks_bp)
 
 
 def _register_error_pages(app: Flask) -> None:

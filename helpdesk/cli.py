@@ -30,6 +30,7 @@ from helpdesk.demo import load_demo
 from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.migrate import alembic_config, upgrade
 from helpdesk.processes import descendants, stop_with_parent
+from helpdesk.webhooks.jobs import notify_on_commit
 
 # How long a child gets to finish its current request or job after SIGTERM.
 STOP_TIMEOUT = 20.0
@@ -41,6 +42,8 @@ def _config() -> Config:
     except ConfigError as exc:
         _fail(str(exc))
     config.instance_path.mkdir(parents=True, exist_ok=True)
+    # Mail taken in by `helpdesk poll` and `helpdesk smtpd` records events: deliver them now.
+    notify_on_commit(config)
     return config
 
 

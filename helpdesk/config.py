@@ -112,6 +112,12 @@ class Config:
     campaign_lease_seconds: int = 600
     campaign_slice_seconds: int = 60
     campaign_check_seconds: int = 30
+    # Webhook endpoints may resolve to loopback/private addresses only when this is set
+    # (a receiver on the same network); otherwise they are refused as an SSRF risk.
+    webhooks_allow_private: bool = False
+    webhooks_timeout_seconds: int = 10
+    webhooks_lease_seconds: int = 30
+    webhooks_concurrency: int = 2
     soft_bounce_limit: int = 3
     machine_open_seconds: int = 10
     trusted_proxies: int = 0
@@ -196,6 +202,10 @@ class Config:
             campaign_lease_seconds=_int(env, "CAMPAIGN_LEASE_SECONDS", 600, minimum=1),
             campaign_slice_seconds=_int(env, "CAMPAIGN_SLICE_SECONDS", 60, minimum=1),
             campaign_check_seconds=_int(env, "CAMPAIGN_CHECK_SECONDS", 30, minimum=1),
+            webhooks_allow_private=_bool(env, "WEBHOOKS_ALLOW_PRIVATE", False),
+            webhooks_timeout_seconds=_int(env, "WEBHOOKS_TIMEOUT_SECONDS", 10, minimum=1),
+            webhooks_lease_seconds=_int(env, "WEBHOOKS_LEASE_SECONDS", 30, minimum=1),
+            webhooks_concurrency=_int(env, "WEBHOOKS_CONCURRENCY", 2, minimum=1),
             soft_bounce_limit=_int(env, "SOFT_BOUNCE_LIMIT", 3),
             machine_open_seconds=_int(env, "MACHINE_OPEN_SECONDS", 10),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),

@@ -30,6 +30,7 @@ from helpdesk.config import Config
 from helpdesk.processes import stop_with_parent
 from helpdesk.queue import QUEUE_NAMES, redis_connection, request_stop
 from helpdesk.tickets import jobs as ticket_jobs
+from helpdesk.webhooks import jobs as webhook_jobs
 
 
 class HelpdeskWorker(Worker):
@@ -63,8 +64,9 @@ class HelpdeskWorker(Worker):
 
     def run_maintenance_tasks(self) -> None:
         """RQ's own upkeep (registry cleaning, scheduler restart) at RQ's pace; the
-        campaign check every time, which is every CAMPAIGN_CHECK_SECONDS, and the overdue
-        check once a minute."""
+        campaign check and, while deliveries wait, a webhook dispatch (retries that came
+        due, work a dead job left) every time, which is every CAMPAIGN_CHECK_SECONDS,
+        and the overdue check once a minute."""
         if self._rq_upkeep_due is None or now() >= self._rq_upkeep_due:
             super().run_maintenance_tasks()
             self._rq_upkeep_due = now() + timedelta(seconds=DEFAULT_MAINTENANCE_TASK_INTERVAL)
@@ -72,3 +74,4 @@ class HelpdeskWorker(Worker):
             self.last_cleaned_at = now()
         campaign_jobs.queue_campaign_check(self.config, self.connection)
         ticket_jobs.queue_overdue_check(self.connection)
+        webhook_jobs.queue_dispatch(self.config, self.connection, only_if_waiting=True)

@@ -79,6 +79,7 @@ def run_quick(name: str) -> subprocess.CompletedProcess:
 
 def test_every_benchmark_is_found():
     assert "send_campaign" in BENCHMARKS
+    assert "webhooks" in BENCHMARKS
     assert "support" not in BENCHMARKS
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.campaigns import progress
 from helpdesk.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
-from helpdesk.campaigns.sending import OPEN_STATES, finish_if_done
+from helpdesk.campaigns.sending import OPEN_STATES, finish_if_done, record_campaign_sent
 
 UNCERTAIN_REASON = (
     "the worker sending this message stopped before recording the relay's answer; "
@@ -114,12 +114,17 @@ def _mark_uncertain(session: Session, ids: list[int]) -> None:
 def finish_campaigns_without_work(session: Session, now: datetime) -> int:
     """Every `sending` campaign with no delivery waiting or in flight becomes `sent` (its
     last job died after the last outcome was committed)."""
-    return session.execute(
-        update(Campaign)
-        .where(Campaign.status == CampaignStatus.sending, ~_open_work())
-        .values(status=CampaignStatus.sent, finished_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    finished = list(
+        session.scalars(
+            update(Campaign)
+            .where(Campaign.status == CampaignStatus.sending, ~_open_work())
+            .values(status=CampaignStatus.sent, finished_at=now)
+            .returning(Campaign.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    record_campaign_sent(session, finished, now)
+    return len(finished)
 
 
 def _open_work():

@@ -32,6 +32,7 @@ from helpdesk.campaigns.models import (
 from helpdesk.campaigns.segments import segment_customer_ids_query
 from helpdesk.config import Config
 from helpdesk.customers.models import Customer
+from helpdesk.events.service import Subject, record_events
 
 
 class CampaignNotStartable(ValueError):
@@ -219,13 +220,28 @@ OPEN_STATES = (DeliveryState.pending, DeliveryState.sending)
 def finish_if_done(session: Session, campaign_id: int, now: datetime) -> bool:
     """`sending -> sent` once no delivery is waiting or in flight."""
     open_work = exists().where(Delivery.campaign_id == campaign_id, Delivery.state.in_(OPEN_STATES))
-    return bool(
-        session.execute(
-            update(Campaign)
-            .where(
-                Campaign.id == campaign_id, Campaign.status == CampaignStatus.sending, ~open_work
+    finished = session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.status == CampaignStatus.sending, ~open_work)
+        .values(status=CampaignStatus.sent, finished_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if finished:
+        record_campaign_sent(session, [campaign_id], now)
+    return bool(finished)
+
+
+def record_campaign_sent(session: Session, campaign_ids: list[int], now: datetime) -> None:
+    """campaign.sent for each campaign that has just finished sending."""
+    record_events(
+        session,
+        "campaign.sent",
+        [
+            (
+                Subject("campaign", campaign_id),
+                {"campaign_id": campaign_id, "finished_at": now.isoformat()},
             )
-            .values(status=CampaignStatus.sent, finished_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            for campaign_id in campaign_ids
+        ],
+        now=now,
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from helpdesk.campaigns.models import Delivery, Suppression, SuppressionReason
 from helpdesk.customers.models import Customer, SubscriptionStatus
 from helpdesk.db import utcnow
+from helpdesk.events.service import Subject, record_event
 from helpdesk.mail.models import DeliveryProblem, DeliveryProblemKind
 
 
@@ -56,7 +57,7 @@ def unsubscribe_customer(session: Session, customer_id: int, *, now: datetime) -
     email = session.scalar(select(Customer.email).where(Customer.id == customer_id))
     if email is None:
         return
-    session.execute(
+    changed = session.execute(
         update(Customer)
         .where(
             Customer.id == customer_id,
@@ -68,7 +69,15 @@ def unsubscribe_customer(session: Session, customer_id: int, *, now: datetime) -
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
-    )
+    ).rowcount
+    if changed:
+        record_event(
+            session,
+            "customer.unsubscribed",
+            Subject("customer", customer_id),
+            {"customer_id": customer_id, "email": email},
+            now=now,
+        )
     suppress(session, email, SuppressionReason.unsubscribed, customer_id=customer_id, now=now)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from helpdesk.auth.models import User
 from helpdesk.db import utcnow
+from helpdesk.events.service import Subject, record_event
 from helpdesk.faq.highlight import excerpt
 from helpdesk.faq.models import (
     Article,
@@ -247,6 +248,8 @@ def create_article(session: Session, data: ArticleData, author_id: int | None) -
             {"slug": _l("Another article in this language already uses this address.")}
         ) from None
     _apply(session, article, {}, author_id)
+    if article.status == ArticleStatus.published:
+        _record_published(session, article)
     return article
 
 
@@ -259,8 +262,25 @@ def update_article(
     if article is None:
         raise ArticleNotFound(article_id)
     values = _validate(session, data, article_id)
+    was_published = article.status == ArticleStatus.published
     _apply(session, article, values, editor_id)
+    if article.status == ArticleStatus.published and not was_published:
+        _record_published(session, article)
     return article
+
+
+def _record_published(session: Session, article: Article) -> None:
+    record_event(
+        session,
+        "faq.article_published",
+        Subject("faq_article", article.id),
+        {
+            "article_id": article.id,
+            "title": article.title,
+            "slug": article.slug,
+            "language": str(article.language),
+        },
+    )
 
 
 def get_article(session: Session, article_id: int) -> Article | None:

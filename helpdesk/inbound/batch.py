@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import Customer
 from helpdesk.db import assign_ids, chunks, insert_returning_ids, utcnow
+from helpdesk.events.service import Subject, record_events
 from helpdesk.inbound.delivery_problems import find_customer
 from helpdesk.inbound.incoming import (
     IngestResult,
@@ -157,6 +158,7 @@ class _Batch:
                 outcome.acknowledgement = _Context(self, item, mail).acknowledgement(outcome)
         self.write()
         self.notify_agents([self.outcomes[item.id] for item in stored])
+        self.record_events(stored)
         results = [self.outcomes[item.id].result(item.id) for item in stored]
         now = utcnow()
         # Core rather than the ORM's bulk UPDATE by primary key, whose bookkeeping per row
@@ -177,6 +179,28 @@ class _Batch:
             ],
         )
         return results
+
+    def record_events(self, stored: list[_Stored]) -> None:
+        """ticket.created / ticket.message_received for each customer message taken in,
+        one INSERT per type, in the batch's transaction."""
+        by_type: dict[str, list] = {"ticket.created": [], "ticket.message_received": []}
+        for item in stored:
+            outcome = self.outcomes[item.id]
+            message, ticket = outcome.message, outcome.ticket
+            if message is None or ticket is None:
+                continue
+            if message.values.get("kind") != MessageKind.customer:
+                continue
+            payload = {
+                "ticket_id": ticket.id,
+                "customer_id": ticket.customer_id,
+                "message_id": message.id,
+                "subject": ticket.subject,
+            }
+            type_ = "ticket.created" if outcome.created_ticket else "ticket.message_received"
+            by_type[type_].append((Subject("ticket", ticket.id), payload))
+        for type_, items in by_type.items():
+            record_events(self.session, type_, items)
 
     def flush(self) -> None:
         """The session's flush, with the new tickets' ids assigned first (`assign_ids`)."""
@@ -497,9 +521,22 @@ class _Batch:
             new.setdefault(email.lower(), {"email": email, "name": name})
         if not new:
             return
+        created = []
         with self.session.no_autoflush:
             for customer in self.session.scalars(self._insert_customer, list(new.values())):
                 self.customers[customer.email.lower()] = customer
+                created.append(customer)
+            record_events(
+                self.session,
+                "customer.created",
+                [
+                    (
+                        Subject("customer", c.id),
+                        {"customer_id": c.id, "email": c.email, "name": c.name, "source": "mail"},
+                    )
+                    for c in created
+                ],
+            )
 
     def first_response_due(self, ticket: Ticket, now: datetime) -> datetime:
         """`sla.due_at` of a ticket whose only message arrived `now`, from the policies

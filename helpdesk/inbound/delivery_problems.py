@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import Customer
+from helpdesk.events.service import Subject, record_event
 from helpdesk.mail.models import DeliveryProblem, DeliveryProblemKind
 from helpdesk.normalize import InvalidEmail, normalize_email
 
@@ -38,6 +39,22 @@ def record_delivery_problem(
     )
     session.add(problem)
     session.flush()
+    type_ = "delivery.complained" if kind == DeliveryProblemKind.complaint else "delivery.bounced"
+    subject = (
+        Subject("customer", customer.id) if customer else Subject("delivery_problem", problem.id)
+    )
+    record_event(
+        session,
+        type_,
+        subject,
+        {
+            "customer_id": customer.id if customer else None,
+            "recipient": problem.recipient,
+            "kind": str(kind),
+            "status_code": problem.status_code,
+            "diagnostic": problem.diagnostic[:1000],
+        },
+    )
     return problem
 
 

@@ -17,6 +17,7 @@ from helpdesk.auth.models import Role, User
 from helpdesk.faq.service import record_resolution
 from helpdesk.input_bounds import bounded_int
 from helpdesk.normalize import normalize_text
+from helpdesk.tickets.events import record_bulk_ticket_events
 from helpdesk.tickets.models import Message, MessageKind, Ticket, TicketStatus, ticket_tags
 from helpdesk.tickets.queues import QueueError
 
@@ -136,6 +137,9 @@ def _bulk_assign(session, actor_id, ids, raw_assignee, now) -> BulkResult:
         )
         for ticket_id in changing:
             _event(session, ticket_id, actor_id, f"Assigned to {agent.name} (bulk action).", now)
+        record_bulk_ticket_events(
+            session, "ticket.assigned", changing, assignee_id=agent.id, actor_id=actor_id
+        )
     session.expire_all()
     return BulkResult(
         BulkAction.assign, len(changing), len(ids) - len(changing), agent.name, changing
@@ -164,6 +168,9 @@ def _bulk_close(session, actor_id, ids, now) -> BulkResult:
         for ticket_id in changing:
             _event(session, ticket_id, actor_id, "Closed (bulk action).", now)
             record_resolution(session, ticket_id)
+        record_bulk_ticket_events(
+            session, "ticket.status_changed", changing, status=str(TicketStatus.closed)
+        )
     session.expire_all()
     return BulkResult(BulkAction.close, len(changing), len(ids) - len(changing), "", changing)
 

@@ -28,6 +28,7 @@ from helpdesk.mail.signatures import reply_signature, signed
 from helpdesk.normalize import InvalidEmail, normalize_email
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
+from helpdesk.tickets.events import record_ticket_event
 from helpdesk.tickets.models import (
     Attachment,
     AttachmentBlob,
@@ -295,6 +296,7 @@ def send_reply(
     ticket.customer_replied_last = False
     sla.apply_sla(session, ticket, now)
     _changed(ticket, now)
+    record_ticket_event(session, "ticket.replied", ticket, reply, author_id=agent.id)
     session.flush()
     return reply
 

@@ -28,6 +28,7 @@ from helpdesk.notifications import service as notifications
 from helpdesk.notifications.models import NotificationKind
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
+from helpdesk.tickets.events import record_ticket_event
 from helpdesk.tickets.models import (
     DONE_STATUSES,
     Message,
@@ -278,6 +279,7 @@ def assign_ticket(
             user_ids=[agent.id],
             actor_id=actor.id,
         )
+    record_ticket_event(session, "ticket.assigned", ticket, actor_id=actor.id)
     session.flush()
     return ticket
 
@@ -318,6 +320,7 @@ def set_status(session: Session, ticket_id: int, status: str, *, actor_id: int) 
     sla.apply_sla(session, ticket, now)
     _changed(ticket, now)
     _event(session, ticket.id, f"Status {previous} → {new_status} by {actor.name}.", actor.id, now)
+    record_ticket_event(session, "ticket.status_changed", ticket, previous_status=str(previous))
     session.flush()
     return ticket
 

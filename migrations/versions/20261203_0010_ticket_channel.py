@@ -2,7 +2,7 @@
 the customer's timeline
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-03 19:00:00
 
 Tickets an agent starts can begin without any mail (a phone call, a visit), and the
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision = '0010'
-down_revision = '0007'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -39,6 +39,7 @@ from helpdesk.customers.models import (
 )
 from helpdesk.customers.service import FieldValueError, parse_field_value
 from helpdesk.db import chunks, utcnow
+from helpdesk.events.service import Subject, record_events
 from helpdesk.normalize import (
     MAX_PHONE,
     EmailNormalizer,
@@ -265,9 +266,9 @@ def _apply_customers(
 ) -> tuple[int, int]:
     now = utcnow()
     ids = {row.email.lower(): row.existing.id for row in rows if row.existing}
-    changes = [
-        values for values in (_customer_values(row, now) for row in rows) if values is not None
-    ]
+    changed_rows = [(row, _customer_values(row, now)) for row in rows]
+    changed_rows = [(row, values) for row, values in changed_rows if values is not None]
+    changes = [values for _, values in changed_rows]
     returned = _upsert(
         session,
         Customer.__table__,
@@ -304,8 +305,24 @@ def _apply_customers(
         conflict=["customer_id", "field_id"],
         update=VALUE_COLUMNS,
     )
+    _record_import_events(session, [row for row, _ in changed_rows], ids, now)
     updated = sum(1 for row in rows if row.existing)
     return len(rows) - updated, updated
+
+
+def _record_import_events(
+    session: Session, written: Sequence[CustomerRow], ids: dict[str, int], now: datetime
+) -> None:
+    """customer.created / customer.updated for the rows whose record changed, one
+    INSERT per type for the whole chunk (a re-import of unchanged rows records none)."""
+    by_type: dict[str, list] = {"customer.created": [], "customer.updated": []}
+    for row in written:
+        customer_id = ids[row.email.lower()]
+        type_ = "customer.updated" if row.existing else "customer.created"
+        payload = {"customer_id": customer_id, "email": row.email, "source": "import"}
+        by_type[type_].append((Subject("customer", customer_id), payload))
+    for type_, items in by_type.items():
+        record_events(session, type_, items, now=now)
 
 
 def _customer_values(row: CustomerRow, now: datetime) -> tuple | None:

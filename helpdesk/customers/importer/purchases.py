@@ -27,6 +27,7 @@ from helpdesk.customers.importer.plan import (
 from helpdesk.customers.models import ImportKind, Purchase
 from helpdesk.customers.service import parse_decimal
 from helpdesk.db import chunks, utcnow
+from helpdesk.events.service import Subject, record_events
 from helpdesk.normalize import EmailNormalizer, InvalidEmail, normalize_text
 
 # Numeric(12, 2) for amounts.
@@ -218,6 +219,28 @@ def _apply_purchases(session: Session, rows: Sequence[PurchaseRow]) -> tuple[int
         ],
         conflict=["customer_id", "order_ref", "product"],
         update=("quantity", "amount", "currency", "purchased_at"),
+    )
+    record_events(
+        session,
+        "purchase.created",
+        [
+            (
+                Subject("customer", row.customer_id),
+                {
+                    "customer_id": row.customer_id,
+                    "order_ref": row.order_ref,
+                    "product": row.product,
+                    "quantity": row.quantity,
+                    "amount": str(row.amount),
+                    "currency": row.currency,
+                    "purchased_at": row.purchased_at.isoformat(),
+                    "source": "import",
+                },
+            )
+            for row in rows
+            if not row.existing
+        ],
+        now=now,
     )
     updated = sum(1 for row in rows if row.existing)
     return len(rows) - updated, updated

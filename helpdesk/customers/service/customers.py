@@ -22,6 +22,7 @@ from helpdesk.customers.service.field_values import (
     set_field_value,
 )
 from helpdesk.db import utcnow
+from helpdesk.events.service import Subject, record_event
 from helpdesk.normalize import (
     MAX_PHONE,
     InvalidEmail,
@@ -240,6 +241,7 @@ def create_customer(session: Session, data: CustomerData, *, now: datetime | Non
     except IntegrityError:
         # Another request stored the same address between our check and this insert.
         raise _duplicate_email(clean.email) from None
+    _record_customer_event(session, "customer.created", customer, now)
     return customer
 
 
@@ -254,7 +256,24 @@ def update_customer(
             session.flush()
     except IntegrityError:
         raise _duplicate_email(clean.email) from None
+    _record_customer_event(session, "customer.updated", customer, now)
     return customer
+
+
+def customer_data(customer: Customer) -> dict:
+    """The customer as events carry it."""
+    return {
+        "customer_id": customer.id,
+        "email": customer.email,
+        "name": customer.name,
+        "company": customer.company,
+        "subscription_status": str(customer.subscription_status),
+        "tags": [tag.name for tag in customer.tags],
+    }
+
+
+def _record_customer_event(session: Session, type_: str, customer: Customer, now) -> None:
+    record_event(session, type_, Subject("customer", customer.id), customer_data(customer), now=now)
 
 
 def delete_customer(session: Session, customer: Customer) -> None:

@@ -17,6 +17,7 @@ from helpdesk.customers.models import Customer, Purchase
 from helpdesk.customers.service.errors import PurchaseInvalid
 from helpdesk.customers.service.field_values import parse_decimal
 from helpdesk.db import utcnow
+from helpdesk.events.service import Subject, record_event
 from helpdesk.normalize import normalize_text
 from helpdesk.text import LazyText
 from helpdesk.text import lazy_text as _l
@@ -115,6 +116,22 @@ def add_purchase(
         raise PurchaseInvalid(
             {"order_ref": _l("This order already has a line for %(product)s.", product=product)}
         ) from None
+    record_event(
+        session,
+        "purchase.created",
+        Subject("customer", customer.id),
+        {
+            "purchase_id": purchase.id,
+            "customer_id": customer.id,
+            "order_ref": ref,
+            "product": product,
+            "quantity": qty,
+            "amount": str(money),
+            "currency": code,
+            "purchased_at": when.isoformat(),
+        },
+        now=now,
+    )
     return purchase
 
 
