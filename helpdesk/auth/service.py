@@ -18,6 +18,7 @@ from helpdesk.auth.models import Role, User
 from helpdesk.auth.throttle import ThrottlePolicy
 from helpdesk.db import utcnow
 from helpdesk.normalize import InvalidEmail, normalize_email
+from helpdesk.text import LANGUAGES
 from helpdesk.text import lazy_text as _l
 
 _hasher = PasswordHasher()
@@ -205,6 +206,14 @@ def update_preferences(session: Session, user: User, *, language: str | None, ti
         raise UserError(f"unknown time zone {timezone!r}")
     user.language = language or None
     user.timezone = timezone
+    return user
+
+
+def set_language(session: Session, user: User, language: str) -> User:
+    """The interface language a user picked in the header; the time zone stays."""
+    if language not in LANGUAGES:
+        raise UserError(f"unsupported language {language!r}")
+    user.language = language
     return user
 
 

@@ -21,6 +21,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -30,7 +31,7 @@ from wtforms import SelectChoice
 from helpdesk import nav
 from helpdesk.auth.permissions import SUPPORT, roles_required
 from helpdesk.queue import MAIL_QUEUE, enqueue, redis_connection
-from helpdesk.tickets import display, merging, notes, presence, replies, service
+from helpdesk.tickets import display, event_text, merging, notes, presence, replies, service
 from helpdesk.tickets.forms import (
     PRIORITY_LABELS,
     STATUS_LABELS,
@@ -48,6 +49,7 @@ from helpdesk.tickets.suggestions import suggestions_for_ticket
 from helpdesk.web import bounded_int, db_session, headers
 
 bp = Blueprint("tickets", __name__)
+bp.add_app_template_filter(event_text.event_text, "event_text")
 # Its own blueprint, so the navigation marks Mentions active only on that page.
 mentions_bp = Blueprint("mentions", __name__)
 nav.add_main("mentions.index", _l("Mentions"), SUPPORT, order=15)
@@ -482,5 +484,8 @@ def mark_read():
     session = db_session()
     count = notes.mark_mentions_read(session, current_user.id)
     session.commit()
-    flash(_("%(count)d mention(s) marked as read.", count=count), "success")
+    flash(
+        ngettext("%(num)d mention marked as read.", "%(num)d mentions marked as read.", count),
+        "success",
+    )
     return redirect(url_for("mentions.index"))
