@@ -341,7 +341,7 @@ class _Desk:
         notes.add_note(
             self.session, ticket_id, author_id=agent.id, body="Checking this with the order system."
         )
-        self.session.commit()
+        self.session.flush()
         return ticket_id
 
     def _reply(self, ticket_id: int, agent: User, text: str, status: str) -> int:
@@ -356,14 +356,14 @@ class _Desk:
             new_status=status,
             mail=replies.MailSettings(self.settings.secret_key, self.settings.domain),
         )
-        self.session.commit()
+        self.session.flush()
         return ticket_id
 
     def _dated(self, when: datetime, ticket_id: int | None, step) -> int:
-        """Runs `step` (which commits and returns the ticket id), then moves every time it
-        wrote on the ticket and its new messages by (when - the moment it ran), so due
-        times keep their distance. Mail it queued counts as sent back then: the demo's
-        past is not sent again."""
+        """Runs `step` (which returns the ticket id), then moves every time it wrote on the
+        ticket and its new messages by (when - the moment it ran), so due times keep their
+        distance, and commits. Mail it queued counts as sent back then: the demo's past is
+        not sent again."""
         session = self.session
         before = _ticket_times(session.get(Ticket, ticket_id)) if ticket_id else {}
         last_message = session.scalar(select(func.max(Message.id))) or 0
