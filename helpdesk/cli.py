@@ -10,13 +10,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 import click
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from redis.exceptions import RedisError
+from rq import Worker
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -24,16 +27,19 @@ from sqlalchemy.orm import Session
 from helpdesk import embedded_redis
 from helpdesk.auth.models import Role, User
 from helpdesk.auth.service import UserError, create_user
-from helpdesk.config import PROJECT_ROOT, Config, ConfigError
+from helpdesk.config import PROJECT_ROOT, Config, ConfigError, reachable_host
 from helpdesk.db import database, make_engine, session_scope
 from helpdesk.demo import load_demo
 from helpdesk.inbound.incoming import IngestSettings
 from helpdesk.migrate import alembic_config, upgrade
 from helpdesk.processes import descendants, stop_with_parent
+from helpdesk.queue import redis_connection
 from helpdesk.webhooks.jobs import notify_on_commit
 
 # How long a child gets to finish its current request or job after SIGTERM.
 STOP_TIMEOUT = 20.0
+# Once every child is up, how long their last start-up lines take to come out.
+START_UP_SETTLE_SECONDS = 1.0
 
 
 def _config() -> Config:
@@ -309,18 +315,21 @@ class Supervisor:
             preexec_fn=stop_with_parent,
         )
 
-    def wait_for_web(self, host: str, port: int, timeout: float = 60.0) -> None:
-        """Returns once the web server accepts connections, so the URLs come after the
-        children's start-up logs instead of scrolling away under them."""
+    def wait_until_ready(self, checks: list[Callable[[], bool]], timeout: float = 60.0) -> None:
+        """Returns once every check passes (or a child died, or a stop was asked for), so
+        what is printed next comes after the children's start-up logs instead of
+        scrolling away under them."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not self.stop_signals:
+        waiting = list(checks)
+        while waiting and time.monotonic() < deadline and not self.stop_signals:
             if any(process.poll() is not None for process in self.children.values()):
                 return
-            try:
-                socket.create_connection((host, port), timeout=1).close()
-                return
-            except OSError:
+            waiting = [check for check in waiting if not check()]
+            if waiting:
                 time.sleep(0.2)
+        # The last start-up lines (gunicorn's second worker, RQ's scheduler) follow
+        # the moment a child is ready.
+        time.sleep(START_UP_SETTLE_SECONDS)
 
     def wait(self) -> int:
         """Block until a stop signal (exit 0) or a child's death (exit 1)."""
@@ -393,30 +402,79 @@ def run_service(config: Config) -> int:
             except RuntimeError as exc:
                 _fail(str(exc), code=1)
         _migrate(config)
-        _load_demo_on_first_start(config)
+        admin_login = _load_demo_on_first_start(config)
         _take_in_mail_left_unprocessed(config)
         for command in child_commands(config):
             if supervisor.stop_signals:
                 return 0
             supervisor.start(command)
-        supervisor.wait_for_web(_local_host(config), config.port)
+        supervisor.wait_until_ready(_readiness_checks(config, supervisor))
         click.echo(_urls_line(config))
+        if admin_login is not None:
+            click.echo(_admin_login_box(config, *admin_login))
         return supervisor.wait()
     finally:
         supervisor.stop_all()
         click.echo("Helpdesk stopped.")
 
 
-def _load_demo_on_first_start(config: Config) -> None:
+def _load_demo_on_first_start(config: Config) -> tuple[str, str] | None:
+    """The demo admin's email and password on the first start; None on later starts."""
     with _session(config) as session:
         if _has_users(session):
-            return
+            return None
         result = load_demo(session, IngestSettings.from_config(config))
+    click.echo(f"First start: demo data loaded ({result.customer_count} customers).")
+    return result.admin_email, result.admin_password
+
+
+def _readiness_checks(config: Config, supervisor: Supervisor) -> list[Callable[[], bool]]:
+    """What shows that each child is up: its port answers, or the worker is registered."""
+    host = _local_host(config)
+    checks = [lambda: _web_answers(f"http://{host}:{config.port}/login")]
+    if "sink" in supervisor.children:
+        checks.append(lambda: _port_open(reachable_host(config.sink_host), config.sink_port))
+    checks.append(lambda: _port_open(reachable_host(config.smtpd_host), config.smtpd_port))
+    worker = supervisor.children["worker"]
+    checks.append(lambda: _worker_registered(config, worker.pid))
+    return checks
+
+
+def _web_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _worker_registered(config: Config, pid: int) -> bool:
+    try:
+        return any(w.pid == pid for w in Worker.all(connection=redis_connection(config)))
+    except RedisError:
+        return False
+
+
+def _admin_login_box(config: Config, email: str, password: str) -> str:
     # The only place this password ever appears: it is not logged or stored in clear.
-    click.echo(
-        f"First start: demo data loaded ({result.customer_count} customers).\n"
-        f"Admin login (shown only this once): {result.admin_email} / {result.admin_password}"
-    )
+    lines = [
+        "Admin login (shown only this once)",
+        f"  email:    {email}",
+        f"  password: {password}",
+        f"Sign in at {config.public_url}/login",
+    ]
+    width = max(66, max(len(line) for line in lines) + 4)
+    edge = "+" + "=" * (width - 2) + "+"
+    body = [f"|  {line.ljust(width - 5)}|" for line in lines]
+    return click.style("\n".join(["", edge, *body, edge, ""]), bold=True)
 
 
 def _take_in_mail_left_unprocessed(config: Config) -> None:
@@ -428,7 +486,7 @@ def _take_in_mail_left_unprocessed(config: Config) -> None:
 
 
 def _local_host(config: Config) -> str:
-    return "127.0.0.1" if config.host in ("", "0.0.0.0", "::") else config.host
+    return reachable_host(config.host)
 
 
 def _urls_line(config: Config) -> str:

@@ -74,6 +74,21 @@ def _secret_key(instance_path: Path) -> str:
     return key
 
 
+def reachable_host(bind_host: str) -> str:
+    """The address a browser on this machine reaches a server bound to `bind_host` at:
+    the loopback address in place of a wildcard."""
+    return {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(bind_host, bind_host)
+
+
+def _public_url(env: dict[str, str], host: str, port: int) -> str:
+    """PUBLIC_URL, or else the address the web server listens on, so that moving HOST or
+    PORT alone still gives working links in mail."""
+    if env.get("PUBLIC_URL"):
+        return env["PUBLIC_URL"].rstrip("/")
+    reachable = reachable_host(host)
+    return f"http://{f'[{reachable}]' if ':' in reachable else reachable}:{port}"
+
+
 @dataclass(frozen=True)
 class Config:
     instance_path: Path
@@ -162,7 +177,9 @@ class Config:
         env = dict(os.environ if env is None else env)
         instance_path = Path(env.get("HELPDESK_INSTANCE", PROJECT_ROOT / "instance")).resolve()
         database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'helpdesk.db'}"
-        public_url = (env.get("PUBLIC_URL") or "http://127.0.0.1:5000").rstrip("/")
+        host = env.get("HOST", "127.0.0.1")
+        port = _int(env, "PORT", 5000)
+        public_url = _public_url(env, host, port)
         return cls(
             instance_path=instance_path,
             database_url=normalize_database_url(database_url),
@@ -171,8 +188,8 @@ class Config:
             smtp_url=env.get("SMTP_URL") or None,
             public_url=public_url,
             mail_domain=_mail_domain(env, public_url),
-            host=env.get("HOST", "127.0.0.1"),
-            port=_int(env, "PORT", 5000),
+            host=host,
+            port=port,
             sink_host=env.get("SINK_HOST", "127.0.0.1"),
             sink_port=_int(env, "SINK_PORT", 1025),
             default_language=env.get("DEFAULT_LANGUAGE", "en"),

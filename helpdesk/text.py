@@ -22,12 +22,21 @@ def _english(msgid: str) -> str:
     return msgid
 
 
+def _english_plural(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
+
+
 _translate: Callable[[str], str] = _english
+_translate_plural: Callable[[str, str, int], str] = _english_plural
 
 
-def install_translator(translate: Callable[[str], str]) -> None:
-    global _translate
+def install_translator(
+    translate: Callable[[str], str],
+    translate_plural: Callable[[str, str, int], str] = _english_plural,
+) -> None:
+    global _translate, _translate_plural
     _translate = translate
+    _translate_plural = translate_plural
 
 
 class LazyText:
@@ -72,5 +81,25 @@ class LazyText:
         return getattr(str(self), name)
 
 
+class LazyPlural(LazyText):
+    """The singular or a plural form, chosen by the count in the viewer's language (Korean
+    has one form, English two)."""
+
+    __slots__ = ("plural", "n")
+
+    def __init__(self, singular: str, plural: str, n: int, params: dict[str, Any]) -> None:
+        super().__init__(singular, {"num": n, **params})
+        self.plural = plural
+        self.n = n
+
+    def __str__(self) -> str:
+        return _translate_plural(self.msgid, self.plural, self.n) % self.params
+
+
 def lazy_text(msgid: str, **params: Any) -> LazyText:
     return LazyText(msgid, params)
+
+
+def lazy_ngettext(singular: str, plural: str, n: int, **params: Any) -> LazyPlural:
+    """Like ``lazy_text`` for a sentence with a count: ``%(num)d`` in it is the count."""
+    return LazyPlural(singular, plural, n, params)

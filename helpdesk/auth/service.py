@@ -18,6 +18,7 @@ from helpdesk.auth.models import Role, User
 from helpdesk.auth.throttle import ThrottlePolicy
 from helpdesk.db import utcnow
 from helpdesk.normalize import InvalidEmail, normalize_email
+from helpdesk.text import LANGUAGES
 from helpdesk.text import lazy_text as _l
 
 _hasher = PasswordHasher()
@@ -218,6 +219,14 @@ def update_preferences(
     user.timezone = timezone
     if signature is not None:
         user.signature = signature.strip()
+    return user
+
+
+def set_language(session: Session, user: User, language: str) -> User:
+    """The interface language a user picked in the header; the time zone stays."""
+    if language not in LANGUAGES:
+        raise UserError(f"unsupported language {language!r}")
+    user.language = language
     return user
 
 

@@ -27,6 +27,7 @@ from helpdesk.campaigns.models import (
 )
 from helpdesk.customers.timeline import TimelineEntry, register_source, shorten
 from helpdesk.mail.models import DeliveryProblem, DeliveryProblemKind
+from helpdesk.text import lazy_ngettext
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.customer_campaigns import register_recent_campaigns
 
@@ -400,7 +401,7 @@ def _campaign_entries(session: Session, customer_id: int, limit: int) -> list[Ti
                     delivery.first_opened_at,
                     "campaign",
                     _l("Opened %(name)s", name=name),
-                    _l("%(count)d opens", count=delivery.open_count),
+                    lazy_ngettext("%(num)d open", "%(num)d opens", delivery.open_count),
                 )
             )
         if delivery.first_clicked_at is not None:
@@ -409,7 +410,7 @@ def _campaign_entries(session: Session, customer_id: int, limit: int) -> list[Ti
                     delivery.first_clicked_at,
                     "campaign",
                     _l("Clicked a link in %(name)s", name=name),
-                    _l("%(count)d clicks", count=delivery.click_count),
+                    lazy_ngettext("%(num)d click", "%(num)d clicks", delivery.click_count),
                 )
             )
         if delivery.unsubscribed_at is not None:

@@ -17,6 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -453,7 +454,9 @@ def schedule(campaign_id: int):
     try:
         if action == "send_now":
             count = service.send_now(session, campaign_id, enqueue_jobs=enqueuer(_config()))
-            message = _("Sending to %(count)d recipients.", count=count)
+            message = ngettext(
+                "Sending to %(num)d recipient.", "Sending to %(num)d recipients.", count
+            )
         elif action == "unschedule":
             service.unschedule_campaign(session, campaign_id)
             session.commit()

@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from helpdesk import nav
@@ -42,6 +43,18 @@ VIEW_LABELS = {
     queues.View.overdue: _l("Overdue"),
     queues.View.done: _l("Resolved/Closed"),
     queues.View.all: _l("All tickets"),
+}
+# What an empty view means, so that an empty Overdue reads as good news.
+VIEW_EMPTY_TEXTS = {
+    queues.View.unassigned: _l(
+        "Every open ticket has an agent. New tickets appear here as they arrive."
+    ),
+    queues.View.mine: _l("No open tickets are assigned to you."),
+    queues.View.open: _l("No open tickets: everything is answered."),
+    queues.View.waiting: _l("No tickets are waiting for a customer's answer."),
+    queues.View.overdue: _l("No ticket is past its response target."),
+    queues.View.done: _l("Resolved and closed tickets appear here."),
+    queues.View.all: _l("Tickets appear here as customers write in."),
 }
 STATUS_LABELS = {
     TicketStatus.new: _l("New"),
@@ -178,6 +191,7 @@ def _render_queue(bulk_error: str | None = None):
         bulk_error=bulk_error,
         raw_sort=request.args.get("sort", "-updated"),
         view_labels=VIEW_LABELS,
+        view_empty_texts=VIEW_EMPTY_TEXTS,
         sort_labels=SORT_LABELS,
         now=now,
         live=number == 1 and flt.sort == queues.Sort.updated and flt.descending,
@@ -263,17 +277,27 @@ def bulk():
 def _bulk_message(result: bulk_actions.BulkResult) -> str:
     match result.action:
         case bulk_actions.BulkAction.assign:
-            message = _(
-                "%(n)d tickets assigned to %(agent)s.", n=result.changed, agent=result.detail
+            message = ngettext(
+                "%(num)d ticket assigned to %(agent)s.",
+                "%(num)d tickets assigned to %(agent)s.",
+                result.changed,
+                agent=result.detail,
             )
         case bulk_actions.BulkAction.close:
-            message = _("%(n)d tickets closed.", n=result.changed)
+            message = ngettext("%(num)d ticket closed.", "%(num)d tickets closed.", result.changed)
         case _:
-            message = _(
-                "Tag “%(tag)s” added to %(n)d tickets.", tag=result.detail, n=result.changed
+            message = ngettext(
+                "Tag “%(tag)s” added to %(num)d ticket.",
+                "Tag “%(tag)s” added to %(num)d tickets.",
+                result.changed,
+                tag=result.detail,
             )
     if result.skipped:
-        message += " " + _("%(n)d already were, and were left as they are.", n=result.skipped)
+        message += " " + ngettext(
+            "%(num)d already was, and was left as it is.",
+            "%(num)d already were, and were left as they are.",
+            result.skipped,
+        )
     return message
 
 

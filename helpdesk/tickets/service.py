@@ -26,6 +26,7 @@ from helpdesk.faq.service import record_resolution
 from helpdesk.normalize import normalize_tags
 from helpdesk.notifications import service as notifications
 from helpdesk.notifications.models import NotificationKind
+from helpdesk.text import lazy_ngettext
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
 from helpdesk.tickets.events import record_ticket_event
@@ -102,10 +103,12 @@ class ReplyConflict(TicketActionError):
         self.new_message_ids = [m.id for m in new_messages]
         self.latest_message_id = latest_message_id
         super().__init__(
-            _l(
-                "Not sent: %(count)d new message(s) arrived while you were writing. "
+            lazy_ngettext(
+                "Not sent: %(num)d new message arrived while you were writing. "
+                "Read it, then send your reply as it is or edit it.",
+                "Not sent: %(num)d new messages arrived while you were writing. "
                 "Read them, then send your reply as it is or edit it.",
-                count=len(new_messages),
+                len(new_messages),
             )
         )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from helpdesk import nav
@@ -83,9 +84,10 @@ def sla_edit(scope: str):
             else:
                 session.commit()
                 flash(
-                    _(
-                        "Response targets saved; %(n)d waiting tickets got a new due time.",
-                        n=changed,
+                    ngettext(
+                        "Response targets saved; %(num)d waiting ticket got a new due time.",
+                        "Response targets saved; %(num)d waiting tickets got a new due time.",
+                        changed,
                     ),
                     "success",
                 )

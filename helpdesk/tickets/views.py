@@ -22,6 +22,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
@@ -36,6 +37,7 @@ from helpdesk.queue import MAIL_QUEUE, enqueue, redis_connection
 from helpdesk.tickets import (
     customer_story,  # also registers the customer page's tickets and timeline sources
     display,
+    event_text,
     merging,
     notes,
     presence,
@@ -59,6 +61,7 @@ from helpdesk.tickets.suggestions import suggestions_for_ticket
 from helpdesk.web import bounded_int, db_session, headers
 
 bp = Blueprint("tickets", __name__)
+bp.add_app_template_filter(event_text.event_text, "event_text")
 # Its own blueprint, so the navigation marks Mentions active only on that page.
 mentions_bp = Blueprint("mentions", __name__)
 nav.add_main("mentions.index", _l("Mentions"), SUPPORT, order=15)
@@ -535,5 +538,8 @@ def mark_read():
     session = db_session()
     count = notes.mark_mentions_read(session, current_user.id)
     session.commit()
-    flash(_("%(count)d mention(s) marked as read.", count=count), "success")
+    flash(
+        ngettext("%(num)d mention marked as read.", "%(num)d mentions marked as read.", count),
+        "success",
+    )
     return redirect(url_for("mentions.index"))

@@ -115,7 +115,7 @@ def test_send_open_click_unsubscribe_and_read_the_report(
     page.goto(f"/campaigns/{campaign.id}")
     page.on("dialog", lambda dialog: dialog.accept())
     page.click("button[value=send_now]")
-    expect(page.locator(".flash")).to_contain_text("Sending to 1 recipients.")
+    expect(page.locator(".flash")).to_contain_text("Sending to 1 recipient.")
 
     run_campaign_jobs(redis_conn)
     [received] = smtp_handler.received

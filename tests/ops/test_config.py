@@ -73,3 +73,19 @@ def test_a_public_url_host_that_makes_no_mail_domain_asks_for_mail_domain(tmp_pa
         ConfigError, match="PUBLIC_URL's host cannot be the mail domain.*MAIL_DOMAIN"
     ):
         from_env(tmp_path, PUBLIC_URL="https://bücher-.example")
+
+
+def test_the_public_url_defaults_to_the_address_the_web_server_listens_on(tmp_path):
+    assert from_env(tmp_path).public_url == "http://127.0.0.1:5000"
+    assert from_env(tmp_path, PORT="8080").public_url == "http://127.0.0.1:8080"
+    assert from_env(tmp_path, HOST="10.0.0.5", PORT="80").public_url == "http://10.0.0.5:80"
+
+
+def test_a_wildcard_host_gives_a_loopback_public_url(tmp_path):
+    assert from_env(tmp_path, HOST="0.0.0.0", PORT="8000").public_url == "http://127.0.0.1:8000"
+    assert from_env(tmp_path, HOST="::", PORT="8000").public_url == "http://[::1]:8000"
+
+
+def test_a_set_public_url_wins_over_host_and_port(tmp_path):
+    config = from_env(tmp_path, PORT="8080", PUBLIC_URL="https://help.example.com/")
+    assert config.public_url == "https://help.example.com"

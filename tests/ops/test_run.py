@@ -161,6 +161,23 @@ def test_mail_sent_to_the_demo_mailbox_through_the_gateway_becomes_a_ticket(
     assert f"mail in at smtp://127.0.0.1:{svc.smtpd_port}" in svc.output
 
 
+def test_the_admin_login_is_printed_last_after_every_child_is_up(service):
+    svc = service()
+    svc.wait_until_serving()
+    time.sleep(3)  # any start-up line of a child would be out by now
+    start_up = svc.output.rstrip().splitlines()
+    assert svc.stop() == 0, svc.output
+
+    box, before = start_up[-6:], "\n".join(start_up[:-6])
+    assert box[0].startswith("+===") and box[-1] == box[0], "\n".join(start_up[-20:])
+    assert ADMIN_LOGIN_LINE in box[1]
+    assert "admin@example.com" in box[2]
+    assert f"Sign in at http://127.0.0.1:{svc.port}/login" in box[4]
+    # The worker's and gunicorn's start-up lines come before the box.
+    assert "Listening on" in before
+    assert "Booting worker" in before
+
+
 def test_second_start_does_not_print_the_admin_login_again(service):
     first = service("first")
     first.wait_until_serving()

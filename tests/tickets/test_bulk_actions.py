@@ -84,7 +84,7 @@ def test_bulk_tag_adds_the_tag_and_reports_tickets_already_tagged(agent_client, 
     assert [t.name for t in session.get(Ticket, b.id).tags] == ["vip"]
     assert [t.name for t in session.get(Ticket, a.id).tags] == ["vip"]
     page = response.get_data(as_text=True)
-    assert "added to 1 tickets" in page and "1 already were" in page
+    assert "added to 1 ticket." in page and "1 already was, and was left as it is." in page
 
 
 def test_bulk_without_selected_tickets_is_refused(agent_client, session):
