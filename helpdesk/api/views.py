@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, render_template
 
-from helpdesk.api import customers  # noqa: F401  (their routes register)
+from helpdesk.api import customers, purchases  # noqa: F401  (their routes register)
 from helpdesk.api.openapi import build_document
 from helpdesk.api.routing import ROUTES, bp
 from helpdesk.auth.permissions import public

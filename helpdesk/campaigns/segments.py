@@ -39,6 +39,7 @@ from helpdesk.customers.models import (
     Purchase,
     SubscriptionStatus,
     Tag,
+    counted_amount,
     customer_tags,
 )
 from helpdesk.db import utcnow
@@ -368,7 +369,7 @@ def _total(op: str, value, now: datetime, where: str) -> ColumnElement[bool]:
     # conditions left, instead of aggregating every purchase of every customer first.
     # Customers without purchases have a total of 0.
     total = func.coalesce(
-        select(func.sum(Purchase.amount))
+        select(func.sum(counted_amount()))
         .where(Purchase.customer_id == Customer.id)
         .correlate(Customer)
         .scalar_subquery(),

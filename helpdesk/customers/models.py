@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
     func,
     text,
 )
@@ -218,6 +219,15 @@ class Purchase(Base):
     __table_args__ = (
         UniqueConstraint("customer_id", "order_ref", "product"),
         Index("uq_purchases_source_order_id", "source", "order_id", unique=True),
+    )
+
+
+def counted_amount():
+    """What a purchase adds to a customer's spend (lifetime value, segments, sorting):
+    nothing when cancelled, the amount less what was refunded otherwise."""
+    return case(
+        (Purchase.status == PurchaseStatus.cancelled, 0),
+        else_=Purchase.amount - Purchase.refunded_amount,
     )
 
 

@@ -55,11 +55,19 @@ from helpdesk.customers.service.notes import (
     add_note,
     notes_of,
 )
+from helpdesk.customers.service.orders import (
+    MAX_ORDERS,
+    OrderData,
+    OrderResult,
+    OrdersInvalid,
+    upsert_orders,
+)
 from helpdesk.customers.service.purchases import (
     Money,
     add_purchase,
     lifetime_value,
     lifetime_values,
+    purchases_after,
     purchases_of,
 )
 from helpdesk.customers.service.record_page import (
@@ -93,9 +101,13 @@ __all__ = [
     "InvalidInput",
     "KEY_PATTERN",
     "MAX_NOTE",
+    "MAX_ORDERS",
     "MAX_TEXT_VALUE",
     "Money",
     "NoteInvalid",
+    "OrderData",
+    "OrderResult",
+    "OrdersInvalid",
     "PurchaseInvalid",
     "SORTS",
     "add_note",
@@ -124,6 +136,7 @@ __all__ = [
     "notes_of",
     "parse_decimal",
     "parse_field_value",
+    "purchases_after",
     "purchases_of",
     "search_customers",
     "set_field_value",
@@ -133,4 +146,5 @@ __all__ = [
     "typed_value",
     "update_custom_field",
     "update_customer",
+    "upsert_orders",
 ]

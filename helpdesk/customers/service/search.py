@@ -17,6 +17,7 @@ from helpdesk.customers.models import (
     Purchase,
     SubscriptionStatus,
     Tag,
+    counted_amount,
     customer_tags,
 )
 from helpdesk.customers.service.custom_fields import get_custom_field_by_key
@@ -124,7 +125,7 @@ def spend_sorts_by_count(session: Session) -> bool:
 
 
 def _order_by_spend(session: Session, query: Select, *, descending: bool) -> Select:
-    measure = func.count() if spend_sorts_by_count(session) else func.sum(Purchase.amount)
+    measure = func.count() if spend_sorts_by_count(session) else func.sum(counted_amount())
     totals = (
         select(Purchase.customer_id, measure.label("spend"))
         .group_by(Purchase.customer_id)
