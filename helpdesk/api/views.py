@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, render_template
 
+import helpdesk.api.tickets  # noqa: F401
 from helpdesk.api import customers, purchases  # noqa: F401  (their routes register)
 from helpdesk.api.openapi import build_document
 from helpdesk.api.routing import ROUTES, bp
