@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, render_template
 
+import helpdesk.api.campaigns  # noqa: F401
+import helpdesk.api.faq  # noqa: F401
+import helpdesk.api.segments  # noqa: F401
+import helpdesk.api.suppressions  # noqa: F401
 import helpdesk.api.tickets  # noqa: F401
 from helpdesk.api import customers, purchases  # noqa: F401  (their routes register)
 from helpdesk.api.openapi import build_document

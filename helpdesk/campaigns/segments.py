@@ -165,6 +165,27 @@ def count_and_sample(
     return total, sample
 
 
+def member_count(session: Session, rules: Mapping, *, now: datetime | None = None) -> int:
+    """How many customers a campaign to the segment would mail now."""
+    ids = segment_customer_ids_query(session, rules, now=now).subquery()
+    return session.scalar(select(func.count()).select_from(ids)) or 0
+
+
+def members_after(
+    session: Session, rules: Mapping, after_id: int, limit: int, *, now: datetime | None = None
+) -> list[Customer]:
+    """The segment's customers (those a campaign would mail) in id order after `after_id`."""
+    ids = segment_customer_ids_query(session, rules, now=now)
+    return list(
+        session.scalars(
+            select(Customer)
+            .where(Customer.id.in_(ids), Customer.id > after_id)
+            .order_by(Customer.id)
+            .limit(limit)
+        )
+    )
+
+
 # --- compilation ----------------------------------------------------------------------
 
 
