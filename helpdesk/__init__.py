@@ -100,6 +100,7 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_features(app: Flask) -> None:
+    import helpdesk.inbound.api_tickets  # noqa: F401  (adds POST /api/v1/tickets)
     from helpdesk import i18n, nav, web
     from helpdesk.accounts.views import bp as accounts_bp
     from helpdesk.admin.views import bp as admin_bp

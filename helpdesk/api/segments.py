@@ -9,7 +9,7 @@ from datetime import datetime
 from flask import current_app
 from pydantic import BaseModel
 
-from helpdesk.api.customers import CustomerOut, customer_out
+from helpdesk.api.customers import CustomerPage, customer_out
 from helpdesk.api.pagination import Cursors, PageQuery, page_model
 from helpdesk.api.problems import Problem
 from helpdesk.api.routing import api_route
@@ -35,7 +35,6 @@ class SegmentCountOut(BaseModel):
 
 
 SegmentPage = page_model(SegmentOut)
-MemberPage = page_model(CustomerOut)
 
 
 def _segment(segment_id: int) -> Segment:
@@ -109,7 +108,7 @@ def count_segment(segment_id: int):
     summary="List a segment's members",
     scope="campaigns:read",
     query=PageQuery,
-    response=MemberPage,
+    response=CustomerPage,
     errors=(409,),
 )
 def segment_members(segment_id: int, query: PageQuery):
@@ -123,7 +122,7 @@ def segment_members(segment_id: int, query: PageQuery):
     except segments.SegmentError as exc:
         raise _unusable(exc) from None
     page = rows[: query.limit]
-    return MemberPage(
+    return CustomerPage(
         data=[customer_out(c) for c in page],
         next_cursor=cursors.encode(page[-1].id) if len(rows) > query.limit else None,
     )

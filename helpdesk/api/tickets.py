@@ -1,7 +1,8 @@
 """/tickets: the queues' list and filters in cursor pages, a ticket with its messages, a
 new ticket on behalf of a customer (taken in like mail), replies with the double-reply
 guard, internal notes, assignment with the expected-assignee guard, and status, priority
-and tags under If-Match. Every action goes through the ticket services the pages use."""
+and tags under If-Match. Every action goes through the ticket services the pages use.
+Opening a ticket for a customer is mail coming in: helpdesk.inbound.api_tickets."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from helpdesk.api.pagination import Cursors, PageQuery, page_model
 from helpdesk.api.problems import FieldError, Problem, ProblemBody, invalid_input
 from helpdesk.api.routing import api_route
 from helpdesk.db import utcnow
-from helpdesk.inbound import contact
 from helpdesk.tickets import notes, queues, replies, service
 from helpdesk.tickets.jobs import enqueue_ticket_message
 from helpdesk.tickets.models import (
@@ -92,16 +92,6 @@ class TicketListQuery(PageQuery):
     customer_id: int | None = Field(None, ge=1)
     tag: str | None = Field(None, max_length=64)
     updated_since: AwareDatetime | None = Field(None, description="ISO 8601 with offset.")
-
-
-class NewTicketIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    customer_email: str = Field(max_length=320, description="Matched or created like mail.")
-    customer_name: str = Field("", max_length=200)
-    subject: str = Field(max_length=contact.MAX_SUBJECT)
-    body: str = Field(max_length=contact.MAX_MESSAGE, description="The customer's message.")
-    mailbox_id: int | None = Field(None, ge=1, description="Default: the first active one.")
 
 
 class ReplyIn(BaseModel):
@@ -188,7 +178,7 @@ def message_out(message: Message) -> MessageOut:
     )
 
 
-def _detail(session: Session, ticket_id: int) -> TicketDetailOut:
+def ticket_detail(session: Session, ticket_id: int) -> TicketDetailOut:
     ticket = _ticket(session, ticket_id)
     messages = list(
         session.scalars(
@@ -243,7 +233,7 @@ def _config():
     return current_app.config["HELPDESK"]
 
 
-def _queue_after_commit(message_id: int) -> None:
+def queue_after_commit(message_id: int) -> None:
     """The worker must find the row: queue the send once the response's commit is done."""
 
     @after_this_request
@@ -307,41 +297,7 @@ def list_tickets(query: TicketListQuery):
 )
 def get_ticket(ticket_id: int):
     """Messages oldest first, internal notes and events included."""
-    return _detail(db_session(), ticket_id)
-
-
-@api_route(
-    "POST",
-    "/tickets",
-    tag=TAG,
-    summary="Open a ticket on behalf of a customer",
-    scope="tickets:write",
-    body=NewTicketIn,
-    response=TicketDetailOut,
-    status=201,
-    etag=True,
-    errors=(200,),
-)
-def create_ticket(body: NewTicketIn):
-    """Taken in like mail from the customer: the customer is matched or created, a
-    subject with a ticket reference ([#12]) threads into that ticket (200), and the
-    mailbox's acknowledgement is sent. 201 when a ticket was opened."""
-    session = db_session()
-    request = contact.OnBehalfRequest(
-        body.customer_name, body.customer_email, body.subject, body.body, body.mailbox_id
-    )
-    try:
-        result = contact.submit_on_behalf(session, request, config=_config())
-    except contact.ContactInvalid as exc:
-        names = {"name": "customer_name", "email": "customer_email", "message": "body"}
-        raise invalid_input(
-            [FieldError(field=names.get(k, k), message=str(m)) for k, m in exc.errors.items()]
-        ) from None
-    except contact.ContactNotAccepted as exc:
-        raise Problem(422, "Not accepted", f"The message made no ticket: {exc}.") from None
-    if result.acknowledgement_id is not None:
-        _queue_after_commit(result.acknowledgement_id)
-    return _detail(session, result.ticket_id), (201 if result.created_ticket else 200)
+    return ticket_detail(db_session(), ticket_id)
 
 
 @api_route(
@@ -387,7 +343,7 @@ def reply(ticket_id: int, body: ReplyIn):
         raise _refused(exc, ticket_id) from None
     except service.TicketActionError as exc:
         raise _refused(exc, ticket_id) from None
-    _queue_after_commit(message.id)
+    queue_after_commit(message.id)
     return message_out(message)
 
 
@@ -454,7 +410,7 @@ def update_ticket(ticket_id: int, body: TicketChanges):
     # Locked until commit, so the If-Match check and the change see the same ticket.
     if session.get(Ticket, ticket_id, with_for_update=True) is None:
         raise Problem(404, "Not found", f"There is no ticket {ticket_id}.")
-    check_if_match(_detail(session, ticket_id))
+    check_if_match(ticket_detail(session, ticket_id))
     try:
         if body.status is not None:
             service.set_status(session, ticket_id, body.status.value, actor_id=actor_id)
@@ -465,4 +421,4 @@ def update_ticket(ticket_id: int, body: TicketChanges):
     except service.TicketActionError as exc:
         raise _refused(exc, ticket_id) from None
     session.expire_all()
-    return _detail(session, ticket_id)
+    return ticket_detail(session, ticket_id)

@@ -219,7 +219,8 @@ def submit_on_behalf(
     else:
         mailbox = session.get(Mailbox, request.mailbox_id)
         if mailbox is None or not mailbox.is_active:
-            raise ContactInvalid({"mailbox_id": _l("There is no active mailbox with that id.")})
+            # Only the API names a mailbox; it answers in English.
+            raise ContactInvalid({"mailbox_id": "There is no active mailbox with that id."})
         to_address = mailbox.address
     settings = IngestSettings.from_config(config)
     # A fresh token per call: the same text sent twice is two messages. A repeated

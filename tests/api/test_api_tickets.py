@@ -184,6 +184,32 @@ def test_create_with_an_unknown_field_is_refused(api, session, agent_token):
     assert _count(session, Ticket) == 0
 
 
+def test_create_with_an_unknown_mailbox_names_the_field(api, session, agent_token):
+    response = api.post(
+        "/tickets",
+        headers=agent_token,
+        json={"customer_email": "a@example.com", "subject": "Hi", "body": "x", "mailbox_id": 999},
+    )
+
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["mailbox_id"]
+    assert _count(session, Ticket) == 0
+
+
+def test_create_repeated_with_the_same_idempotency_key_opens_one_ticket(api, session, agent_token):
+    make_mailbox(session)
+    request = {"customer_email": "a@example.com", "subject": "Hi", "body": "Hello"}
+    headers = agent_token | {"Idempotency-Key": "order-1001-question"}
+
+    first = api.post("/tickets", headers=headers, json=request)
+    again = api.post("/tickets", headers=headers, json=request)
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert _count(session, Ticket) == 1
+
+
 # --- replies -------------------------------------------------------------------------
 
 
