@@ -87,6 +87,19 @@ def test_list_filters_by_assignee_and_tag(api, session, agent, agent_token):
     assert [(t["id"], t["tags"]) for t in by_tag.json()["data"]] == [(held.id, ["vip"])]
 
 
+def test_list_filters_by_change_time(api, session, agent_token):
+    from datetime import UTC, datetime
+
+    make_ticket(session, subject="Old", updated_at=datetime(2024, 1, 1, tzinfo=UTC))
+    recent = make_ticket(session, subject="Recent", updated_at=datetime(2026, 6, 1, tzinfo=UTC))
+
+    response = api.get(
+        "/tickets", params={"updated_since": "2025-01-01T00:00:00+09:00"}, headers=agent_token
+    )
+
+    assert [t["id"] for t in response.json()["data"]] == [recent.id]
+
+
 def test_list_with_an_unknown_status_names_the_field(api, agent_token):
     response = api.get("/tickets", params={"status": "sleeping"}, headers=agent_token)
 
