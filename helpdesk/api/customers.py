@@ -4,11 +4,11 @@ Every change goes through helpdesk.customers.service, with the rules the pages u
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask import current_app
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from helpdesk.api.etags import check_if_match
@@ -72,6 +72,14 @@ class CustomerListQuery(PageQuery):
     updated_since: AwareDatetime | None = Field(None, description="ISO 8601 with offset.")
     field: str | None = Field(None, max_length=64, description="Custom field key ...")
     value: str | None = Field(None, max_length=2000, description="... and its value.")
+
+    @field_validator("updated_since")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        try:
+            return value.astimezone(UTC) if value is not None else None
+        except OverflowError:
+            raise ValueError("out of range") from None
 
 
 class TagsIn(BaseModel):

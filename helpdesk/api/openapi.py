@@ -12,7 +12,7 @@ from helpdesk.api.routing import JSON_TYPE, Route
 
 REF = "#/components/schemas/{model}"
 # Answers every authenticated route may give.
-COMMON_ERRORS = (401, 403, 429)
+COMMON_ERRORS = (400, 401, 403, 429)
 _STATUS_TEXT = {
     400: "Bad request",
     401: "Missing, unknown, revoked or expired token",

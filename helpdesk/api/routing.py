@@ -30,6 +30,7 @@ from helpdesk.api.problems import (
     problem_response,
 )
 from helpdesk.customers.service import InvalidInput
+from helpdesk.input_bounds import loads_json
 from helpdesk.queue import request_redis_connection
 from helpdesk.web import csrf, db_session
 
@@ -211,9 +212,11 @@ def _validated_json(model: type[BaseModel]) -> BaseModel:
     if request.mimetype != JSON_TYPE:
         raise Problem(415, "Unsupported media type", "Send the body as application/json.")
     try:
-        return model.model_validate_json(request.get_data())
-    except ValidationError as exc:
-        raise from_validation_error(exc) from None
+        data = loads_json(request.get_data())
+    except ValueError as exc:
+        # Unreadable, too deep, or holding a NUL (which PostgreSQL refuses in text).
+        raise invalid_input([FieldError(field="body", message=str(exc))]) from None
+    return _validated(model, data)
 
 
 def _json_response(route: Route, status: int, body: str) -> Response:
