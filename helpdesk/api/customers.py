@@ -307,6 +307,7 @@ def _upsert(found: Customer | None, body: CustomerChanges):
     response=CustomerOut,
     etag=True,
     errors=(201,),
+    path_lengths={"email": 320},
 )
 def upsert_by_email(email: str, body: CustomerChanges):
     """201 when created, 200 when updated; fields left out keep their values."""
@@ -328,6 +329,7 @@ def upsert_by_email(email: str, body: CustomerChanges):
     response=CustomerOut,
     etag=True,
     errors=(201,),
+    path_lengths={"external_id": 100},
 )
 def upsert_by_external_id(external_id: str, body: CustomerChanges):
     """201 when created (then `email` is required), 200 when updated."""
@@ -360,6 +362,7 @@ def add_tags(customer_id: int, body: TagsIn):
     summary="Remove a tag from a customer",
     scope="customers:write",
     response=CustomerOut,
+    path_lengths={"tag": 64},
 )
 def remove_tag(customer_id: int, tag: str):
     session = db_session()
