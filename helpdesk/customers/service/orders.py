@@ -112,7 +112,10 @@ def upsert_orders(
         # One statement sent as an executemany (psycopg pipelines it): a multi-row
         # INSERT of 1,000 rows costs more, in compiling and in psycopg parsing its text.
         session.connection().execute(_upsert_statement(session), changed)
-    ids = {order_id: row["id"] for order_id, row in _stored(session, source, list(seen)).items()}
+    ids = {order_id: row["id"] for order_id, row in stored.items()}
+    created = [order_id for order_id, outcome in outcomes.items() if outcome == "created"]
+    if created:
+        ids |= {order_id: row["id"] for order_id, row in _stored(session, source, created).items()}
     return [
         OrderResult(
             row["order_id"], ids[row["order_id"]], row["customer_id"], outcomes[row["order_id"]]
