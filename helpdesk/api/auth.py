@@ -33,7 +33,7 @@ def authenticate_request() -> Caller:
             "The token is unknown, revoked or expired, or its owner can no longer use it.",
             "invalid_token",
         )
-    session.commit()  # last_used_at
+    # last_used_at is committed with the request's work (helpdesk.api.routing).
     g.api_caller = caller
     return caller
 

@@ -4,11 +4,11 @@ Every change goes through helpdesk.customers.service, with the rules the pages u
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask import current_app
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from helpdesk.api.etags import check_if_match
@@ -72,6 +72,14 @@ class CustomerListQuery(PageQuery):
     updated_since: AwareDatetime | None = Field(None, description="ISO 8601 with offset.")
     field: str | None = Field(None, max_length=64, description="Custom field key ...")
     value: str | None = Field(None, max_length=2000, description="... and its value.")
+
+    @field_validator("updated_since")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        try:
+            return value.astimezone(UTC) if value is not None else None
+        except OverflowError:
+            raise ValueError("out of range") from None
 
 
 class TagsIn(BaseModel):
@@ -299,6 +307,7 @@ def _upsert(found: Customer | None, body: CustomerChanges):
     response=CustomerOut,
     etag=True,
     errors=(201,),
+    path_lengths={"email": 320},
 )
 def upsert_by_email(email: str, body: CustomerChanges):
     """201 when created, 200 when updated; fields left out keep their values."""
@@ -320,6 +329,7 @@ def upsert_by_email(email: str, body: CustomerChanges):
     response=CustomerOut,
     etag=True,
     errors=(201,),
+    path_lengths={"external_id": 100},
 )
 def upsert_by_external_id(external_id: str, body: CustomerChanges):
     """201 when created (then `email` is required), 200 when updated."""
@@ -352,6 +362,7 @@ def add_tags(customer_id: int, body: TagsIn):
     summary="Remove a tag from a customer",
     scope="customers:write",
     response=CustomerOut,
+    path_lengths={"tag": 64},
 )
 def remove_tag(customer_id: int, tag: str):
     session = db_session()

@@ -17,6 +17,7 @@ from helpdesk.api.problems import Problem, field_errors, invalid_input
 from helpdesk.api.routing import api_route
 from helpdesk.faq import search, service
 from helpdesk.faq.models import Article, ArticleLanguage, ArticleStatus
+from helpdesk.input_bounds import MAX_ID
 from helpdesk.web import db_session
 
 TAG = "faq"
@@ -48,7 +49,7 @@ class ArticleChanges(BaseModel):
     body: str | None = Field(None, max_length=service.MAX_BODY, description="Markdown.")
     language: ArticleLanguage | None = None
     status: ArticleStatus | None = None
-    category_id: int | None = None
+    category_id: int | None = Field(None, ge=1, le=MAX_ID)
     tags: list[str] | None = Field(None, max_length=100)
     slug: str | None = Field(None, max_length=service.MAX_SLUG)
 
@@ -61,7 +62,7 @@ class ArticleIn(ArticleChanges):
 class ArticleListQuery(PageQuery):
     language: ArticleLanguage | None = None
     status: ArticleStatus | None = None
-    category_id: int | None = Field(None, ge=1)
+    category_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class SearchQuery(BaseModel):

@@ -9,15 +9,18 @@ from pydantic.json_schema import models_json_schema
 
 from helpdesk.api.problems import PROBLEM_TYPE, ProblemBody
 from helpdesk.api.routing import JSON_TYPE, Route
+from helpdesk.input_bounds import MAX_ID
 
 REF = "#/components/schemas/{model}"
 # Answers every authenticated route may give.
-COMMON_ERRORS = (401, 403, 429)
+COMMON_ERRORS = (400, 401, 403, 405, 414, 429)
 _STATUS_TEXT = {
     400: "Bad request",
     401: "Missing, unknown, revoked or expired token",
     403: "The token lacks the scope",
     404: "Not found",
+    405: "Method not allowed (a malformed path can match another route)",
+    414: "The request line is longer than the server takes (4,094 bytes); no body",
     409: "Conflict",
     412: "The record changed since it was read (If-Match)",
     415: "The body is not JSON",
@@ -25,7 +28,6 @@ _STATUS_TEXT = {
     428: "If-Match is required",
     429: "Rate limit exceeded; see Retry-After",
 }
-_CONVERTER_SCHEMAS = {"int": {"type": "integer", "minimum": 0}, "string": {"type": "string"}}
 _RATE_HEADERS = {
     name: {"description": text, "schema": {"type": "integer"}}
     for name, text in (
@@ -98,7 +100,7 @@ def _parameters(route: Route) -> list[dict]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": _CONVERTER_SCHEMAS.get(converter, {"type": "string"}),
+            "schema": _path_schema(route, name, converter),
         }
         for name, converter in route.path_params
     ]
@@ -136,6 +138,15 @@ def _parameters(route: Route) -> list[dict]:
     return parameters
 
 
+def _path_schema(route: Route, name: str, converter: str) -> dict:
+    if converter == "int":
+        return {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+    schema = {"type": "string", "minLength": 1}
+    if name in route.path_lengths:
+        schema["maxLength"] = route.path_lengths[name]
+    return schema
+
+
 def _responses(route: Route, refs: dict[type[BaseModel], dict]) -> dict:
     success: dict = {"description": "OK", "headers": dict(_RATE_HEADERS)}
     if route.response is not None:
@@ -147,7 +158,7 @@ def _responses(route: Route, refs: dict[type[BaseModel], dict]) -> dict:
         }
     responses = {str(route.status): success}
     codes = set(COMMON_ERRORS) | set(route.errors)
-    if route.query is not None or route.body is not None:
+    if route.query is not None or route.body is not None or route.path_lengths:
         codes.add(422)
     if route.body is not None:
         codes.add(415)
@@ -160,6 +171,9 @@ def _responses(route: Route, refs: dict[type[BaseModel], dict]) -> dict:
     for code in sorted(codes):
         if code < 400:  # another success, like 201 from an upsert that created
             responses[str(code)] = success
+            continue
+        if code == 414:  # answered by gunicorn before the app sees the request
+            responses[str(code)] = {"description": _STATUS_TEXT[code]}
             continue
         responses[str(code)] = {
             "description": _STATUS_TEXT[code],

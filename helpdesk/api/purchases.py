@@ -16,6 +16,7 @@ from helpdesk.api.problems import Problem, field_errors, invalid_input
 from helpdesk.api.routing import api_route
 from helpdesk.customers import service
 from helpdesk.customers.models import Purchase, PurchaseStatus
+from helpdesk.input_bounds import MAX_ID
 from helpdesk.web import db_session
 
 TAG = "purchases"
@@ -25,7 +26,7 @@ class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     order_id: str = Field(min_length=1, max_length=100, description="The source's order id.")
-    customer_id: int | None = Field(None, ge=1)
+    customer_id: int | None = Field(None, ge=1, le=MAX_ID)
     customer_email: str | None = Field(
         None, max_length=320, description="A new address makes a new customer."
     )
@@ -84,7 +85,7 @@ class PurchaseOut(BaseModel):
 
 
 class PurchaseListQuery(PageQuery):
-    customer_id: int | None = Field(None, ge=1)
+    customer_id: int | None = Field(None, ge=1, le=MAX_ID)
     source: str | None = Field(None, max_length=50)
     order_id: str | None = Field(None, max_length=100)
 

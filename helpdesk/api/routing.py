@@ -30,6 +30,7 @@ from helpdesk.api.problems import (
     problem_response,
 )
 from helpdesk.customers.service import InvalidInput
+from helpdesk.input_bounds import loads_json
 from helpdesk.queue import request_redis_connection
 from helpdesk.web import csrf, db_session
 
@@ -57,6 +58,8 @@ class Route:
     if_match: bool
     description: str = ""
     errors: tuple[int, ...] = field(default=())
+    # Longest value of each string path parameter (an email, an external id).
+    path_lengths: dict[str, int] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
@@ -89,6 +92,7 @@ def api_route(
     etag: bool = False,
     if_match: bool = False,
     errors: tuple[int, ...] = (),
+    path_lengths: dict[str, int] | None = None,
 ) -> Callable:
     """`etag`: the response carries an ETag; `if_match`: the view checks If-Match
     (helpdesk.api.etags.check_if_match); `errors`: the status codes it may answer with
@@ -110,6 +114,7 @@ def api_route(
             etag=etag,
             if_match=if_match,
             errors=errors,
+            path_lengths=path_lengths or {},
         )
         ROUTES.append(route)
 
@@ -130,6 +135,9 @@ def _handle(route: Route, fn: Callable, path_params: dict) -> Response:
     caller = authenticate_request()
     _count_request(caller)
     require_scope(caller, route.scope)
+    too_long = [k for k, n in route.path_lengths.items() if len(path_params[k]) > n]
+    if too_long:
+        raise invalid_input([FieldError(field=k, message="Too long.") for k in too_long])
     kwargs = dict(path_params)
     if route.query is not None:
         kwargs["query"] = _validated(route.query, request.args.to_dict())
@@ -211,9 +219,11 @@ def _validated_json(model: type[BaseModel]) -> BaseModel:
     if request.mimetype != JSON_TYPE:
         raise Problem(415, "Unsupported media type", "Send the body as application/json.")
     try:
-        return model.model_validate_json(request.get_data())
-    except ValidationError as exc:
-        raise from_validation_error(exc) from None
+        data = loads_json(request.get_data())
+    except ValueError as exc:
+        # Unreadable, too deep, or holding a NUL (which PostgreSQL refuses in text).
+        raise invalid_input([FieldError(field="body", message=str(exc))]) from None
+    return _validated(model, data)
 
 
 def _json_response(route: Route, status: int, body: str) -> Response:

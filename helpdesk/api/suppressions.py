@@ -5,11 +5,11 @@ campaigns area's: agents, who hold no campaign scope, neither read nor change it
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from helpdesk.api.pagination import PageQuery, page_model
 from helpdesk.api.problems import FieldError, Problem, field_errors, invalid_input
@@ -44,6 +44,15 @@ class SuppressionIn(BaseModel):
 class SuppressionListQuery(PageQuery):
     reason: SuppressionReason | None = None
     since: AwareDatetime | None = Field(None, description="Listed at or after; ISO 8601.")
+
+    @field_validator("since")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        # An offset can push a time past year 9999 in UTC, where datetime ends.
+        try:
+            return value.astimezone(UTC) if value is not None else None
+        except OverflowError:
+            raise ValueError("out of range") from None
 
 
 SuppressionPage = page_model(SuppressionOut)
@@ -109,6 +118,7 @@ def list_suppressions(query: SuppressionListQuery):
     summary="Is this address suppressed?",
     scope="campaigns:read",
     response=SuppressionOut,
+    path_lengths={"email": 320},
 )
 def get_suppression(email: str):
     """404 when campaigns may mail it."""

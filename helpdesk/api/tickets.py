@@ -7,10 +7,10 @@ Opening a ticket for a customer is mail coming in: helpdesk.inbound.api_tickets.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask import after_this_request, current_app
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -21,6 +21,7 @@ from helpdesk.api.pagination import Cursors, PageQuery, page_model
 from helpdesk.api.problems import FieldError, Problem, ProblemBody, invalid_input
 from helpdesk.api.routing import api_route
 from helpdesk.db import utcnow
+from helpdesk.input_bounds import MAX_ID
 from helpdesk.tickets import notes, queues, replies, service
 from helpdesk.tickets.jobs import enqueue_ticket_message
 from helpdesk.tickets.models import (
@@ -87,11 +88,20 @@ class TicketListQuery(PageQuery):
     view: queues.View = Field(queues.View.all, description="A queue view; mine: the token's.")
     status: TicketStatus | None = None
     priority: Priority | None = None
-    assignee_id: int | None = Field(None, ge=1)
-    mailbox_id: int | None = Field(None, ge=1)
-    customer_id: int | None = Field(None, ge=1)
+    assignee_id: int | None = Field(None, ge=1, le=MAX_ID)
+    mailbox_id: int | None = Field(None, ge=1, le=MAX_ID)
+    customer_id: int | None = Field(None, ge=1, le=MAX_ID)
     tag: str | None = Field(None, max_length=64)
     updated_since: AwareDatetime | None = Field(None, description="ISO 8601 with offset.")
+
+    @field_validator("updated_since")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        # An offset can push a time past year 9999 in UTC, where datetime ends.
+        try:
+            return value.astimezone(UTC) if value is not None else None
+        except OverflowError:
+            raise ValueError("out of range") from None
 
 
 class ReplyIn(BaseModel):
@@ -100,6 +110,7 @@ class ReplyIn(BaseModel):
     body: str = Field(max_length=service.MAX_BODY)
     seen_message_id: int = Field(
         ge=0,
+        le=MAX_ID,
         description="The newest message id you have seen (`latest_message_id`): 409 when "
         "a customer message, reply or note is newer.",
     )
@@ -115,9 +126,11 @@ class NoteIn(BaseModel):
 class AssigneeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    assignee_id: int | None = Field(description="The agent to hold it; null: nobody.")
+    assignee_id: int | None = Field(
+        ge=1, le=MAX_ID, description="The agent to hold it; null: nobody."
+    )
     expected_assignee_id: int | None = Field(
-        description="Who you saw holding it (null: nobody); 409 when that changed."
+        ge=1, le=MAX_ID, description="Who you saw holding it (null: nobody); 409 when that changed."
     )
 
 

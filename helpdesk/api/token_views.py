@@ -114,8 +114,6 @@ def revoke(token_id: int):
         abort(404)
     if token.user_id != current_user.id and current_user.role != Role.admin:
         abort(403)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
     tokens.revoke_token(session, token)
     session.commit()
     flash(_("Token %(name)s revoked.", name=token.name), "success")

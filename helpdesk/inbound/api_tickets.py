@@ -11,6 +11,7 @@ from helpdesk.api.problems import FieldError, Problem, invalid_input
 from helpdesk.api.routing import api_route
 from helpdesk.api.tickets import TAG, TicketDetailOut, queue_after_commit, ticket_detail
 from helpdesk.inbound import contact
+from helpdesk.input_bounds import MAX_ID
 from helpdesk.web import db_session
 
 
@@ -21,7 +22,9 @@ class NewTicketIn(BaseModel):
     customer_name: str = Field("", max_length=200)
     subject: str = Field(max_length=contact.MAX_SUBJECT)
     body: str = Field(max_length=contact.MAX_MESSAGE, description="The customer's message.")
-    mailbox_id: int | None = Field(None, ge=1, description="Default: the first active one.")
+    mailbox_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Default: the first active one."
+    )
 
 
 @api_route(

@@ -26,13 +26,13 @@ def api_server(database_url, tmp_path_factory):
         "PUBLIC_URL": "http://helpdesk.test",
     }
     process = subprocess.Popen(
-        web_server_argv(f"127.0.0.1:{port}", workers=2, threads=4),
+        web_server_argv(f"127.0.0.1:{port}", "--graceful-timeout", "5", workers=1, threads=8),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while True:
         try:
             if httpx.get(f"{url}/api/v1/openapi.json").status_code == 200:
@@ -45,7 +45,7 @@ def api_server(database_url, tmp_path_factory):
         time.sleep(0.2)
     yield url
     process.terminate()
-    process.wait(timeout=10)
+    process.wait(timeout=30)
 
 
 @pytest.fixture

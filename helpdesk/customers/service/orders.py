@@ -9,20 +9,21 @@ INSERT ... ON CONFLICT DO UPDATE, on PostgreSQL and SQLite alike; the unique ind
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, String, any_, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import Customer, Purchase, PurchaseStatus
 from helpdesk.customers.service.customers import CustomerData, create_customer
 from helpdesk.customers.service.errors import CustomerInvalid, PurchaseInvalid
 from helpdesk.customers.service.purchases import _money, _validate
-from helpdesk.db import chunks, utcnow
+from helpdesk.db import utcnow
 from helpdesk.normalize import normalize_text
 from helpdesk.text import LazyText
 from helpdesk.text import lazy_text as _l
@@ -108,8 +109,13 @@ def upsert_orders(
             continue
         changed.append(row)
     if changed:
-        session.execute(_upsert_statement(session), changed)
-    ids = {order_id: row["id"] for order_id, row in _stored(session, source, list(seen)).items()}
+        # One statement sent as an executemany (psycopg pipelines it): a multi-row
+        # INSERT of 1,000 rows costs more, in compiling and in psycopg parsing its text.
+        session.connection().execute(_upsert_statement(session), changed)
+    ids = {order_id: row["id"] for order_id, row in stored.items()}
+    created = [order_id for order_id, outcome in outcomes.items() if outcome == "created"]
+    if created:
+        ids |= {order_id: row["id"] for order_id, row in _stored(session, source, created).items()}
     return [
         OrderResult(
             row["order_id"], ids[row["order_id"]], row["customer_id"], outcomes[row["order_id"]]
@@ -170,19 +176,20 @@ def _resolve_customers(
     ids = {o.customer_id for o in orders if o.customer_id is not None}
     emails = {o.customer_email.strip().lower() for o in orders if o.customer_email}
     external = {o.customer_external_id for o in orders if o.customer_external_id}
-    known_ids: set[int] = set()
-    by_email: dict[str, int] = {}
-    by_external: dict[str, int] = {}
-    for part in chunks(list(ids)):
-        known_ids.update(session.scalars(select(Customer.id).where(Customer.id.in_(part))))
-    for part in chunks(list(emails)):
-        query = select(func.lower(Customer.email), Customer.id).where(
-            func.lower(Customer.email).in_(part)
-        )
-        by_email.update(session.execute(query).all())
-    for part in chunks(list(external)):
-        query = select(Customer.external_id, Customer.id).where(Customer.external_id.in_(part))
-        by_external.update(session.execute(query).all())
+    known_ids = set(session.scalars(select(Customer.id).where(_one_of(session, Customer.id, ids))))
+    lower_email = func.lower(Customer.email, type_=String())
+    by_email = dict(
+        session.execute(
+            select(lower_email, Customer.id).where(_one_of(session, lower_email, emails))
+        ).all()
+    )
+    by_external = dict(
+        session.execute(
+            select(Customer.external_id, Customer.id).where(
+                _one_of(session, Customer.external_id, external)
+            )
+        ).all()
+    )
     for index, (order, row) in enumerate(zip(orders, rows, strict=True)):
         if order.customer_id is not None:
             row["customer_id"] = order.customer_id if order.customer_id in known_ids else None
@@ -209,12 +216,18 @@ def _new_customer(session: Session, order: OrderData, index: int, errors: dict) 
 
 def _stored(session: Session, source: str, order_ids: list[str]) -> dict[str, dict]:
     columns = [getattr(Purchase, name) for name in ("id", "order_id", *_UPDATABLE)]
-    found = {}
-    for part in chunks(order_ids):
-        query = select(*columns).where(Purchase.source == source, Purchase.order_id.in_(part))
-        for row in session.execute(query).mappings():
-            found[row["order_id"]] = dict(row)
-    return found
+    query = select(*columns).where(
+        Purchase.source == source, _one_of(session, Purchase.order_id, order_ids)
+    )
+    return {row["order_id"]: dict(row) for row in session.execute(query).mappings()}
+
+
+def _one_of(session: Session, column, values: Collection) -> ColumnElement[bool]:
+    """`column IN values` for at most MAX_ORDERS values. On PostgreSQL as `= ANY(array)`:
+    one parameter instead of a thousand, which it parses and plans several times faster."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 def _upsert_statement(session: Session):

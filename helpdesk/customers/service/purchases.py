@@ -86,7 +86,7 @@ def _validate(
         when = _to_utc(purchased_at, tz, with_time=False)
         if when > now + timedelta(days=1):
             errors["purchased_at"] = _l("The purchase date is in the future.")
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         errors["purchased_at"] = _l("Enter the purchase date as YYYY-MM-DD.")
         when = now
     return _CleanPurchase(product, qty, money, code, when)
