@@ -107,9 +107,12 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_features(app: Flask) -> None:
+    import helpdesk.inbound.api_tickets  # noqa: F401  (adds POST /api/v1/tickets)
     from helpdesk import i18n, nav, web
     from helpdesk.accounts.views import bp as accounts_bp
     from helpdesk.admin.views import bp as admin_bp
+    from helpdesk.api.token_views import bp as api_tokens_bp
+    from helpdesk.api.views import bp as api_bp
     from helpdesk.auth.two_factor_views import bp as two_factor_bp
     from helpdesk.auth.views import bp as auth_bp
     from helpdesk.campaigns.report_views import bp as campaign_reports_bp
@@ -157,10 +160,15 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(api_tokens_bp)
 
 
 def _register_error_pages(app: Flask) -> None:
+    from flask import request
     from flask_babel import gettext
+
+    from helpdesk.api.problems import Problem, problem_response
 
     messages = {
         400: lambda: gettext("The request could not be understood."),
@@ -170,13 +178,22 @@ def _register_error_pages(app: Flask) -> None:
     }
 
     def render_error(code: int):
-        def handler(_error):
+        def handler(error):
+            # Under /api/ even a URL no route matches answers in problem+json.
+            if request.path.startswith("/api/"):
+                return problem_response(Problem(code, error.name, error.description))
             return render_template("error.html", code=code, message=messages[code]()), code
 
         return handler
 
     for code in messages:
         app.register_error_handler(code, render_error(code))
+
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        if request.path.startswith("/api/"):
+            return problem_response(Problem(405, error.name, error.description))
+        return error
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):

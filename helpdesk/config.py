@@ -136,6 +136,9 @@ class Config:
     soft_bounce_limit: int = 3
     machine_open_seconds: int = 10
     trusted_proxies: int = 0
+    # API requests per token per window, unless the token sets its own limit.
+    api_rate_limit: int = 600
+    api_rate_window_seconds: int = 60
     testing: bool = False
     csrf_enabled: bool = True
 
@@ -226,6 +229,8 @@ class Config:
             soft_bounce_limit=_int(env, "SOFT_BOUNCE_LIMIT", 3),
             machine_open_seconds=_int(env, "MACHINE_OPEN_SECONDS", 10),
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
+            api_rate_limit=_int(env, "API_RATE_LIMIT", 600, minimum=1),
+            api_rate_window_seconds=_int(env, "API_RATE_WINDOW_SECONDS", 60, minimum=1),
             csrf_enabled=_bool(env, "CSRF_ENABLED", True),
         )
 

@@ -1,5 +1,6 @@
 """Imports every feature's tables so Alembic and the tests see the whole schema."""
 
+from helpdesk.api import models as api_models  # noqa: F401
 from helpdesk.auth import models as auth_models  # noqa: F401
 from helpdesk.auth import two_factor_models  # noqa: F401
 from helpdesk.campaigns import models as campaign_models  # noqa: F401

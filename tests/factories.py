@@ -227,3 +227,15 @@ def make_saved_reply(session, *, owner=None, **overrides):
     session.add(reply)
     session.commit()
     return reply
+
+
+def make_api_token(session, user, scopes=("customers:read",), **overrides):
+    """A token of `user` (personal) or, with kind="service", made by `user`; returns the
+    secret to send as the bearer token."""
+    from helpdesk.api import tokens
+    from helpdesk.api.models import TokenKind
+
+    values = {"kind": TokenKind.personal, "name": "test token", "expires_in_days": None}
+    new = tokens.create_token(session, scopes=scopes, created_by=user, **(values | overrides))
+    session.commit()
+    return new.secret

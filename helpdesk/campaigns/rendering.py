@@ -25,7 +25,13 @@ from jinja2 import Template, TemplateError, TemplateSyntaxError, Undefined
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from helpdesk.customers.models import Customer, CustomField, CustomFieldValue, Purchase
+from helpdesk.customers.models import (
+    Customer,
+    CustomField,
+    CustomFieldValue,
+    Purchase,
+    counted_amount,
+)
 from helpdesk.customers.names import NameParts, salutation, salutation_language
 from helpdesk.template_sandbox import BoundedSandbox, render_budget
 
@@ -286,7 +292,7 @@ def customer_contexts(session: Session, customer_ids: Iterable[int]) -> dict[int
         )
         contexts[value.customer_id]["custom"][keys[value.field_id]] = _plain(typed)
     totals = session.execute(
-        select(Purchase.customer_id, func.count(), func.sum(Purchase.amount))
+        select(Purchase.customer_id, func.count(), func.sum(counted_amount()))
         .where(Purchase.customer_id.in_(ids))
         .group_by(Purchase.customer_id)
     )

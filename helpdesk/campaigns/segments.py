@@ -39,6 +39,7 @@ from helpdesk.customers.models import (
     Purchase,
     SubscriptionStatus,
     Tag,
+    counted_amount,
     customer_tags,
 )
 from helpdesk.db import utcnow
@@ -162,6 +163,27 @@ def count_and_sample(
         )
     )
     return total, sample
+
+
+def member_count(session: Session, rules: Mapping, *, now: datetime | None = None) -> int:
+    """How many customers a campaign to the segment would mail now."""
+    ids = segment_customer_ids_query(session, rules, now=now).subquery()
+    return session.scalar(select(func.count()).select_from(ids)) or 0
+
+
+def members_after(
+    session: Session, rules: Mapping, after_id: int, limit: int, *, now: datetime | None = None
+) -> list[Customer]:
+    """The segment's customers (those a campaign would mail) in id order after `after_id`."""
+    ids = segment_customer_ids_query(session, rules, now=now)
+    return list(
+        session.scalars(
+            select(Customer)
+            .where(Customer.id.in_(ids), Customer.id > after_id)
+            .order_by(Customer.id)
+            .limit(limit)
+        )
+    )
 
 
 # --- compilation ----------------------------------------------------------------------
@@ -368,7 +390,7 @@ def _total(op: str, value, now: datetime, where: str) -> ColumnElement[bool]:
     # conditions left, instead of aggregating every purchase of every customer first.
     # Customers without purchases have a total of 0.
     total = func.coalesce(
-        select(func.sum(Purchase.amount))
+        select(func.sum(counted_amount()))
         .where(Purchase.customer_id == Customer.id)
         .correlate(Customer)
         .scalar_subquery(),

@@ -137,6 +137,15 @@ def list_segments(session: Session) -> list[Segment]:
     return list(session.scalars(select(Segment).order_by(func.lower(Segment.name))))
 
 
+def segments_after(session: Session, after_id: int, limit: int) -> list[Segment]:
+    """Segments in id order after `after_id`, for pages that neither skip nor repeat."""
+    return list(
+        session.scalars(
+            select(Segment).where(Segment.id > after_id).order_by(Segment.id).limit(limit)
+        )
+    )
+
+
 # --- campaigns ------------------------------------------------------------------------
 
 
@@ -241,6 +250,16 @@ def list_campaigns(session: Session) -> list[tuple[Campaign, str | None]]:
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
     )
     return [(campaign, segment_name) for campaign, segment_name in rows]
+
+
+def campaigns_after(
+    session: Session, after_id: int, limit: int, status: CampaignStatus | None = None
+) -> list[Campaign]:
+    """Campaigns (of one status) in id order after `after_id`."""
+    query = select(Campaign).where(Campaign.id > after_id)
+    if status is not None:
+        query = query.where(Campaign.status == status)
+    return list(session.scalars(query.order_by(Campaign.id).limit(limit)))
 
 
 # --- preview --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from helpdesk.customers.models import Customer, SubscriptionStatus
 from helpdesk.db import utcnow
 from helpdesk.events.service import Subject, record_event
 from helpdesk.mail.models import DeliveryProblem, DeliveryProblemKind
+from helpdesk.normalize import InvalidEmail, normalize_email
 
 
 def suppress(
@@ -42,6 +43,68 @@ def suppress(
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(insert(Suppression).values(**values).on_conflict_do_nothing())
+
+
+class SuppressionInvalid(ValueError):
+    """Bad input: {field: message}; nothing was added."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__(errors)
+
+
+# Reasons a person or another system may give; bounces and complaints come from mail.
+REASONS_TO_ADD = (SuppressionReason.manual, SuppressionReason.unsubscribed)
+
+
+def add_suppression(
+    session: Session,
+    email: str,
+    reason: SuppressionReason = SuppressionReason.manual,
+    *,
+    detail: str = "",
+    now: datetime,
+) -> tuple[Suppression, bool]:
+    """Put an address on the list by hand or for another system; (row, whether it is new).
+
+    An unsubscribe of a known customer unsubscribes the customer too, as the
+    unsubscribe link does. An address already listed keeps its first reason.
+    """
+    try:
+        address = normalize_email(email).lower()
+    except InvalidEmail:
+        raise SuppressionInvalid({"email": "This is not an email address."}) from None
+    if reason not in REASONS_TO_ADD:
+        raise SuppressionInvalid({"reason": "Use manual or unsubscribed."})
+    existing = session.get(Suppression, address)
+    if existing is not None:
+        return existing, False
+    customer_id = session.scalar(
+        select(Customer.id).where(func.lower(Customer.email) == address).limit(1)
+    )
+    if reason == SuppressionReason.unsubscribed and customer_id is not None:
+        unsubscribe_customer(session, customer_id, now=now)
+    else:
+        suppress(session, address, reason, customer_id=customer_id, detail=detail, now=now)
+    session.flush()
+    return session.get(Suppression, address, populate_existing=True), True
+
+
+def suppressions_after(
+    session: Session,
+    after_email: str,
+    limit: int,
+    *,
+    reason: SuppressionReason | None = None,
+    since: datetime | None = None,
+) -> list[Suppression]:
+    """Listed addresses in address order after `after_email` (the primary key)."""
+    query = select(Suppression).where(Suppression.email > after_email)
+    if reason is not None:
+        query = query.where(Suppression.reason == reason)
+    if since is not None:
+        query = query.where(Suppression.created_at >= since)
+    return list(session.scalars(query.order_by(Suppression.email).limit(limit)))
 
 
 def is_suppressed(session: Session, email: str) -> bool:

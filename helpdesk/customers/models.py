@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    case,
     func,
     text,
 )
@@ -43,6 +44,14 @@ class FieldType(enum.StrEnum):
     date = "date"
     boolean = "boolean"
     choice = "choice"
+
+
+class PurchaseStatus(enum.StrEnum):
+    """A cancelled purchase counts for nothing; a refunded one less its refunded amount."""
+
+    paid = "paid"
+    refunded = "refunded"
+    cancelled = "cancelled"
 
 
 class NoteKind(enum.StrEnum):
@@ -113,6 +122,9 @@ class Customer(Base):
     name_parts_entered: Mapped[bool] = mapped_column(Boolean, default=False)
     phone: Mapped[str] = mapped_column(String(50), default="")
     company: Mapped[str] = mapped_column(String(200), default="")
+    # The customer's id in another system (the shop), for integrations that upsert by it.
+    # A unique index, not a constraint: SQLite adds an index without rebuilding the table.
+    external_id: Mapped[str | None] = mapped_column(String(100), index=True, unique=True)
     subscription_status: Mapped[SubscriptionStatus] = mapped_column(
         _enum(SubscriptionStatus), default=SubscriptionStatus.not_subscribed, index=True
     )
@@ -192,8 +204,31 @@ class Purchase(Base):
     currency: Mapped[str] = mapped_column(String(3))
     purchased_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[PurchaseStatus] = mapped_column(
+        _enum(PurchaseStatus), default=PurchaseStatus.paid, server_default="paid"
+    )
+    refunded_amount: Mapped[Decimal] = mapped_column(
+        Numeric(12, 2), default=Decimal(0), server_default="0"
+    )
+    # An order from another system (the shop) by that system's name and order id: sent
+    # again, it updates this row instead of adding one.
+    source: Mapped[str | None] = mapped_column(String(50))
+    order_id: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (UniqueConstraint("customer_id", "order_ref", "product"),)
+    __table_args__ = (
+        UniqueConstraint("customer_id", "order_ref", "product"),
+        Index("uq_purchases_source_order_id", "source", "order_id", unique=True),
+    )
+
+
+def counted_amount():
+    """What a purchase adds to a customer's spend (lifetime value, segments, sorting):
+    nothing when cancelled, the amount less what was refunded otherwise."""
+    return case(
+        (Purchase.status == PurchaseStatus.cancelled, 0),
+        else_=Purchase.amount - Purchase.refunded_amount,
+    )
 
 
 class ContactNote(Base):

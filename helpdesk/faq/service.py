@@ -283,6 +283,16 @@ def _record_published(session: Session, article: Article) -> None:
     )
 
 
+def publish_article(session: Session, article_id: int, editor_id: int | None) -> Article:
+    """Publish the article as it stands (a save like any other, kept in the history)."""
+    article = session.get(Article, article_id)
+    if article is None:
+        raise ArticleNotFound(article_id)
+    data = article_data(article)
+    data.status = ArticleStatus.published.value
+    return update_article(session, article_id, data, editor_id)
+
+
 def get_article(session: Session, article_id: int) -> Article | None:
     return session.get(Article, article_id)
 
@@ -353,6 +363,21 @@ def list_articles(
         query.options(selectinload(Article.category)).order_by(*order).offset(offset).limit(limit)
     )
     return list(articles), total
+
+
+def articles_after(
+    session: Session, flt: ArticleFilter, after_id: int, limit: int
+) -> list[Article]:
+    """Articles by language, status and category in id order after `after_id`: pages
+    that neither skip nor repeat an article when articles are added meanwhile."""
+    query = select(Article).where(Article.id > after_id)
+    if flt.language:
+        query = query.where(Article.language == flt.language)
+    if flt.status:
+        query = query.where(Article.status == flt.status)
+    if flt.category_id is not None:
+        query = query.where(Article.category_id == flt.category_id)
+    return list(session.scalars(query.order_by(Article.id).limit(limit)))
 
 
 # -- categories ---------------------------------------------------------------------

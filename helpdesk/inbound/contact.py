@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from email.headerregistry import Address
 
@@ -70,6 +71,7 @@ class ContactResult:
     acknowledgement_id: int | None = None
     duplicate: bool = False
     discarded: bool = False
+    created_ticket: bool = False
 
     @property
     def reference(self) -> str:
@@ -192,6 +194,55 @@ def submit_contact(
         ).id  # fmt: skip
     session.commit()
     return ContactResult(ticket_id=result.ticket_id, acknowledgement_id=ack_id)
+
+
+@dataclass(frozen=True)
+class OnBehalfRequest:
+    """A customer's message that another system hands in (the API's new ticket)."""
+
+    name: str
+    email: str
+    subject: str
+    message: str
+    mailbox_id: int | None = None
+
+
+def submit_on_behalf(
+    session: Session, request: OnBehalfRequest, *, config: Config
+) -> ContactResult:
+    """Take in a customer's message from an integration as mail, like the form does: the
+    same checks, customer matching, threading and acknowledgement by ingest, but no
+    per-IP limit (the API limits per token) and no form confirmation. Commits (ingest
+    does). Raises ContactInvalid, or ContactNotAccepted when ingest makes no ticket of it.
+    """
+    form = ContactRequest(request.name, request.email, request.subject, request.message, "")
+    values = _clean(session, form, config)
+    if request.mailbox_id is None:
+        mailbox, to_address = contact_address(session, config)
+    else:
+        mailbox = session.get(Mailbox, request.mailbox_id)
+        if mailbox is None or not mailbox.is_active:
+            # Only the API names a mailbox; it answers in English.
+            raise ContactInvalid({"mailbox_id": "There is no active mailbox with that id."})
+        to_address = mailbox.address
+    settings = IngestSettings.from_config(config)
+    # A fresh token per call: the same text sent twice is two messages. A repeated
+    # request is recognized by the API's Idempotency-Key instead.
+    raw = build_contact_mail(values, to_address, secrets.token_urlsafe(24), settings.domain)
+    result = ingest_message(
+        session,
+        raw,
+        source=RawSource.api,
+        settings=settings,
+        mailbox_id=mailbox.id if mailbox else None,
+    )
+    if result.status != RawStatus.ingested:
+        raise ContactNotAccepted(result.reason)
+    return ContactResult(
+        ticket_id=result.ticket_id,
+        acknowledgement_id=result.acknowledgement_id,
+        created_ticket=result.created_ticket,
+    )
 
 
 def _confirmation(

@@ -268,6 +268,32 @@ def list_tickets(
     return QueuePage(rows, total, page, size)
 
 
+def tickets_after(
+    session: Session,
+    flt: QueueFilter,
+    *,
+    user_id: int,
+    now: datetime,
+    after_id: int,
+    limit: int,
+    updated_since: datetime | None = None,
+) -> list[Ticket]:
+    """The view's tickets, filtered, in id order after `after_id`: the API's cursor pages,
+    which must neither skip nor repeat a ticket when tickets change meanwhile."""
+    conditions = _conditions(flt, user_id, now)
+    if updated_since is not None:
+        conditions.append(Ticket.updated_at >= updated_since)
+    return list(
+        session.scalars(
+            select(Ticket)
+            .where(*conditions, Ticket.id > after_id)
+            .order_by(Ticket.id)
+            .limit(limit)
+            .options(selectinload(Ticket.tags))
+        )
+    )
+
+
 # A search first reads the view in its own order, a chunk at a time, testing each
 # ticket by id: a common term fills the page from the first few hundred tickets, and
 # the page then says "more than N" rather than counting thousands of matches. When the

@@ -1,7 +1,7 @@
 """the event outbox and webhooks
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-03 18:42:03
 
 Events are written in the same transaction as the change they report; webhook endpoints
@@ -14,7 +14,7 @@ import helpdesk.db
 
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

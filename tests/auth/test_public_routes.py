@@ -64,14 +64,18 @@ PUBLIC_REQUESTS = {
     "tracking.click": lambda w: [PublicRequest(w["paths"]["click"](0), 302, counts_on_get=True)],
     "tracking.view_in_browser": lambda w: [PublicRequest(w["paths"]["view"], 200)],
     "tracking.unsubscribe": lambda w: [PublicRequest(w["paths"]["unsubscribe"], 200)],
+    "api.openapi_document": lambda w: [PublicRequest("/api/v1/openapi.json", 200)],
+    "api.reference": lambda w: [PublicRequest("/api/v1/docs", 200)],
 }
 
 
 def _public_endpoints(app) -> set[str]:
+    # API resources take a bearer token instead (tests/api/test_api_routes.py).
     return {
         rule.endpoint
         for rule in app.url_map.iter_rules()
         if getattr(app.view_functions[rule.endpoint], "allowed_roles", None) is None
+        and not hasattr(app.view_functions[rule.endpoint], "required_scope")
     }
 
 

@@ -52,6 +52,8 @@ class CustomerData:
     consent_source: str = ""
     # custom field key -> text as typed; a key that is left out keeps its stored value
     fields: Mapping[str, str] = field(default_factory=dict)
+    # Another system's id for the customer; None keeps the stored one, "" removes it.
+    external_id: str | None = None
 
 
 @dataclass
@@ -66,6 +68,11 @@ class _CleanCustomer:
     status: SubscriptionStatus
     consent_source: str
     values: list[tuple[CustomField, FieldValue | None]]
+    external_id: str | None
+
+
+def find_customer_by_external_id(session: Session, external_id: str) -> Customer | None:
+    return session.scalar(select(Customer).where(Customer.external_id == external_id))
 
 
 def find_customer_by_email(session: Session, email: str) -> Customer | None:
@@ -79,6 +86,13 @@ def get_customer(session: Session, customer_id: int) -> Customer | None:
 
 def _email_taken(session: Session, email: str, customer: Customer | None) -> bool:
     query = select(Customer.id).where(func.lower(Customer.email) == email.lower())
+    if customer is not None and customer.id is not None:
+        query = query.where(Customer.id != customer.id)
+    return session.scalar(query) is not None
+
+
+def _external_id_taken(session: Session, external_id: str, customer: Customer | None) -> bool:
+    query = select(Customer.id).where(Customer.external_id == external_id)
     if customer is not None and customer.id is not None:
         query = query.where(Customer.id != customer.id)
     return session.scalar(query) is not None
@@ -140,6 +154,13 @@ def _validate_customer(
     consent_source = normalize_text(data.consent_source)
     if len(consent_source) > 100:
         errors["consent_source"] = _l("At most 100 characters.")
+    external_id = None if data.external_id is None else normalize_text(data.external_id)
+    if external_id and len(external_id) > 100:
+        errors["external_id"] = _l("At most 100 characters.")
+    elif external_id and _external_id_taken(session, external_id, customer):
+        errors["external_id"] = _l(
+            "A customer with the external id %(id)s already exists.", id=external_id
+        )
     fields_by_key = {f.key: f for f in list_custom_fields(session)}
     values: list[tuple[CustomField, FieldValue | None]] = []
     for key, raw in data.fields.items():
@@ -164,6 +185,7 @@ def _validate_customer(
         status=status,
         consent_source=consent_source,
         values=values,
+        external_id=external_id,
     )
 
 
@@ -218,6 +240,8 @@ def _apply(session: Session, customer: Customer, clean: _CleanCustomer, now: dat
     customer.name_parts_entered = clean.name_parts_entered
     customer.phone = clean.phone
     customer.company = clean.company
+    if clean.external_id is not None:
+        customer.external_id = clean.external_id or None
     customer.tags = sorted(tags_named(session, clean.tags), key=lambda tag: tag.name)
     set_subscription(customer, clean.status, source=clean.consent_source, now=now)
     for custom_field, value in clean.values:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from helpdesk.customers.models import Customer, Purchase
+from helpdesk.customers.models import Customer, Purchase, counted_amount
 from helpdesk.customers.service.errors import PurchaseInvalid
 from helpdesk.customers.service.field_values import parse_decimal
 from helpdesk.db import utcnow
@@ -44,6 +44,68 @@ def _to_utc(value: date | datetime | str, tz: tzinfo, *, with_time: bool) -> dat
     return value.astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class _CleanPurchase:
+    product: str
+    quantity: int
+    amount: Decimal
+    currency: str
+    purchased_at: datetime
+
+
+def _validate(
+    product: str,
+    quantity: int | str,
+    amount: Decimal | str,
+    currency: str,
+    purchased_at: date | datetime | str,
+    tz: tzinfo,
+    now: datetime,
+    errors: dict[str, LazyText],
+) -> _CleanPurchase:
+    """The rules every purchase follows, from a form, a CSV line or the API; refusals go
+    into `errors` by field."""
+    product = normalize_text(product)
+    if not product:
+        errors["product"] = _l("A product is required.")
+    elif len(product) > 200:
+        errors["product"] = _l("At most 200 characters.")
+    try:
+        qty = int(str(quantity).strip())
+        if not 1 <= qty <= 1_000_000:
+            raise ValueError
+    except ValueError:
+        errors["quantity"] = _l("Quantity must be a whole number from 1 to 1,000,000.")
+        qty = 0
+    money = _money(amount, "amount", errors)
+    code = (currency or "").strip().upper()
+    if code not in _CURRENCIES:
+        errors["currency"] = _l(
+            "Currency must be a three-letter ISO 4217 code such as KRW, USD or EUR."
+        )
+    try:
+        when = _to_utc(purchased_at, tz, with_time=False)
+        if when > now + timedelta(days=1):
+            errors["purchased_at"] = _l("The purchase date is in the future.")
+    except (ValueError, TypeError, OverflowError):
+        errors["purchased_at"] = _l("Enter the purchase date as YYYY-MM-DD.")
+        when = now
+    return _CleanPurchase(product, qty, money, code, when)
+
+
+def _money(amount: Decimal | str, key: str, errors: dict[str, LazyText]) -> Decimal:
+    try:
+        money = amount if isinstance(amount, Decimal) else parse_decimal(str(amount))
+        if money < 0 or money >= _AMOUNT_LIMIT or money.as_tuple().exponent < -2:
+            raise ValueError
+    except ValueError:
+        errors[key] = _l(
+            "Amount must be a number of 0 or more with at most 2 decimal places, like 19.90."
+        )
+        return Decimal(0)
+    return money
+
+
 def add_purchase(
     session: Session,
     customer: Customer,
@@ -61,39 +123,7 @@ def add_purchase(
     time mean midnight in ``tz``, the zone of whoever entered them."""
     now = now or utcnow()
     errors: dict[str, LazyText] = {}
-    product = normalize_text(product)
-    if not product:
-        errors["product"] = _l("A product is required.")
-    elif len(product) > 200:
-        errors["product"] = _l("At most 200 characters.")
-    try:
-        qty = int(str(quantity).strip())
-        if not 1 <= qty <= 1_000_000:
-            raise ValueError
-    except ValueError:
-        errors["quantity"] = _l("Quantity must be a whole number from 1 to 1,000,000.")
-        qty = 0
-    try:
-        money = amount if isinstance(amount, Decimal) else parse_decimal(str(amount))
-        if money < 0 or money >= _AMOUNT_LIMIT or money.as_tuple().exponent < -2:
-            raise ValueError
-    except ValueError:
-        errors["amount"] = _l(
-            "Amount must be a number of 0 or more with at most 2 decimal places, like 19.90."
-        )
-        money = Decimal(0)
-    code = (currency or "").strip().upper()
-    if code not in _CURRENCIES:
-        errors["currency"] = _l(
-            "Currency must be a three-letter ISO 4217 code such as KRW, USD or EUR."
-        )
-    try:
-        when = _to_utc(purchased_at, tz, with_time=False)
-        if when > now + timedelta(days=1):
-            errors["purchased_at"] = _l("The purchase date is in the future.")
-    except (ValueError, TypeError):
-        errors["purchased_at"] = _l("Enter the purchase date as YYYY-MM-DD.")
-        when = now
+    clean = _validate(product, quantity, amount, currency, purchased_at, tz, now, errors)
     ref = normalize_text(order_ref) or None
     if ref is not None and len(ref) > 100:
         errors["order_ref"] = _l("At most 100 characters.")
@@ -102,11 +132,11 @@ def add_purchase(
     purchase = Purchase(
         customer_id=customer.id,
         order_ref=ref,
-        product=product,
-        quantity=qty,
-        amount=money,
-        currency=code,
-        purchased_at=when,
+        product=clean.product,
+        quantity=clean.quantity,
+        amount=clean.amount,
+        currency=clean.currency,
+        purchased_at=clean.purchased_at,
         created_at=now,
     )
     try:
@@ -114,7 +144,11 @@ def add_purchase(
             session.add(purchase)
     except IntegrityError:
         raise PurchaseInvalid(
-            {"order_ref": _l("This order already has a line for %(product)s.", product=product)}
+            {
+                "order_ref": _l(
+                    "This order already has a line for %(product)s.", product=clean.product
+                )
+            }
         ) from None
     record_event(
         session,
@@ -145,19 +179,41 @@ def purchases_of(session: Session, customer_id: int) -> list[Purchase]:
     )
 
 
+def purchases_after(
+    session: Session,
+    after_id: int,
+    limit: int,
+    *,
+    customer_id: int | None = None,
+    source: str | None = None,
+    order_id: str | None = None,
+) -> list[Purchase]:
+    """Up to `limit` purchases with an id above `after_id`, in id order: cursor pages."""
+    query = select(Purchase).where(Purchase.id > after_id)
+    if customer_id is not None:
+        query = query.where(Purchase.customer_id == customer_id)
+    if source is not None:
+        query = query.where(Purchase.source == source)
+    if order_id is not None:
+        query = query.where(Purchase.order_id == order_id)
+    return list(session.scalars(query.order_by(Purchase.id).limit(limit)))
+
+
 def lifetime_values(session: Session, customer_ids: Sequence[int]) -> dict[int, list[Money]]:
     """Sum of purchase amounts per currency; currencies are never converted into each other."""
     if not customer_ids:
         return {}
     rows = session.execute(
-        select(Purchase.customer_id, Purchase.currency, func.sum(Purchase.amount))
+        select(Purchase.customer_id, Purchase.currency, func.sum(counted_amount()))
         .where(Purchase.customer_id.in_(customer_ids))
         .group_by(Purchase.customer_id, Purchase.currency)
         .order_by(Purchase.customer_id, Purchase.currency)
     )
     result: dict[int, list[Money]] = {}
     for customer_id, currency, total in rows:
-        result.setdefault(customer_id, []).append(Money(currency, Decimal(total)))
+        # SQLite does the arithmetic of counted_amount in floating point: back to cents.
+        amount = Decimal(str(total)).quantize(Decimal("0.01"))
+        result.setdefault(customer_id, []).append(Money(currency, amount))
     return result
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -16,6 +17,7 @@ from helpdesk.customers.models import (
     Purchase,
     SubscriptionStatus,
     Tag,
+    counted_amount,
     customer_tags,
 )
 from helpdesk.customers.service.custom_fields import get_custom_field_by_key
@@ -39,6 +41,9 @@ class CustomerFilter:
     field_key: str = ""
     field_value: str = ""
     sort: str = "name"
+    # Exact address (any case) and "changed since": the API's filters.
+    email: str = ""
+    updated_since: datetime | None = None
 
 
 def _sortable(session: Session, column) -> ColumnElement:
@@ -95,6 +100,10 @@ def customer_statement(session: Session, flt: CustomerFilter) -> Select[tuple[Cu
             raise FilterInvalid({"status": _l("Unknown subscription status.")}) from None
     if flt.field_key and flt.field_value.strip():
         query = query.where(_field_equals(session, flt.field_key, flt.field_value))
+    if flt.email.strip():
+        query = query.where(func.lower(Customer.email) == flt.email.strip().lower())
+    if flt.updated_since is not None:
+        query = query.where(Customer.updated_at >= flt.updated_since)
     if flt.sort in ("spend", "-spend"):
         return _order_by_spend(session, query, descending=flt.sort == "-spend")
     column, descending = _SORT_COLUMNS.get(flt.sort, _SORT_COLUMNS["name"])
@@ -116,7 +125,7 @@ def spend_sorts_by_count(session: Session) -> bool:
 
 
 def _order_by_spend(session: Session, query: Select, *, descending: bool) -> Select:
-    measure = func.count() if spend_sorts_by_count(session) else func.sum(Purchase.amount)
+    measure = func.count() if spend_sorts_by_count(session) else func.sum(counted_amount())
     totals = (
         select(Purchase.customer_id, measure.label("spend"))
         .group_by(Purchase.customer_id)
@@ -173,6 +182,25 @@ def search_customers(
         query.options(selectinload(Customer.tags)).offset(offset).limit(limit)
     ).all()
     return list(customers), total or 0
+
+
+def customers_after(
+    session: Session, flt: CustomerFilter, after_id: int, limit: int
+) -> list[Customer]:
+    """Up to `limit` matches with an id above `after_id`, in id order (tags and field values
+    loaded): pages by cursor that stay stable while customers are added."""
+    query = (
+        customer_statement(session, flt)
+        .order_by(None)
+        .where(Customer.id > after_id)
+        .order_by(Customer.id)
+        .limit(limit)
+        .options(
+            selectinload(Customer.tags),
+            selectinload(Customer.field_values).selectinload(CustomFieldValue.field),
+        )
+    )
+    return list(session.scalars(query))
 
 
 def matching_ids(session: Session, flt: CustomerFilter) -> list[int]:
