@@ -204,12 +204,10 @@ class Purchase(Base):
     currency: Mapped[str] = mapped_column(String(3))
     purchased_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[PurchaseStatus] = mapped_column(
-        _enum(PurchaseStatus), default=PurchaseStatus.paid, server_default="paid"
-    )
-    refunded_amount: Mapped[Decimal] = mapped_column(
-        Numeric(12, 2), default=Decimal(0), server_default="0"
-    )
+    # Defaults in the database only: the CSV import's bulk INSERT names just its own
+    # columns (helpdesk.customers.importer.bulk).
+    status: Mapped[PurchaseStatus] = mapped_column(_enum(PurchaseStatus), server_default="paid")
+    refunded_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")
     # An order from another system (the shop) by that system's name and order id: sent
     # again, it updates this row instead of adding one.
     source: Mapped[str | None] = mapped_column(String(50))

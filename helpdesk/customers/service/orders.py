@@ -9,14 +9,12 @@ INSERT ... ON CONFLICT DO UPDATE, on PostgreSQL and SQLite alike; the unique ind
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, String, any_, func, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import String, func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import Customer, Purchase, PurchaseStatus
@@ -29,7 +27,7 @@ from helpdesk.text import LazyText
 from helpdesk.text import lazy_text as _l
 
 MAX_ORDERS = 1000
-# Columns an order sent again may change.
+# Columns an order sent again may change, and all that are written.
 _UPDATABLE = (
     "customer_id",
     "product",
@@ -40,6 +38,7 @@ _UPDATABLE = (
     "status",
     "refunded_amount",
 )
+_WRITTEN = ("source", "order_id", "order_ref", "created_at", "updated_at", *_UPDATABLE)
 
 
 @dataclass
@@ -76,6 +75,9 @@ def upsert_orders(
     session: Session, source: str, orders: Sequence[OrderData], *, now: datetime | None = None
 ) -> list[OrderResult]:
     """Stores the batch (at most MAX_ORDERS) or, when any order is refused, nothing."""
+    # Here, not at the top: the importer package imports this service package.
+    from helpdesk.customers.importer import bulk
+
     now = now or utcnow()
     errors: dict[str, LazyText] = {}
     source = normalize_text(source)
@@ -109,9 +111,16 @@ def upsert_orders(
             continue
         changed.append(row)
     if changed:
-        # One statement sent as an executemany (psycopg pipelines it): a multi-row
-        # INSERT of 1,000 rows costs more, in compiling and in psycopg parsing its text.
-        session.connection().execute(_upsert_statement(session), changed)
+        # The CSV import's bulk upsert: COPY into a temporary table and one INSERT ...
+        # SELECT ... ON CONFLICT on PostgreSQL, one executemany on SQLite.
+        bulk._upsert(
+            session,
+            Purchase.__table__,
+            _WRITTEN,
+            [tuple(row[name] for name in _WRITTEN) for row in changed],
+            conflict=["source", "order_id"],
+            update=(*_UPDATABLE, "updated_at"),
+        )
     ids = {order_id: row["id"] for order_id, row in stored.items()}
     created = [order_id for order_id, outcome in outcomes.items() if outcome == "created"]
     if created:
@@ -173,20 +182,24 @@ def _resolve_customers(
     session: Session, orders: Sequence[OrderData], rows: list[dict], errors: dict
 ) -> None:
     """Sets each row's customer_id, looking customers up a batch at a time."""
+    from helpdesk.customers.importer import bulk
+
     ids = {o.customer_id for o in orders if o.customer_id is not None}
     emails = {o.customer_email.strip().lower() for o in orders if o.customer_email}
     external = {o.customer_external_id for o in orders if o.customer_external_id}
-    known_ids = set(session.scalars(select(Customer.id).where(_one_of(session, Customer.id, ids))))
+    known_ids = set(
+        session.scalars(select(Customer.id).where(bulk._one_of(session, Customer.id, ids)))
+    )
     lower_email = func.lower(Customer.email, type_=String())
     by_email = dict(
         session.execute(
-            select(lower_email, Customer.id).where(_one_of(session, lower_email, emails))
+            select(lower_email, Customer.id).where(bulk._one_of(session, lower_email, emails))
         ).all()
     )
     by_external = dict(
         session.execute(
             select(Customer.external_id, Customer.id).where(
-                _one_of(session, Customer.external_id, external)
+                bulk._one_of(session, Customer.external_id, external)
             )
         ).all()
     )
@@ -215,33 +228,10 @@ def _new_customer(session: Session, order: OrderData, index: int, errors: dict) 
 
 
 def _stored(session: Session, source: str, order_ids: list[str]) -> dict[str, dict]:
+    from helpdesk.customers.importer import bulk
+
     columns = [getattr(Purchase, name) for name in ("id", "order_id", *_UPDATABLE)]
     query = select(*columns).where(
-        Purchase.source == source, _one_of(session, Purchase.order_id, order_ids)
+        Purchase.source == source, bulk._one_of(session, Purchase.order_id, order_ids)
     )
     return {row["order_id"]: dict(row) for row in session.execute(query).mappings()}
-
-
-def _one_of(session: Session, column, values: Collection) -> ColumnElement[bool]:
-    """`column IN values` for at most MAX_ORDERS values. On PostgreSQL as `= ANY(array)`:
-    one parameter instead of a thousand, which it parses and plans several times faster."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(list(values), ARRAY(column.type)))
-    return column.in_(list(values))
-
-
-def _upsert_statement(session: Session):
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Purchase)
-    changes = {name: statement.excluded[name] for name in (*_UPDATABLE, "updated_at")}
-    return statement.on_conflict_do_update(
-        index_elements=[Purchase.source, Purchase.order_id],
-        set_=changes,
-        where=or_(
-            *(
-                getattr(Purchase, name).is_distinct_from(statement.excluded[name])
-                for name in _UPDATABLE
-            )
-        ),
-    )
