@@ -1,0 +1,82 @@
+// The rich reply composer: Trix (static/vendor/trix) takes the place of the plain
+// #reply-body textarea. The editor's HTML travels in the hidden body_html field and the
+// server derives the text part from it; without JavaScript the textarea sends plain text.
+"use strict";
+
+(function () {
+  const box = document.getElementById("reply-body");
+  const htmlField = document.getElementById("reply-body-html");
+  if (!box || !htmlField || !window.Trix || !window.customElements) return;
+  const form = box.form;
+  Object.assign(Trix.config.lang, JSON.parse(form.dataset.editorLabels || "{}"));
+
+  const editor = document.createElement("trix-editor");
+  editor.id = "reply-editor";
+  editor.className = "reply-editor";
+  editor.setAttribute("input", htmlField.id);
+  editor.setAttribute("placeholder", box.placeholder || "");
+  editor.setAttribute("aria-label", box.labels.length ? box.labels[0].textContent : "");
+  if (!htmlField.value && box.value) htmlField.value = textToHtml(box.value);
+  box.hidden = true;
+  box.after(editor);
+
+  function textToHtml(text) {
+    const div = document.createElement("div");
+    div.textContent = text;
+    return `<div>${div.innerHTML.replace(/\n/g, "<br>")}</div>`;
+  }
+
+  // The textarea keeps the plain text too, so a form read without the HTML still has it.
+  editor.addEventListener("trix-change", () => {
+    box.value = editor.editor.getDocument().toString().replace(/\n$/, "");
+  });
+
+  // Files pasted or dropped into the editor join the reply's attachments instead of
+  // becoming editor attachments, which would need an upload endpoint.
+  const fileInput = form.querySelector('input[type="file"][name="attachments"]');
+  function attach(files) {
+    if (!fileInput) return;
+    const all = new DataTransfer();
+    for (const file of fileInput.files) all.items.add(file);
+    for (const file of files) all.items.add(file);
+    fileInput.files = all.files;
+    fileInput.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  editor.addEventListener("trix-file-accept", (event) => {
+    event.preventDefault();
+    attach([event.file]);
+  });
+  form.addEventListener("dragover", (event) => {
+    if (event.dataTransfer && event.dataTransfer.types.includes("Files")) event.preventDefault();
+  });
+  form.addEventListener("drop", (event) => {
+    if (!event.dataTransfer || !event.dataTransfer.files.length || editor.contains(event.target)) {
+      return;
+    }
+    event.preventDefault();
+    attach(event.dataTransfer.files);
+  });
+
+  // For the saved reply picker and the FAQ insert (static/saved_replies.js, faq_insert.js).
+  window.richReply = {
+    editor,
+    textBeforeCaret() {
+      const [start] = editor.editor.getSelectedRange();
+      return editor.editor.getDocument().toString().slice(0, start);
+    },
+    // Puts plain text at the caret, on a line of its own when text comes before it.
+    insert(text) {
+      const before = this.textBeforeCaret();
+      editor.focus();
+      if (before.trim()) editor.editor.insertLineBreak();
+      editor.editor.insertString(text);
+    },
+    // Replaces what was typed before the caret (the "/filter" that opened the picker).
+    replaceBeforeCaret(text) {
+      const [start] = editor.editor.getSelectedRange();
+      editor.focus();
+      editor.editor.setSelectedRange([0, start]);
+      editor.editor.insertString(text);
+    },
+  };
+})();
