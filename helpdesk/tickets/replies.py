@@ -11,6 +11,7 @@ caller, who then queues the send job.
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import mimetypes
 import re
 from collections.abc import Sequence
@@ -24,7 +25,9 @@ from helpdesk.auth.models import User
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
 from helpdesk.mail.models import Mailbox
-from helpdesk.mail.signatures import reply_signature, signed
+from helpdesk.mail.parse import sanitize_html
+from helpdesk.mail.rich_text import plain_text_from_html
+from helpdesk.mail.signatures import SEPARATOR, reply_signature, signed
 from helpdesk.normalize import InvalidEmail, normalize_email
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
@@ -60,6 +63,7 @@ MAX_CC = 20
 MAX_ATTACHMENTS = 10
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 MAX_REFERENCES = 20
+MAX_HTML = 2_000_000  # characters of editor HTML; far above any typed reply
 CONTENT_TYPE_PATTERN = re.compile(
     r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$"
 )
@@ -192,6 +196,36 @@ def _seen_id(session: Session, ticket_id: int, seen_message_id: int | None) -> i
     return seen_message_id
 
 
+@dataclass(frozen=True)
+class ReplyBody:
+    text: str
+    html: str | None  # sanitized, when the agent wrote a formatted reply
+
+
+def _reply_body(body: str | None, body_html: str | None) -> ReplyBody:
+    """The reply as text, and as sanitized HTML when the editor sent any. The text part
+    is written from that HTML, so both parts say the same; without HTML (no JavaScript)
+    the textarea's text is the reply, as before."""
+    if body_html and body_html.strip():
+        if len(body_html) > MAX_HTML:
+            raise InvalidInput(_l("The formatted reply is too long."), field="body")
+        html = sanitize_html(body_html)
+        text = _clean_body(plain_text_from_html(html), "body", _l("Write the reply first."))
+        return ReplyBody(text, html)
+    return ReplyBody(_clean_body(body, "body", _l("Write the reply first.")), None)
+
+
+def _mail_html(html: str, signature: str, marker: str) -> str:
+    """The sent HTML part: the reply, the signature and the ticket marker the text part
+    also carries, cleaned again as a whole so that what is stored is sanitized."""
+    footer = ""
+    if signature:
+        lines = "<br>".join(html_lib.escape(line) for line in signature.splitlines())
+        footer += f"<div>{html_lib.escape(SEPARATOR)}<br>{lines}</div>"
+    footer += f'<div style="color: #888888; font-size: small">{html_lib.escape(marker)}</div>'
+    return sanitize_html(f"<div>{html}</div><br>{footer}")
+
+
 def composer_signature(session: Session, ticket: Ticket, agent_id: int) -> str:
     """The signature `agent_id`'s reply on the ticket will carry, for the composer."""
     agent = session.get(User, agent_id)
@@ -224,11 +258,14 @@ def send_reply(
     new_status: str | None,
     *,
     mail: MailSettings,
+    body_html: str | None = None,
 ) -> Message:
     """Store the agent's reply as a queued outgoing message; the caller commits and then
     enqueues the send job. Raises ReplyConflict when a customer message, reply or note
-    newer than `seen_message_id` exists; then nothing is written."""
-    text = _clean_body(body, "body", _l("Write the reply first."))
+    newer than `seen_message_id` exists; then nothing is written. With `body_html` (the
+    rich editor's) the mail carries it, sanitized, beside a text part written from it."""
+    reply_body = _reply_body(body, body_html)
+    text = reply_body.text
     cc_list = parse_cc(cc)
     status = parse_status(new_status) if new_status else STATUS_AFTER_REPLY
     uploads = _clean_uploads(attachments)
@@ -263,6 +300,8 @@ def send_reply(
     now = utcnow()
     # Before the reply, so the history reads "assigned", then the answer.
     _assign_to_replier(session, ticket, mailbox, agent, now)
+    signature = reply_signature(mailbox, agent)
+    marker = make_body_marker(ticket.id, mail.secret_key)
     reply = Message(
         ticket_id=ticket.id,
         kind=MessageKind.reply,
@@ -275,9 +314,9 @@ def send_reply(
         to=[customer.email],
         cc=cc_list,
         subject=reply_subject(ticket),
-        body_text=(
-            f"{signed(text, reply_signature(mailbox, agent))}\n\n"
-            f"{make_body_marker(ticket.id, mail.secret_key)}\n"
+        body_text=f"{signed(text, signature)}\n\n{marker}\n",
+        body_html_safe=(
+            _mail_html(reply_body.html, signature, marker) if reply_body.html else None
         ),
         body_reply=text,
         send_status=SendStatus.queued,

@@ -411,6 +411,7 @@ def reply(ticket_id: int):
             seen,
             form.status.data,
             mail=_mail_settings(),
+            body_html=form.body_html.data,
         )
     except service.ReplyConflict as exc:
         # The agent now has seen these: sending again as it is means "send anyway".
