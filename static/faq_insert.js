@@ -17,7 +17,7 @@
 
   function insertIntoReply(text) {
     if (window.richReply) {
-      window.richReply.insert(text); // the rich editor (static/rich_reply.js)
+      window.richReply.insert(text, 2); // the rich editor (static/rich_reply.js)
       return true;
     }
     const box = document.getElementById("reply-body");

@@ -64,11 +64,14 @@
       const [start] = editor.editor.getSelectedRange();
       return editor.editor.getDocument().toString().slice(0, start);
     },
-    // Puts plain text at the caret, on a line of its own when text comes before it.
-    insert(text) {
+    // Puts plain text at the caret; `breaks` line breaks part it from text before it.
+    insert(text, breaks = 1) {
       const before = this.textBeforeCaret();
       editor.focus();
-      if (before.trim()) editor.editor.insertLineBreak();
+      if (before.trim()) {
+        const ending = before.length - before.replace(/\n+$/, "").length;
+        for (let i = ending; i < breaks; i++) editor.editor.insertLineBreak();
+      }
       editor.editor.insertString(text);
     },
     // Replaces what was typed before the caret (the "/filter" that opened the picker).

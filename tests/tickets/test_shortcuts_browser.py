@@ -60,7 +60,7 @@ def test_ticket_keys_reply_assign_and_resolve(open_as, session, agent):
     page = open_as(agent.email)
     page.goto(f"/tickets/{ticket.id}")
     page.keyboard.press("r")
-    assert page.evaluate("document.activeElement.id") == "reply-body"
+    assert page.evaluate("document.activeElement.id") == "reply-editor"
     page.keyboard.type("a draft")
     assert state(session, ticket.id)[0] is None  # "a" typed into the box is text
     page.keyboard.press("Escape")
