@@ -88,3 +88,43 @@ def test_bold_text_and_a_list_reach_the_customer_formatted_with_a_readable_text_
     assert f"<ul><li>{first}</li><li>{second}</li></ul>" in html
     plain_part = email.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert plain_part.startswith(f"{bold}, {plain}\n- {first}\n- {second}\n")
+
+
+DROP_FILE = """(selector) => {
+    const files = new DataTransfer();
+    files.items.add(new File(["Tracking number 7"], "tracking.txt", { type: "text/plain" }));
+    const target = document.querySelector(selector);
+    for (const type of ["dragover", "drop"]) {
+        target.dispatchEvent(
+            new DragEvent(type, { dataTransfer: files, bubbles: true, cancelable: true })
+        );
+    }
+}"""
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_file_dropped_on_the_composer_is_sent_as_an_attachment(
+    browser, live_server, session, agent, ticket_id, redis_conn, smtp_relay, language
+):
+    session.get(User, agent.id).language = language
+    session.commit()
+    context = browser.new_context(base_url=live_server, locale=LANGUAGES[language]["locale"])
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    browser_login(page, agent.email)
+    page.goto(f"/tickets/{ticket_id}")
+
+    page.locator("#reply-editor").click()
+    page.keyboard.type(LANGUAGES[language]["words"][0])
+    page.evaluate(DROP_FILE, "#reply-form .to")
+    assert page.evaluate("document.querySelector('#reply-form input[type=file]').files.length") == 1
+    page.click("#send-reply")
+    page.wait_for_url(re.compile(rf"/tickets/{ticket_id}#message-\d+"))
+    worker = SimpleWorker([Queue(MAIL_QUEUE, connection=redis_conn)], connection=redis_conn)
+    assert worker.work(burst=True)
+    [delivered] = smtp_relay.received
+    context.close()
+
+    [attachment] = delivered.message.iter_attachments()
+    assert attachment.get_filename() == "tracking.txt"
+    assert attachment.get_content() == "Tracking number 7"
