@@ -68,6 +68,8 @@ CONTENT_TYPE_PATTERN = re.compile(
     r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$"
 )
 _FILENAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+# The Content-ID the editor gives an image pasted into a reply (static/rich_reply.js).
+_INLINE_CID = re.compile(r"^[A-Za-z0-9-]{1,64}@inline$")
 _SUBJECT_TOKEN = re.compile(r"\[#\d+\]")
 
 
@@ -127,6 +129,23 @@ def _clean_uploads(uploads: Sequence[Upload]) -> list[Upload]:
     return cleaned
 
 
+def _inline_images(uploads: Sequence[Upload], html: str | None) -> list[tuple[str, Upload]]:
+    """Images pasted into the editor, each uploaded under its Content-ID as file name;
+    those the reply's HTML no longer shows (deleted after pasting) are left out."""
+    images = []
+    for upload in _clean_uploads(uploads):
+        if not _INLINE_CID.match(upload.filename) or not upload.content_type.startswith("image/"):
+            raise InvalidInput(
+                _l("A pasted image could not be read. Remove it and paste it again."),
+                field="body",
+            )
+        if html and f'src="cid:{upload.filename}"' in html:
+            extension = mimetypes.guess_extension(upload.content_type) or ""
+            name = f"{upload.filename.partition('@')[0]}{extension}"
+            images.append((upload.filename, Upload(name, upload.content_type, upload.content)))
+    return images
+
+
 def reply_subject(ticket: Ticket) -> str:
     """``Re: <subject> [#id]``: customers' clients thread by it and ingest finds the id."""
     base = " ".join(_SUBJECT_TOKEN.sub("", ticket.subject or "").split()) or "(no subject)"
@@ -164,7 +183,9 @@ def _reply_mailbox(session: Session, ticket: Ticket) -> Mailbox:
     return mailbox
 
 
-def _store_attachment(session: Session, message_id: int, upload: Upload) -> None:
+def _store_attachment(
+    session: Session, message_id: int, upload: Upload, content_id: str | None = None
+) -> None:
     digest = hashlib.sha256(upload.content).hexdigest()
     if session.get(AttachmentBlob, digest) is None:
         try:
@@ -181,6 +202,8 @@ def _store_attachment(session: Session, message_id: int, upload: Upload) -> None
             filename=upload.filename,
             content_type=upload.content_type,
             size=len(upload.content),
+            content_id=content_id,
+            inline=content_id is not None,
         )
     )
 
@@ -259,13 +282,16 @@ def send_reply(
     *,
     mail: MailSettings,
     body_html: str | None = None,
+    inline_images: Sequence[Upload] = (),
 ) -> Message:
     """Store the agent's reply as a queued outgoing message; the caller commits and then
     enqueues the send job. Raises ReplyConflict when a customer message, reply or note
     newer than `seen_message_id` exists; then nothing is written. With `body_html` (the
-    rich editor's) the mail carries it, sanitized, beside a text part written from it."""
+    rich editor's) the mail carries it, sanitized, beside a text part written from it;
+    `inline_images` are the images it shows by cid:."""
     reply_body = _reply_body(body, body_html)
     text = reply_body.text
+    images = _inline_images(inline_images, reply_body.html)
     cc_list = parse_cc(cc)
     status = parse_status(new_status) if new_status else STATUS_AFTER_REPLY
     uploads = _clean_uploads(attachments)
@@ -326,6 +352,8 @@ def send_reply(
     session.flush()
     for upload in uploads:
         _store_attachment(session, reply.id, upload)
+    for content_id, image in images:
+        _store_attachment(session, reply.id, image, content_id)
 
     _apply_status(ticket, status, now)
     _credit_faq_if_done(session, ticket)

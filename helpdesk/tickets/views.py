@@ -374,10 +374,10 @@ def _queue_notification_mail() -> None:
         queue_notification_mail(_config())
 
 
-def _uploads() -> list[replies.Upload]:
+def _uploads(field: str = "attachments") -> list[replies.Upload]:
     return [
         replies.Upload(f.filename or "", f.mimetype or "", f.read())
-        for f in request.files.getlist("attachments")
+        for f in request.files.getlist(field)
         if f and f.filename
     ]
 
@@ -412,6 +412,7 @@ def reply(ticket_id: int):
             form.status.data,
             mail=_mail_settings(),
             body_html=form.body_html.data,
+            inline_images=_uploads("inline_images"),
         )
     except service.ReplyConflict as exc:
         # The agent now has seen these: sending again as it is means "send anyway".

@@ -122,3 +122,82 @@ def test_oversized_html_is_refused(session, agent, conversation):
     huge = "<div>" + "a" * (replies.MAX_HTML + 1) + "</div>"
     with pytest.raises(service.InvalidInput):
         rich_reply(session, agent, conversation, huge)
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
+def test_pasted_image_is_sent_inline_by_cid_in_multipart_related(session, agent, conversation):
+    ticket_id, seen = conversation
+    html = '<div>See the label:<br><img src="cid:image-1-ab12@inline" alt="label"></div>'
+    message = replies.send_reply(
+        session,
+        ticket_id,
+        agent.id,
+        "",
+        "",
+        [],
+        seen,
+        None,
+        mail=MAIL,
+        body_html=html,
+        inline_images=[replies.Upload("image-1-ab12@inline", "image/png", PNG)],
+    )
+    session.commit()
+    email = build_ticket_email(session, message.id)
+    related = email.get_body(("related",))
+    assert related.get_content_type() == "multipart/related"
+    [image] = [part for part in related.iter_parts() if part["Content-ID"]]
+    assert image["Content-ID"] == "<image-1-ab12@inline>"
+    assert image.get_content() == PNG
+    assert 'src="cid:image-1-ab12@inline"' in email.get_body(("html",)).get_content()
+    assert list(email.iter_attachments()) == []
+
+
+def test_pasted_image_no_longer_in_the_html_is_left_out(session, agent, conversation):
+    ticket_id, seen = conversation
+    message = replies.send_reply(
+        session,
+        ticket_id,
+        agent.id,
+        "",
+        "",
+        [],
+        seen,
+        None,
+        mail=MAIL,
+        body_html="<div>The image was deleted again.</div>",
+        inline_images=[replies.Upload("image-1-ab12@inline", "image/png", PNG)],
+    )
+    session.commit()
+    assert message.attachments == []
+
+
+@pytest.mark.parametrize(
+    "upload",
+    [
+        replies.Upload("image-1-ab12@inline", "text/html", b"<script>alert(1)</script>"),
+        replies.Upload("../../etc/passwd", "image/png", PNG),
+    ],
+)
+def test_inline_upload_that_is_no_pasted_image_is_refused(session, agent, conversation, upload):
+    ticket_id, seen = conversation
+    with pytest.raises(service.InvalidInput):
+        replies.send_reply(
+            session,
+            ticket_id,
+            agent.id,
+            "",
+            "",
+            [],
+            seen,
+            None,
+            mail=MAIL,
+            body_html='<div>x<img src="cid:image-1-ab12@inline"></div>',
+            inline_images=[upload],
+        )
+    session.rollback()
+    assert replies.latest_message_id(session, ticket_id) == seen
