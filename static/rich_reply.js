@@ -9,6 +9,8 @@
   if (!box || !htmlField || !window.Trix || !window.customElements) return;
   const form = box.form;
   Object.assign(Trix.config.lang, JSON.parse(form.dataset.editorLabels || "{}"));
+  // A pasted screenshot needs no "image.png 67 KB" under it in the customer's mail.
+  Trix.config.attachments.preview.caption = { name: false, size: false };
 
   const editor = document.createElement("trix-editor");
   editor.id = "reply-editor";
@@ -31,9 +33,17 @@
     box.value = editor.editor.getDocument().toString().replace(/\n$/, "");
   });
 
-  // Files pasted or dropped into the editor join the reply's attachments instead of
-  // becoming editor attachments, which would need an upload endpoint.
+  // Files pasted or dropped into the editor join the reply's attachments; images stay
+  // in the text, sent inline by Content-ID (cid:) with the reply instead of uploaded.
   const fileInput = form.querySelector('input[type="file"][name="attachments"]');
+  const inlineInput = document.createElement("input");
+  inlineInput.type = "file";
+  inlineInput.name = "inline_images";
+  inlineInput.multiple = true;
+  inlineInput.hidden = true;
+  form.append(inlineInput);
+  const pastedImages = new Map(); // Content-ID -> File; Trix lets go of the file itself
+  let pasted = 0;
   function attach(files) {
     if (!fileInput) return;
     const all = new DataTransfer();
@@ -43,8 +53,27 @@
     fileInput.dispatchEvent(new Event("change", { bubbles: true }));
   }
   editor.addEventListener("trix-file-accept", (event) => {
+    if (event.file.type.startsWith("image/")) return;
     event.preventDefault();
     attach([event.file]);
+  });
+  editor.addEventListener("trix-attachment-add", (event) => {
+    const attachment = event.attachment;
+    if (!attachment.file) return;
+    const random = Math.random().toString(36).slice(2, 10);
+    const contentId = `image-${++pasted}-${random}@inline`; // the form the server accepts
+    pastedImages.set(contentId, attachment.file);
+    // A URL makes Trix keep the image in its HTML.
+    attachment.setAttributes({ url: `cid:${contentId}` });
+  });
+  form.addEventListener("submit", () => {
+    const images = new DataTransfer();
+    for (const attachment of editor.editor.getDocument().getAttachments()) {
+      const contentId = (attachment.getURL() || "").replace(/^cid:/, "");
+      const file = pastedImages.get(contentId);
+      if (file) images.items.add(new File([file], contentId, { type: file.type }));
+    }
+    inlineInput.files = images.files;
   });
   form.addEventListener("dragover", (event) => {
     if (event.dataTransfer && event.dataTransfer.types.includes("Files")) event.preventDefault();

@@ -103,7 +103,8 @@ def _page_policy(load_remote: bool) -> str:
     # Mail HTML runs in srcdoc frames, which inherit this policy: remote images load
     # only when the agent asked for them on this one page view.
     remote = " https: http:" if load_remote else ""
-    return headers.policy(img_src=f"'self' data:{remote}", style_src=headers.MAIL_STYLES)
+    # blob: for the previews of images pasted into the reply editor.
+    return headers.policy(img_src=f"'self' data: blob:{remote}", style_src=headers.MAIL_STYLES)
 
 
 def _mail_frames(page: display.TicketPage, remote_for: int | None) -> dict[int, dict]:

@@ -128,3 +128,50 @@ def test_file_dropped_on_the_composer_is_sent_as_an_attachment(
     [attachment] = delivered.message.iter_attachments()
     assert attachment.get_filename() == "tracking.txt"
     assert attachment.get_content() == "Tracking number 7"
+
+
+# A 1x1 PNG, pasted as a file the way a screenshot is.
+PASTE_IMAGE = """(bytes) => {
+    const clipboard = new DataTransfer();
+    const image = new File([new Uint8Array(bytes)], "screenshot.png", { type: "image/png" });
+    clipboard.items.add(image);
+    document.querySelector("#reply-editor").dispatchEvent(
+        new ClipboardEvent("paste", { clipboardData: clipboard, bubbles: true, cancelable: true })
+    );
+}"""
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_image_pasted_into_the_editor_is_sent_inline_by_cid(
+    browser, live_server, session, agent, ticket_id, redis_conn, smtp_relay, language
+):
+    session.get(User, agent.id).language = language
+    session.commit()
+    context = browser.new_context(base_url=live_server, locale=LANGUAGES[language]["locale"])
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    browser_login(page, agent.email)
+    page.goto(f"/tickets/{ticket_id}")
+
+    page.locator("#reply-editor").click()
+    page.keyboard.type(LANGUAGES[language]["words"][0])
+    page.evaluate(PASTE_IMAGE, list(PNG))
+    expect(page.locator("#reply-editor figure img")).to_have_count(1)
+    page.click("#send-reply")
+    page.wait_for_url(re.compile(rf"/tickets/{ticket_id}#message-\d+"))
+    worker = SimpleWorker([Queue(MAIL_QUEUE, connection=redis_conn)], connection=redis_conn)
+    assert worker.work(burst=True)
+    [delivered] = smtp_relay.received
+    context.close()
+
+    email = delivered.message
+    related = email.get_body(("related",))
+    [image] = [part for part in related.iter_parts() if part["Content-ID"]]
+    content_id = image["Content-ID"].strip("<>")
+    assert image.get_content() == PNG
+    assert f'src="cid:{content_id}"' in email.get_body(("html",)).get_content()
+    assert "screenshot.png" not in email.get_body(("html",)).get_content()
