@@ -4,6 +4,7 @@ plain text, the editor's HTML field makes a formatted mail, and the ticket page 
 from __future__ import annotations
 
 import html as html_lib
+import io
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from helpdesk.tickets.jobs import build_ticket_email
 from helpdesk.tickets.models import Message, MessageKind
 from tests.factories import make_mailbox
-from tests.helpers import post_form
+from tests.helpers import csrf_token, post_form
 from tests.tickets.mails import ingest, mail
 
 
@@ -87,4 +88,46 @@ def test_editor_html_without_words_is_refused_and_nothing_written(
     response = send(agent_client, ticket_id, seen, body="", body_html="<div><br></div>")
     assert response.status_code == 400
     assert "Write the reply first." in response.get_data(as_text=True)
+    assert replies(session, ticket_id) == []
+
+
+def post_with_inline_image(client, ticket_id, seen, filename, content_type):
+    data = {
+        "csrf_token": csrf_token(client),
+        "body": "",
+        "body_html": f'<div>Label:<img src="cid:{filename}"></div>',
+        "cc": "",
+        "status": "waiting",
+        "seen_message_id": str(seen),
+        "inline_images": [(io.BytesIO(b"\x89PNG image bytes"), filename, content_type)],
+    }
+    return client.post(
+        f"/tickets/{ticket_id}/replies", data=data, content_type="multipart/form-data"
+    )
+
+
+def test_pasted_image_goes_with_the_reply_under_its_content_id(agent_client, session, conversation):
+    ticket_id, seen = conversation
+    response = post_with_inline_image(
+        agent_client, ticket_id, seen, "image-1-ab12@inline", "image/png"
+    )
+    assert response.status_code == 302
+    [reply] = replies(session, ticket_id)
+    [image] = reply.attachments
+    assert (image.content_id, image.inline, image.filename) == (
+        "image-1-ab12@inline",
+        True,
+        "image-1-ab12.png",
+    )
+
+
+def test_pasted_file_that_is_no_image_is_refused_and_nothing_written(
+    agent_client, session, redis_conn, conversation
+):
+    ticket_id, seen = conversation
+    response = post_with_inline_image(
+        agent_client, ticket_id, seen, "image-1-ab12@inline", "text/html"
+    )
+    assert response.status_code == 400
+    assert "A pasted image could not be read." in response.get_data(as_text=True)
     assert replies(session, ticket_id) == []
