@@ -399,6 +399,9 @@ def _queue_send(message_id: int) -> bool:
 def reply(ticket_id: int):
     form = ReplyForm()
     uploads = _uploads()
+    pasted_images = _uploads("inline_images")
+    # A refused reply comes back without its files; the page asks for them again.
+    files_dropped = bool(uploads or pasted_images)
     session = db_session()
     try:
         seen = _optional_int(form.seen_message_id.data, _("Seen message"))
@@ -413,16 +416,16 @@ def reply(ticket_id: int):
             form.status.data,
             mail=_mail_settings(),
             body_html=form.body_html.data,
-            inline_images=_uploads("inline_images"),
+            inline_images=pasted_images,
         )
     except service.ReplyConflict as exc:
         # The agent now has seen these: sending again as it is means "send anyway".
         form.seen_message_id.data = str(exc.latest_message_id)
         return _refused(
-            ticket_id, exc, reply_form=form, conflict=exc, attachments_dropped=bool(uploads)
+            ticket_id, exc, reply_form=form, conflict=exc, attachments_dropped=files_dropped
         )
     except service.TicketActionError as exc:
-        return _refused(ticket_id, exc, reply_form=form, attachments_dropped=bool(uploads))
+        return _refused(ticket_id, exc, reply_form=form, attachments_dropped=files_dropped)
     session.commit()
     if _queue_send(message.id):
         flash(_("Reply queued for sending."), "success")

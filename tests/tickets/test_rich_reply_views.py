@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.tickets.jobs import build_ticket_email
-from helpdesk.tickets.models import Message, MessageKind
-from tests.factories import make_mailbox
+from helpdesk.tickets.models import Message, MessageKind, Ticket
+from tests.factories import make_mailbox, make_message
 from tests.helpers import csrf_token, post_form
 from tests.tickets.mails import ingest, mail
 
@@ -130,4 +130,21 @@ def test_pasted_file_that_is_no_image_is_refused_and_nothing_written(
     )
     assert response.status_code == 400
     assert "A pasted image could not be read." in response.get_data(as_text=True)
+    assert replies(session, ticket_id) == []
+
+
+def test_refused_reply_with_a_pasted_image_asks_for_it_again_and_keeps_the_html(
+    agent_client, session, conversation
+):
+    ticket_id, seen = conversation
+    # A customer wrote again after the agent opened the ticket.
+    make_message(session, session.get(Ticket, ticket_id), body_text="One more thing.")
+    session.commit()
+    response = post_with_inline_image(
+        agent_client, ticket_id, seen, "image-1-ab12@inline", "image/png"
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Attach your files again before sending." in page
+    assert "cid:image-1-ab12@inline" in html_lib.unescape(page)
     assert replies(session, ticket_id) == []
