@@ -16,6 +16,10 @@
   });
 
   function insertIntoReply(text) {
+    if (window.richReply) {
+      window.richReply.insert(text, 2); // the rich editor (static/rich_reply.js)
+      return true;
+    }
     const box = document.getElementById("reply-body");
     if (!box) return false;
     const start = caret ? Math.min(caret.start, box.value.length) : box.value.length;

@@ -103,6 +103,12 @@
       panel.hidden = false;
       return;
     }
+    const rich = window.richReply; // the rich editor (static/rich_reply.js), when it runs
+    if (rich) {
+      if (fromSlash) rich.replaceBeforeCaret(data.text);
+      else rich.insert(data.text);
+      return;
+    }
     if (fromSlash) {
       box.setRangeText(data.text, 0, end, "end"); // the "/filter" typed becomes the reply
     } else {
@@ -143,17 +149,24 @@
       caret = { start: box.selectionStart, end: box.selectionEnd };
     });
   });
-  box.addEventListener("input", () => {
-    caret = { start: box.selectionStart, end: box.selectionEnd };
-    const typed = SLASH.exec(box.value.slice(0, box.selectionStart));
-    if (typed) {
+  function typed(beforeCaret) {
+    const match = SLASH.exec(beforeCaret);
+    if (match) {
       slashMode = true;
-      open(typed[1]);
+      open(match[1]);
     } else if (slashMode) {
       close();
     }
+  }
+  box.addEventListener("input", () => {
+    caret = { start: box.selectionStart, end: box.selectionEnd };
+    typed(box.value.slice(0, box.selectionStart));
   });
-  box.addEventListener("keydown", (event) => {
+  const rich = window.richReply;
+  if (rich) {
+    rich.editor.addEventListener("trix-change", () => typed(rich.textBeforeCaret()));
+  }
+  (rich ? rich.editor : box).addEventListener("keydown", (event) => {
     if (!slashMode || panel.hidden) return;
     if (event.key === "ArrowDown") move(1);
     else if (event.key === "ArrowUp") move(-1);
@@ -161,5 +174,6 @@
     else if (event.key === "Escape") close();
     else return;
     event.preventDefault();
-  });
+    event.stopPropagation(); // before the editor takes Enter as a new paragraph
+  }, true);
 })();

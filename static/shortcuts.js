@@ -56,7 +56,8 @@
   const ticketKeys = {
     j: () => neighbour(1),
     k: () => neighbour(-1),
-    r: () => focus("#reply-body"),
+    // The rich editor (static/rich_reply.js) stands in for the textarea when it runs.
+    r: () => focus(document.getElementById("reply-editor") ? "#reply-editor" : "#reply-body"),
     n: () => focus("#note textarea"),
     a: () => click("assign-me"),
     c: () => document.getElementById("shortcut-resolve")?.submit(),

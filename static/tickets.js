@@ -77,12 +77,17 @@
     }
   }
 
+  function typing() {
+    const wasIdle = !isTyping();
+    lastTyped = Date.now();
+    // Tell the others right away, not only at the next tick.
+    if (wasIdle) heartbeat();
+  }
   if (replyBody) {
-    replyBody.addEventListener("input", () => {
-      const wasIdle = !isTyping();
-      lastTyped = Date.now();
-      // Tell the others right away, not only at the next tick.
-      if (wasIdle) heartbeat();
+    replyBody.addEventListener("input", typing);
+    // The rich editor (static/rich_reply.js) stands in for the textarea.
+    document.addEventListener("trix-change", (event) => {
+      if (event.target.id === "reply-editor") typing();
     });
   }
   heartbeat();

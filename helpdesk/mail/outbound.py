@@ -44,6 +44,9 @@ class Attachment:
     filename: str
     content: bytes
     content_type: str = "application/octet-stream"
+    # An image the HTML part shows by cid: (RFC 2392); it goes beside that part in
+    # multipart/related (RFC 2387) instead of among the attachments.
+    content_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,16 @@ def build_message(
         message.add_alternative(html, subtype="html")
     for attachment in attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
+        if attachment.content_id and html is not None:
+            message.get_body(("html",)).add_related(
+                attachment.content,
+                maintype=maintype,
+                subtype=subtype or "octet-stream",
+                cid=f"<{attachment.content_id}>",
+                filename=attachment.filename,
+                disposition="inline",
+            )
+            continue
         message.add_attachment(
             attachment.content,
             maintype=maintype,

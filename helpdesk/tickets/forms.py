@@ -37,6 +37,8 @@ def _status_choices():
 
 class ReplyForm(FlaskForm):
     body = TextAreaField(_l("Reply to the customer"), id="reply-body", render_kw={"rows": 8})
+    # Filled by the rich editor (static/rich_reply.js); empty without JavaScript.
+    body_html = HiddenField(id="reply-body-html")
     cc = StringField(_l("Cc"), description=_l("Addresses separated by commas"))
     attachments = MultipleFileField(_l("Attachments"))
     # Checked by the service, so a tampered value gets the service's clear message.

@@ -132,7 +132,12 @@ def build_ticket_email(session: Session, message_id: int) -> EmailMessage:
     if message.cc:
         headers["Cc"] = ", ".join(message.cc)
     attachments = [
-        outbound.Attachment(filename=a.filename, content=blob, content_type=a.content_type)
+        outbound.Attachment(
+            filename=a.filename,
+            content=blob,
+            content_type=a.content_type,
+            content_id=a.content_id if a.inline else None,
+        )
         for a, blob in session.execute(
             select(Attachment, AttachmentBlob.content)
             .join(AttachmentBlob, AttachmentBlob.sha256 == Attachment.blob_sha256)

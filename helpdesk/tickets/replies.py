@@ -11,6 +11,7 @@ caller, who then queues the send job.
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
 import mimetypes
 import re
 from collections.abc import Sequence
@@ -24,7 +25,9 @@ from helpdesk.auth.models import User
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
 from helpdesk.mail.models import Mailbox
-from helpdesk.mail.signatures import reply_signature, signed
+from helpdesk.mail.parse import sanitize_html
+from helpdesk.mail.rich_text import plain_text_from_html
+from helpdesk.mail.signatures import SEPARATOR, reply_signature, signed
 from helpdesk.normalize import InvalidEmail, normalize_email
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
@@ -61,10 +64,13 @@ MAX_CC = 20
 MAX_ATTACHMENTS = 10
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 MAX_REFERENCES = 20
+MAX_HTML = 2_000_000  # characters of editor HTML; far above any typed reply
 CONTENT_TYPE_PATTERN = re.compile(
     r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$"
 )
 _FILENAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+# The Content-ID the editor gives an image pasted into a reply (static/rich_reply.js).
+_INLINE_CID = re.compile(r"^[A-Za-z0-9-]{1,64}@inline$")
 _SUBJECT_TOKEN = re.compile(r"\[#\d+\]")
 
 
@@ -124,6 +130,23 @@ def _clean_uploads(uploads: Sequence[Upload]) -> list[Upload]:
     return cleaned
 
 
+def _inline_images(uploads: Sequence[Upload], html: str | None) -> list[tuple[str, Upload]]:
+    """Images pasted into the editor, each uploaded under its Content-ID as file name;
+    those the reply's HTML no longer shows (deleted after pasting) are left out."""
+    images = []
+    for upload in _clean_uploads(uploads):
+        if not _INLINE_CID.match(upload.filename) or not upload.content_type.startswith("image/"):
+            raise InvalidInput(
+                _l("A pasted image could not be read. Remove it and paste it again."),
+                field="body",
+            )
+        if html and f'src="cid:{upload.filename}"' in html:
+            extension = mimetypes.guess_extension(upload.content_type) or ""
+            name = f"{upload.filename.partition('@')[0]}{extension}"
+            images.append((upload.filename, Upload(name, upload.content_type, upload.content)))
+    return images
+
+
 def reply_subject(ticket: Ticket) -> str:
     """``Re: <subject> [#id]``: customers' clients thread by it and ingest finds the id."""
     base = " ".join(_SUBJECT_TOKEN.sub("", ticket.subject or "").split()) or "(no subject)"
@@ -161,7 +184,9 @@ def _reply_mailbox(session: Session, ticket: Ticket) -> Mailbox:
     return mailbox
 
 
-def _store_attachment(session: Session, message_id: int, upload: Upload) -> None:
+def _store_attachment(
+    session: Session, message_id: int, upload: Upload, content_id: str | None = None
+) -> None:
     digest = hashlib.sha256(upload.content).hexdigest()
     if session.get(AttachmentBlob, digest) is None:
         try:
@@ -178,6 +203,8 @@ def _store_attachment(session: Session, message_id: int, upload: Upload) -> None
             filename=upload.filename,
             content_type=upload.content_type,
             size=len(upload.content),
+            content_id=content_id,
+            inline=content_id is not None,
         )
     )
 
@@ -191,6 +218,36 @@ def _seen_id(session: Session, ticket_id: int, seen_message_id: int | None) -> i
             _l("The reply form does not belong to this ticket. Reload the page and try again.")
         )
     return seen_message_id
+
+
+@dataclass(frozen=True)
+class ReplyBody:
+    text: str
+    html: str | None  # sanitized, when the agent wrote a formatted reply
+
+
+def _reply_body(body: str | None, body_html: str | None) -> ReplyBody:
+    """The reply as text, and as sanitized HTML when the editor sent any. The text part
+    is written from that HTML, so both parts say the same; without HTML (no JavaScript)
+    the textarea's text is the reply, as before."""
+    if body_html and body_html.strip():
+        if len(body_html) > MAX_HTML:
+            raise InvalidInput(_l("The formatted reply is too long."), field="body")
+        html = sanitize_html(body_html)
+        text = _clean_body(plain_text_from_html(html), "body", _l("Write the reply first."))
+        return ReplyBody(text, html)
+    return ReplyBody(_clean_body(body, "body", _l("Write the reply first.")), None)
+
+
+def _mail_html(html: str, signature: str, marker: str) -> str:
+    """The sent HTML part: the reply, the signature and the ticket marker the text part
+    also carries, cleaned again as a whole so that what is stored is sanitized."""
+    footer = ""
+    if signature:
+        lines = "<br>".join(html_lib.escape(line) for line in signature.splitlines())
+        footer += f"<div>{html_lib.escape(SEPARATOR)}<br>{lines}</div>"
+    footer += f'<div style="color: #888888; font-size: small">{html_lib.escape(marker)}</div>'
+    return sanitize_html(f"<div>{html}</div><br>{footer}")
 
 
 def composer_signature(session: Session, ticket: Ticket, agent_id: int) -> str:
@@ -225,11 +282,17 @@ def send_reply(
     new_status: str | None,
     *,
     mail: MailSettings,
+    body_html: str | None = None,
+    inline_images: Sequence[Upload] = (),
 ) -> Message:
     """Store the agent's reply as a queued outgoing message; the caller commits and then
     enqueues the send job. Raises ReplyConflict when a customer message, reply or note
-    newer than `seen_message_id` exists; then nothing is written."""
-    text = _clean_body(body, "body", _l("Write the reply first."))
+    newer than `seen_message_id` exists; then nothing is written. With `body_html` (the
+    rich editor's) the mail carries it, sanitized, beside a text part written from it;
+    `inline_images` are the images it shows by cid:."""
+    reply_body = _reply_body(body, body_html)
+    text = reply_body.text
+    images = _inline_images(inline_images, reply_body.html)
     cc_list = parse_cc(cc)
     status = parse_status(new_status) if new_status else STATUS_AFTER_REPLY
     uploads = _clean_uploads(attachments)
@@ -264,6 +327,8 @@ def send_reply(
     now = utcnow()
     # Before the reply, so the history reads "assigned", then the answer.
     _assign_to_replier(session, ticket, mailbox, agent, now)
+    signature = reply_signature(mailbox, agent)
+    marker = make_body_marker(ticket.id, mail.secret_key)
     reply = Message(
         ticket_id=ticket.id,
         kind=MessageKind.reply,
@@ -276,9 +341,9 @@ def send_reply(
         to=[customer.email],
         cc=cc_list,
         subject=reply_subject(ticket),
-        body_text=(
-            f"{signed(text, reply_signature(mailbox, agent))}\n\n"
-            f"{make_body_marker(ticket.id, mail.secret_key)}\n"
+        body_text=f"{signed(text, signature)}\n\n{marker}\n",
+        body_html_safe=(
+            _mail_html(reply_body.html, signature, marker) if reply_body.html else None
         ),
         body_reply=text,
         send_status=SendStatus.queued,
@@ -288,6 +353,8 @@ def send_reply(
     session.flush()
     for upload in uploads:
         _store_attachment(session, reply.id, upload)
+    for content_id, image in images:
+        _store_attachment(session, reply.id, image, content_id)
 
     _apply_status(ticket, status, now)
     _credit_faq_if_done(session, ticket)

@@ -106,7 +106,8 @@ def _page_policy(load_remote: bool) -> str:
     # Mail HTML runs in srcdoc frames, which inherit this policy: remote images load
     # only when the agent asked for them on this one page view.
     remote = " https: http:" if load_remote else ""
-    return headers.policy(img_src=f"'self' data:{remote}", style_src=headers.MAIL_STYLES)
+    # blob: for the previews of images pasted into the reply editor.
+    return headers.policy(img_src=f"'self' data: blob:{remote}", style_src=headers.MAIL_STYLES)
 
 
 def _mail_frames(page: display.TicketPage, remote_for: int | None) -> dict[int, dict]:
@@ -377,10 +378,10 @@ def _queue_notification_mail() -> None:
         queue_notification_mail(_config())
 
 
-def _uploads() -> list[replies.Upload]:
+def _uploads(field: str = "attachments") -> list[replies.Upload]:
     return [
         replies.Upload(f.filename or "", f.mimetype or "", f.read())
-        for f in request.files.getlist("attachments")
+        for f in request.files.getlist(field)
         if f and f.filename
     ]
 
@@ -401,6 +402,9 @@ def _queue_send(message_id: int) -> bool:
 def reply(ticket_id: int):
     form = ReplyForm()
     uploads = _uploads()
+    pasted_images = _uploads("inline_images")
+    # A refused reply comes back without its files; the page asks for them again.
+    files_dropped = bool(uploads or pasted_images)
     session = db_session()
     try:
         seen = _optional_int(form.seen_message_id.data, _("Seen message"))
@@ -414,15 +418,17 @@ def reply(ticket_id: int):
             seen,
             form.status.data,
             mail=_mail_settings(),
+            body_html=form.body_html.data,
+            inline_images=pasted_images,
         )
     except service.ReplyConflict as exc:
         # The agent now has seen these: sending again as it is means "send anyway".
         form.seen_message_id.data = str(exc.latest_message_id)
         return _refused(
-            ticket_id, exc, reply_form=form, conflict=exc, attachments_dropped=bool(uploads)
+            ticket_id, exc, reply_form=form, conflict=exc, attachments_dropped=files_dropped
         )
     except service.TicketActionError as exc:
-        return _refused(ticket_id, exc, reply_form=form, attachments_dropped=bool(uploads))
+        return _refused(ticket_id, exc, reply_form=form, attachments_dropped=files_dropped)
     session.commit()
     if _queue_send(message.id):
         flash(_("Reply queued for sending."), "success")

@@ -62,7 +62,7 @@ def test_agent_inserts_a_suggested_answer_into_the_reply(page, session, agent):
     page.click("button[type=submit]")
     page.wait_for_selector("button:has-text('Log out')")
     page.goto(f"/tickets/{ticket.id}")
-    page.fill("#reply-body", "Hello,")
+    page.fill("#reply-editor", "Hello,")
     with page.expect_response(f"**/faq/articles/{article.id}/used") as counted:
         page.click(".faq-insert")
     assert counted.value.json()["used_in_replies"] == 1

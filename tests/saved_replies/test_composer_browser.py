@@ -137,7 +137,7 @@ def test_slash_at_the_start_of_the_reply_opens_the_picker_filtered_by_what_follo
     context, page = _open_ticket(browser, live_server, session, agent, language, workspace)
     rendered = text["rendered"].format(id=workspace)
 
-    page.click("#reply-body")
+    page.click("#reply-editor")
     page.keyboard.type(f"/{text['search']}")
     expect(page.locator("#saved-reply-panel")).to_be_visible()
     expect(page.locator(".saved-reply-item")).to_have_count(1)

@@ -28,7 +28,7 @@ def test_a_new_customer_message_appears_with_the_draft_kept(
     first = ingest(session, asked, mailbox=mailbox)
     alex = open_as(agent.email, locale=locale)
     alex.goto(f"/tickets/{first.ticket_id}")
-    alex.fill("#reply-body", "Let me check the courier for you.")
+    alex.fill("#reply-editor", "Let me check the courier for you.")
 
     # Its own session, which begins IMMEDIATE like ingest in production: the test's
     # DEFERRED one could not turn from reading to writing while the server writes.

@@ -213,7 +213,7 @@ def test_mail_html_is_only_in_a_sandboxed_frame_without_scripts(agent_client, ht
     assert "alert(" not in html
     policy = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy
-    assert "img-src 'self' data:;" in policy
+    assert "img-src 'self' data: blob:;" in policy  # blob: previews pasted images
 
 
 def test_inline_cid_image_points_at_the_ticket_attachment(agent_client, html_ticket):

@@ -32,7 +32,7 @@ def test_each_agent_sees_the_other_viewing_and_typing(open_as, agent, admin, cus
     alex.locator("#presence").get_by_text("Ada Admin is viewing").wait_for()
     ada.locator("#presence").get_by_text("Alex Agent is viewing").wait_for()
 
-    ada.fill("#reply-body", "Let me check the courier")
+    ada.fill("#reply-editor", "Let me check the courier")
     alex.locator("#presence").get_by_text("Ada Admin is typing a reply…").wait_for()
 
 
@@ -41,12 +41,12 @@ def test_second_reply_is_refused_and_shows_the_first(open_as, agent, admin, cust
     alex.goto(f"/tickets/{customer_ticket}")
     ada.goto(f"/tickets/{customer_ticket}")
 
-    ada.fill("#reply-body", "Ada: it ships today.")
+    ada.fill("#reply-editor", "Ada: it ships today.")
     ada.click("#send-reply")
     ada.locator(".flash-success").wait_for()
 
     # Ada's reply appears in Alex's page while he writes; his draft stays.
-    alex.fill("#reply-body", "Alex: I will check the courier.")
+    alex.fill("#reply-editor", "Alex: I will check the courier.")
     alex.locator(".msg.is-new", has_text="Ada: it ships today.").wait_for()
     alex.click("#send-reply")
     conflict = alex.locator("#reply-conflict")
