@@ -94,7 +94,7 @@ class Ticket(Base):
     status: Mapped[TicketStatus] = mapped_column(_enum(TicketStatus), default=TicketStatus.new)
     priority: Mapped[Priority] = mapped_column(_enum(Priority), default=Priority.normal)
     channel: Mapped[TicketChannel] = mapped_column(
-        _enum(TicketChannel), default=TicketChannel.email, server_default=TicketChannel.email.value
+        _enum(TicketChannel), default=TicketChannel.email
     )
     mailbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("mailboxes.id", ondelete="SET NULL"), index=True
