@@ -124,6 +124,16 @@ def _parameters(route: Route) -> list[dict]:
                 "schema": {"type": "string"},
             }
         )
+    if route.etag and route.method == "GET":
+        parameters.append(
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "description": "The ETag of your copy: 304 with no body while it is current.",
+                "schema": {"type": "string"},
+            }
+        )
     if route.method == "POST":
         parameters.append(
             {
@@ -157,6 +167,18 @@ def _responses(route: Route, refs: dict[type[BaseModel], dict]) -> dict:
             "schema": {"type": "string"},
         }
     responses = {str(route.status): success}
+    if route.etag and route.method == "GET":
+        success["headers"]["Cache-Control"] = {
+            "description": "`private, no-cache`: keep it, but revalidate with If-None-Match.",
+            "schema": {"type": "string"},
+        }
+        responses["304"] = {
+            "description": "Not modified: If-None-Match holds the current ETag; no body.",
+            "headers": {
+                "ETag": success["headers"]["ETag"],
+                "Cache-Control": success["headers"]["Cache-Control"],
+            },
+        }
     codes = set(COMMON_ERRORS) | set(route.errors)
     if route.query is not None or route.body is not None or route.path_lengths:
         codes.add(422)

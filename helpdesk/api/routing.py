@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from helpdesk.api import idempotency, rate_limit
 from helpdesk.api.auth import authenticate_request, log_request, require_scope
-from helpdesk.api.etags import etag_of_json
+from helpdesk.api.etags import etag_of_json, not_modified
 from helpdesk.api.problems import (
     FieldError,
     Problem,
@@ -226,12 +226,24 @@ def _validated_json(model: type[BaseModel]) -> BaseModel:
     return _validated(model, data)
 
 
+# A GET with an ETag may be kept by the client (never by a shared cache: it holds one
+# token's view) but must be checked with If-None-Match before each use.
+REVALIDATE = "private, no-cache"
+
+
 def _json_response(route: Route, status: int, body: str) -> Response:
     if not body:
         return Response(status=status)
-    response = Response(body, status=status, mimetype=JSON_TYPE)
-    if route.etag:
-        response.headers["ETag"] = etag_of_json(body)
+    if not route.etag:
+        return Response(body, status=status, mimetype=JSON_TYPE)
+    etag = etag_of_json(body)
+    if route.method == "GET" and status == 200 and not_modified(etag):
+        response = Response(status=304)
+    else:
+        response = Response(body, status=status, mimetype=JSON_TYPE)
+    response.headers["ETag"] = etag
+    if route.method == "GET":
+        response.headers["Cache-Control"] = REVALIDATE
     return response
 
 
@@ -253,6 +265,6 @@ def _refused(exc: InvalidInput):
 @bp.after_request
 def _finish(response: Response) -> Response:
     response.headers.update(g.get("api_rate_headers", {}))
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("Cache-Control", "no-store")
     log_request(response.status_code)
     return response
