@@ -141,7 +141,9 @@ def _parameters(route: Route) -> list[dict]:
                 "in": "header",
                 "required": False,
                 "description": "Repeat a POST safely: the same key and body get the first "
-                "response again; the same key with another body gets 422.",
+                "response again; the same key with another body gets 422; while the first "
+                "request with the key still runs, 409 with Retry-After. Keys are kept for "
+                "24 hours unless configured otherwise.",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
             }
         )
@@ -187,7 +189,7 @@ def _responses(route: Route, refs: dict[type[BaseModel], dict]) -> dict:
     if route.if_match:
         codes |= {412, 428}
     if route.method == "POST":
-        codes.add(422)
+        codes |= {409, 422}
     if route.path_params:
         codes.add(404)
     for code in sorted(codes):

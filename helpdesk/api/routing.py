@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import wraps
 
 from flask import Blueprint, Response, current_app, g, request
@@ -166,26 +167,53 @@ def _idempotent(route: Route, fn: Callable, kwargs: dict, token_id: int, key: st
             [FieldError(field="Idempotency-Key", message="Use 1 to 255 characters.")]
         )
     session = db_session()
+    config = current_app.config["HELPDESK"]
     fingerprint = idempotency.request_hash(request.method, request.path, request.get_data())
-    stored = idempotency.stored_response(session, token_id, key)
-    if stored is None:
-        status, body = _run(route, fn, kwargs)
-        new = idempotency.StoredResponse(fingerprint, status, body)
-        if idempotency.store_response(session, token_id, key, new):
-            session.commit()
-            return _json_response(route, status, body)
-        # A concurrent request with this key won: undo ours and answer with its response.
-        session.rollback()
-        stored = idempotency.stored_response(session, token_id, key)
-    if stored.request_hash != fingerprint:
+    try:
+        held = idempotency.reserve(
+            session,
+            token_id,
+            key,
+            fingerprint,
+            ttl=timedelta(hours=config.api_idempotency_ttl_hours),
+            lease=timedelta(seconds=config.api_idempotency_lease_seconds),
+        )
+    except idempotency.KeyReused:
         raise Problem(
             422,
             "Idempotency key reused",
             "This Idempotency-Key was used with a different request.",
-        )
-    response = _json_response(route, stored.status_code, stored.body)
-    response.headers["Idempotent-Replayed"] = "true"
-    return response
+        ) from None
+    except idempotency.KeyInUse:
+        raise _key_in_use() from None
+    if isinstance(held, idempotency.StoredResponse):
+        response = _json_response(route, held.status_code, held.body)
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+    try:
+        status, body = _run(route, fn, kwargs)
+    except Exception:
+        # Refused or failed: nothing was changed, so the key is free for a retry.
+        session.rollback()
+        idempotency.release(session, held)
+        session.commit()
+        raise
+    if not idempotency.complete(session, held, status, body):
+        # This request ran past its lease and a retry took the key over: that one's
+        # change is the one that counts.
+        session.rollback()
+        raise _key_in_use()
+    session.commit()
+    return _json_response(route, status, body)
+
+
+def _key_in_use() -> Problem:
+    return Problem(
+        409,
+        "Request in progress",
+        "A request with this Idempotency-Key is still running. Send it again shortly.",
+        headers={"Retry-After": "1"},
+    )
 
 
 def _count_request(caller) -> None:
