@@ -10,10 +10,11 @@ responses. A view receives validated models and returns a model; it never commit
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import wraps
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
@@ -22,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from helpdesk.api import idempotency, rate_limit
 from helpdesk.api.auth import authenticate_request, log_request, require_scope
 from helpdesk.api.etags import etag_of_json, not_modified
+from helpdesk.api.pagination import Cursors, PageQuery
 from helpdesk.api.problems import (
     FieldError,
     Problem,
@@ -41,6 +43,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 JSON_TYPE = "application/json"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,35 @@ def _json_response(route: Route, status: int, body: str) -> Response:
     if route.method == "GET":
         response.headers["Cache-Control"] = REVALIDATE
     return response
+
+
+def cursor_page(
+    page: type[BaseModel],
+    list_name: str,
+    query: PageQuery,
+    fetch: Callable[[int, int], Sequence],
+    out: Callable[[Any], BaseModel],
+) -> BaseModel:
+    """One page of a list in id order: `fetch(after_id, limit)` gives the rows after the
+    cursor's id; one more than a page is asked for, to know whether another follows."""
+    cursors = Cursors(current_app.config["SECRET_KEY"], list_name)
+    rows = fetch(cursors.decode(query.cursor), query.limit + 1)
+    shown = rows[: query.limit]
+    return page(
+        data=[out(row) for row in shown],
+        next_cursor=cursors.encode(shown[-1].id) if len(rows) > query.limit else None,
+    )
+
+
+def not_found(noun: str, ident: object) -> Problem:
+    return Problem(404, "Not found", f"There is no {noun} {ident}.")
+
+
+def found(row: T | None, noun: str, ident: object) -> T:
+    """The row, or 404 naming what was looked for."""
+    if row is None:
+        raise not_found(noun, ident)
+    return row
 
 
 @bp.errorhandler(Problem)

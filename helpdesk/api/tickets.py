@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from helpdesk.api.auth import current_caller
 from helpdesk.api.etags import check_if_match
-from helpdesk.api.pagination import Cursors, PageQuery, page_model
+from helpdesk.api.pagination import PageQuery, page_model
 from helpdesk.api.problems import FieldError, Problem, ProblemBody, invalid_input
-from helpdesk.api.routing import api_route
+from helpdesk.api.routing import api_route, cursor_page, found, not_found
 from helpdesk.db import utcnow
 from helpdesk.input_bounds import MAX_ID
 from helpdesk.tickets import notes, queues, replies, service
@@ -275,7 +275,7 @@ def _ticket(session: Session, ticket_id: int) -> Ticket:
     try:
         return service.get_ticket(session, ticket_id)
     except service.TicketNotFound:
-        raise Problem(404, "Not found", f"There is no ticket {ticket_id}.") from None
+        raise not_found("ticket", ticket_id) from None
 
 
 def _actor_id() -> int:
@@ -293,7 +293,7 @@ def _actor_id() -> int:
 def _refused(exc: service.TicketActionError, ticket_id: int) -> Problem:
     """A ticket service's refusal as the API's problem; nothing was written."""
     if isinstance(exc, service.TicketNotFound):
-        return Problem(404, "Not found", f"There is no ticket {ticket_id}.")
+        return not_found("ticket", ticket_id)
     if isinstance(exc, service.UnknownAgent):
         return invalid_input([FieldError(field="assignee_id", message=str(exc.message))])
     if isinstance(exc, service.InvalidInput):
@@ -336,7 +336,6 @@ def queue_after_commit(message_id: int) -> None:
 def list_tickets(query: TicketListQuery):
     """In id order; a queue view narrowed by status, priority, assignee, mailbox,
     customer, tag and change time."""
-    cursors = Cursors(current_app.config["SECRET_KEY"], "tickets")
     flt = queues.QueueFilter(
         view=query.view,
         mailbox_id=query.mailbox_id,
@@ -346,19 +345,20 @@ def list_tickets(query: TicketListQuery):
         tag=query.tag or "",
         customer_id=query.customer_id,
     )
-    rows = queues.tickets_after(
-        db_session(),
-        flt,
-        user_id=current_caller().user_id or 0,
-        now=utcnow(),
-        after_id=cursors.decode(query.cursor),
-        limit=query.limit + 1,
-        updated_since=query.updated_since,
-    )
-    page = rows[: query.limit]
-    return TicketPage(
-        data=[TicketOut(**_summary(t)) for t in page],
-        next_cursor=cursors.encode(page[-1].id) if len(rows) > query.limit else None,
+    return cursor_page(
+        TicketPage,
+        "tickets",
+        query,
+        lambda after, limit: queues.tickets_after(
+            db_session(),
+            flt,
+            user_id=current_caller().user_id or 0,
+            now=utcnow(),
+            after_id=after,
+            limit=limit,
+            updated_since=query.updated_since,
+        ),
+        lambda ticket: TicketOut(**_summary(ticket)),
     )
 
 
@@ -485,8 +485,7 @@ def update_ticket(ticket_id: int, body: TicketChanges):
     session = db_session()
     actor_id = _actor_id()
     # Locked until commit, so the If-Match check and the change see the same ticket.
-    if session.get(Ticket, ticket_id, with_for_update=True) is None:
-        raise Problem(404, "Not found", f"There is no ticket {ticket_id}.")
+    found(session.get(Ticket, ticket_id, with_for_update=True), "ticket", ticket_id)
     check_if_match(ticket_detail(session, ticket_id))
     try:
         if body.status is not None:
