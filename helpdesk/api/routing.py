@@ -3,8 +3,10 @@
 A route names its method, path, scope and the pydantic models of its query, body and
 response; the decorator records them (the OpenAPI document is built from that record)
 and runs the conventions around the view: bearer authentication, the rate limit, the
-scope check, input validation, Idempotency-Key replay, the commit, ETags and problem
-responses. A view receives validated models and returns a model; it never commits.
+scope check, input validation, Idempotency-Key reservation and replay, the commit,
+ETags with conditional GETs (If-None-Match) and problem responses. A view receives
+validated models and returns a model; it never commits. `cursor_page` and `found` are
+the list and lookup steps the resources share.
 """
 
 from __future__ import annotations
