@@ -1,6 +1,6 @@
 """webhook pause notices, Idempotency-Key reservations
 
-Revision ID: 0017
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-04 15:00:00
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import helpdesk.db
 
 
-revision = '0017'
+revision = '0015'
 down_revision = '0014'
 branch_labels = None
 depends_on = None
