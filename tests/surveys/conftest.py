@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from helpdesk.surveys import service
-from helpdesk.surveys.models import BadRatingAction, SurveyState
+from helpdesk.surveys.models import BadRatingAction, Survey, SurveyState
 from helpdesk.tickets.models import TicketStatus
 from tests.factories import make_mailbox, make_message, make_ticket
 
@@ -73,3 +73,21 @@ def make_sent_survey(session, mailbox=None, **ticket_overrides):
 @pytest.fixture
 def survey_mailbox(session):
     return make_survey_mailbox(session)
+
+
+def expired_link(monkeypatch, survey) -> str:
+    """A genuine link to the survey, signed longer ago than links work."""
+    import time
+
+    from itsdangerous.timed import TimestampSigner
+
+    signed_at = int(time.time() - service.LINK_MAX_AGE.total_seconds() - 60)
+    with monkeypatch.context() as patch:
+        patch.setattr(TimestampSigner, "get_timestamp", lambda self: signed_at)
+        return service.sign_link(SECRET, survey.token)
+
+
+def survey_row(session, survey_id):
+    """The survey as the database holds it now."""
+    session.rollback()
+    return session.get(Survey, survey_id, populate_existing=True)
