@@ -15,7 +15,7 @@ NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 SECRET = "test-secret-key"  # the `config` fixture's, so links the app checks verify
 
 
-def make_survey_mailbox(session, *, enabled_at=None, **settings):
+def make_survey_mailbox(session, *, enabled_at=None, now=NOW, **settings):
     """A mailbox whose survey is on: one hour after resolution, 30 quiet days."""
     mailbox = make_mailbox(
         session, **({"address": settings.pop("address")} if "address" in settings else {})
@@ -29,18 +29,24 @@ def make_survey_mailbox(session, *, enabled_at=None, **settings):
         "bad_rating_action": BadRatingAction.nothing,
     } | settings
     service.save_settings(
-        session, mailbox.id, service.SettingsData(**values), enabled_at or NOW - timedelta(days=1)
+        session, mailbox.id, service.SettingsData(**values), enabled_at or now - timedelta(days=1)
     )
     session.commit()
     return mailbox
 
 
 def make_resolved_ticket(
-    session, mailbox, *, resolved_ago=timedelta(hours=2), customer_email="kim@example.com", **kw
+    session,
+    mailbox,
+    *,
+    resolved_ago=timedelta(hours=2),
+    customer_email="kim@example.com",
+    now=NOW,
+    **kw,
 ):
     """A resolved ticket in `mailbox` with one customer message, resolved that long
-    before NOW."""
-    resolved_at = NOW - resolved_ago
+    before `now`."""
+    resolved_at = now - resolved_ago
     values = {
         "mailbox_id": mailbox.id,
         "status": TicketStatus.resolved,
