@@ -13,7 +13,7 @@ from helpdesk.mail.models import Mailbox
 from helpdesk.surveys import jobs, service
 from helpdesk.surveys.models import Survey, SurveyState
 from helpdesk.tickets.models import Ticket, TicketStatus
-from tests.surveys.conftest import make_resolved_ticket, make_survey_mailbox
+from tests.surveys.support import make_resolved_ticket, make_survey_mailbox
 
 LINK = re.compile(r"https?://\S+/s/(\S+)\?rating=(good|ok|bad)")
 

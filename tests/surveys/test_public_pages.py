@@ -4,7 +4,7 @@ bad links and bad input get a clear page and change nothing."""
 from __future__ import annotations
 
 from helpdesk.surveys.models import Rating
-from tests.surveys.conftest import expired_link, make_sent_survey, survey_row
+from tests.surveys.support import expired_link, make_sent_survey, survey_row
 
 
 def test_get_from_the_mail_link_asks_and_records_nothing(client, session):

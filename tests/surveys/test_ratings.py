@@ -9,7 +9,7 @@ from helpdesk.notifications.models import Notification, NotificationKind
 from helpdesk.surveys import service
 from helpdesk.surveys.models import BadRatingAction, Rating
 from helpdesk.tickets.models import Ticket, TicketStatus
-from tests.surveys.conftest import (
+from tests.surveys.support import (
     NOW,
     SECRET,
     expired_link,

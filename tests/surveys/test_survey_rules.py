@@ -18,7 +18,7 @@ from helpdesk.surveys import service
 from helpdesk.surveys.models import SkipReason, Survey, SurveyState
 from helpdesk.tickets.models import MessageKind, TicketStatus
 from tests.factories import make_message, make_ticket
-from tests.surveys.conftest import NOW, make_resolved_ticket, make_survey_mailbox
+from tests.surveys.support import NOW, make_resolved_ticket, make_survey_mailbox
 
 
 def _claim(session, ticket):
