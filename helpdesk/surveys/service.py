@@ -9,6 +9,7 @@ neither both survey one ticket nor both survey one customer inside the quiet per
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -104,10 +105,11 @@ def parse_settings(form: Mapping[str, str]) -> SettingsData:
     delay_minutes = 0
     try:
         hours = float((form.get("delay_hours") or "").strip())
-        delay_minutes = round(hours * 60)
-        if hours != hours or not 0 <= delay_minutes <= MAX_DELAY_MINUTES:
-            raise ValueError
     except ValueError:
+        hours = math.nan
+    if math.isfinite(hours) and 0 <= hours * 60 <= MAX_DELAY_MINUTES:
+        delay_minutes = round(hours * 60)
+    else:
         errors["delay_hours"] = _l(
             "Enter a number of hours from 0 to %(n)d.", n=MAX_DELAY_MINUTES // 60
         )
@@ -338,6 +340,8 @@ def survey_of_link(session: Session, secret_key: str, signed: str) -> Survey:
     except (BadSignature, UnicodeError):
         raise SurveyLinkInvalid(signed) from None
     survey = session.scalar(select(Survey).where(Survey.token == str(token)))
+    # One still in `sending` may have reached the customer: a worker can die after the
+    # relay took the mail and before it recorded that.
     if survey is None or survey.state not in (SurveyState.sent, SurveyState.sending):
         raise SurveyLinkInvalid(signed)
     return survey

@@ -56,6 +56,8 @@ def test_the_settings_page_shows_the_defaults(admin_client, session):
     [
         ("delay_hours", "soon", "Enter a number of hours from 0 to 720."),
         ("delay_hours", "-1", "Enter a number of hours from 0 to 720."),
+        ("delay_hours", "inf", "Enter a number of hours from 0 to 720."),
+        ("delay_hours", "nan", "Enter a number of hours from 0 to 720."),
         ("quiet_days", "1000", "Enter a whole number of days from 0 to 365."),
         ("question_en", "   ", "Write the question."),
         ("question_ko", "가" * 501, "Use at most 500 characters."),
