@@ -9,7 +9,8 @@ made to stop cleanly and to look after campaigns a dead worker left unfinished.
 - While idle, the worker queues a campaign check every CAMPAIGN_CHECK_SECONDS when a
   campaign is sending, so recipients left by a dead worker are recovered once their
   lease ends, without a restart; and once a minute a check that tells agents of their
-  tickets gone overdue, and once an hour one that forgets expired Idempotency-Keys.
+  tickets gone overdue and one that mails the satisfaction surveys that came due, and
+  once an hour one that forgets expired Idempotency-Keys.
 - A horse never uses its parent's database connections (`helpdesk.db` drops inherited
   pools at fork).
 """
@@ -30,6 +31,7 @@ from helpdesk.campaigns import jobs as campaign_jobs
 from helpdesk.config import Config
 from helpdesk.processes import stop_with_parent
 from helpdesk.queue import QUEUE_NAMES, redis_connection, request_stop
+from helpdesk.surveys import jobs as survey_jobs
 from helpdesk.tickets import jobs as ticket_jobs
 from helpdesk.webhooks import jobs as webhook_jobs
 
@@ -67,8 +69,8 @@ class HelpdeskWorker(Worker):
         """RQ's own upkeep (registry cleaning, scheduler restart) at RQ's pace; the
         campaign check and, while deliveries wait, a webhook dispatch (retries that came
         due, work a dead job left) every time, which is every CAMPAIGN_CHECK_SECONDS,
-        the overdue check once a minute and the expired Idempotency-Key cleanup once an
-        hour."""
+        the overdue and survey checks once a minute and the expired Idempotency-Key
+        cleanup once an hour."""
         if self._rq_upkeep_due is None or now() >= self._rq_upkeep_due:
             super().run_maintenance_tasks()
             self._rq_upkeep_due = now() + timedelta(seconds=DEFAULT_MAINTENANCE_TASK_INTERVAL)
@@ -77,4 +79,5 @@ class HelpdeskWorker(Worker):
         campaign_jobs.queue_campaign_check(self.config, self.connection)
         ticket_jobs.queue_overdue_check(self.connection)
         api_jobs.queue_idempotency_cleanup(self.connection)
+        survey_jobs.queue_survey_check(self.connection)
         webhook_jobs.queue_dispatch(self.config, self.connection, only_if_waiting=True)
