@@ -1,7 +1,7 @@
 """satisfaction surveys after resolved tickets
 
-Revision ID: 0021
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-04 15:00:00
 
 Each mailbox's survey settings (on/off, delay, the question in English and Korean, the
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import helpdesk.db
 
 
-revision = '0021'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
