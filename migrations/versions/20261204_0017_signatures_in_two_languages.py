@@ -1,7 +1,7 @@
 """signatures in English and Korean, and each mailbox's language of replies
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-04 15:00:00
 
 The existing signatures stay the English ones; a Korean one is added beside each, and
@@ -12,8 +12,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0015'
-down_revision = '0014'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
