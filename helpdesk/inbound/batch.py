@@ -19,6 +19,7 @@ from helpdesk.inbound.delivery_problems import find_customer
 from helpdesk.inbound.incoming import (
     IngestResult,
     IngestSettings,
+    KnownCustomer,
     _NewMessage,
     _Outcome,
     _own,
@@ -109,7 +110,7 @@ class _Batch:
         self.settings = settings
         self.mailboxes = {m.id: m for m in session.scalars(select(Mailbox))}
         self.own = _own([m.address for m in self.mailboxes.values()], settings)
-        self.customers: dict[str, Customer] = {}  # by lower-cased address
+        self.customers: dict[str, KnownCustomer] = {}  # by lower-cased address
         # Message-ID -> (ticket or its id, kind); None for Message-IDs no message has.
         self.messages: dict[str, tuple[Ticket | int, MessageKind] | None] = {}
         # Message-ID -> (ticket or its id, its customer's lower-cased address) of the later
@@ -131,7 +132,11 @@ class _Batch:
         # Full validation costs ~0.3 ms an address; most senders share a few domains.
         self._normalize = EmailNormalizer()
         insert_ = _dialect_insert(session)
-        self._insert_customer = insert_(Customer).on_conflict_do_nothing().returning(Customer)
+        self._insert_customer = (
+            insert_(Customer)
+            .on_conflict_do_nothing()
+            .returning(Customer.id, Customer.email, Customer.name)
+        )
         self._insert_blob = insert_(AttachmentBlob).on_conflict_do_nothing()
         self._insert_participant = insert_(Participant).on_conflict_do_nothing()
         self._claim = (
@@ -394,28 +399,33 @@ class _Batch:
             and (email := self.normalize(mail.from_.email.strip())) is not None
         }
         for chunk in chunks(sorted(senders)):
-            for customer in self.session.scalars(
-                select(Customer).where(func.lower(Customer.email).in_(chunk))
+            for row in self.session.execute(
+                select(Customer.id, Customer.email, Customer.name).where(
+                    func.lower(Customer.email).in_(chunk)
+                )
             ):
-                self.customers[customer.email.lower()] = customer
+                self.customers[row.email.lower()] = KnownCustomer(*row)
 
     def prefetch_reusers(self, message_ids: list[str]) -> None:
         """The mails that reused these Message-IDs: taken in, but not the ledger's holder
         of the Message-ID. Almost always none."""
         rows = self.session.execute(
-            select(RawMessage.message_id, RawMessage.ticket_id, Customer.email)
+            select(RawMessage.message_id, RawMessage.ticket_id, RawMessage.status, Customer.email)
             .join(SeenMessage, SeenMessage.dedupe_key == RawMessage.message_id)
             .join(Ticket, Ticket.id == RawMessage.ticket_id)
             .join(Customer, Customer.id == Ticket.customer_id)
             .where(
                 RawMessage.message_id.in_(message_ids),
                 RawMessage.id != SeenMessage.raw_message_id,
-                RawMessage.status == RawStatus.ingested,
             )
             .order_by(RawMessage.id)
         )
-        for mid, ticket_id, email in rows:
-            self.reusers.setdefault(mid, []).append((ticket_id, email.lower()))
+        # The status is checked here, not in the WHERE: given `status = 'ingested'` there,
+        # SQLite's planner walks the status index, every raw message ever taken in, on
+        # each batch instead of looking up the few Message-IDs.
+        for mid, ticket_id, status, email in rows:
+            if status == RawStatus.ingested:
+                self.reusers.setdefault(mid, []).append((ticket_id, email.lower()))
 
     def reuser_ticket(self, message_id: str, sender: str) -> Ticket | int | None:
         """The ticket of the latest mail that reused this Message-ID and whose ticket is
@@ -449,7 +459,7 @@ class _Batch:
             self.messages[values["message_id"]] = (ticket, values["kind"])
         return message
 
-    def customer(self, email: str, name: str) -> Customer:
+    def customer(self, email: str, name: str) -> KnownCustomer:
         """The customer with this address, created with the display name when new.
 
         Raises InvalidEmail for an address that cannot be a customer's.
@@ -461,14 +471,15 @@ class _Batch:
         if customer is None:
             # The INSERT needs nothing the batch has pending, so it does not flush it.
             with self.session.no_autoflush:
-                customer = self.session.scalars(
+                row = self.session.execute(
                     self._insert_customer,
                     [{"email": normalized, "name": normalize_text(name)[:200]}],
                 ).first()
             # Nothing inserted: another process created them since the batch looked.
-            customer = customer or find_customer(self.session, normalized)
-            if customer is None:
+            row = row or find_customer(self.session, normalized)
+            if row is None:
                 raise LookupError(f"customer {normalized} neither created nor found")
+            customer = KnownCustomer(row.id, row.email, row.name)
             self.customers[key] = customer
         return customer
 
@@ -523,7 +534,8 @@ class _Batch:
             return
         created = []
         with self.session.no_autoflush:
-            for customer in self.session.scalars(self._insert_customer, list(new.values())):
+            for row in self.session.execute(self._insert_customer, list(new.values())):
+                customer = KnownCustomer(*row)
                 self.customers[customer.email.lower()] = customer
                 created.append(customer)
             record_events(
@@ -552,7 +564,7 @@ class _Batch:
             self.targets[key] = targets_for(self.session, ticket.mailbox_id, ticket.priority)
         return self.targets[key]
 
-    def acknowledgements_sent(self, customer: Customer, since: datetime) -> int:
+    def acknowledgements_sent(self, customer: KnownCustomer, since: datetime) -> int:
         """Receipts to this customer since `since`, counting the ones this batch adds."""
         if customer.id not in self.acks_sent:
             self.acks_sent[customer.id] = self.session.scalar(

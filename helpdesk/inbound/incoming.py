@@ -8,12 +8,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Config
-from helpdesk.customers.models import Customer
 from helpdesk.mail.models import Mailbox, RawStatus
 from helpdesk.mail.outbound import LOOP_HEADER
 from helpdesk.mail.parse import ParsedMail, parse_message
@@ -131,6 +131,15 @@ def _own(mailbox_addresses, settings: IngestSettings) -> frozenset[str]:
     return frozenset(a.lower() for a in (*mailbox_addresses, *settings.own_addresses))
 
 
+class KnownCustomer(NamedTuple):
+    """What ingest needs of a customer. A batch reads hundreds; as ORM objects, with all
+    their columns and the identity map's bookkeeping, they cost more than the query."""
+
+    id: int
+    email: str
+    name: str
+
+
 @dataclass
 class _NewMessage:
     """A message row waiting for the batch's INSERT, which sets its `id`.
@@ -157,7 +166,7 @@ class _Outcome:
     duplicate_of_id: int | None = None
     message: _NewMessage | None = None
     created_ticket: bool = False
-    acknowledge: Customer | None = None  # the customer a receipt goes to
+    acknowledge: KnownCustomer | None = None  # the customer a receipt goes to
     acknowledgement: _NewMessage | None = None
 
     def result(self, raw_message_id: int) -> IngestResult:
@@ -173,11 +182,6 @@ class _Outcome:
 
 
 def header(parsed: ParsedMail, name: str) -> str | None:
-    """A top-level header's value by case-insensitive name, or None when absent."""
-    wanted = name.lower()
-    for key, value in (parsed.headers or {}).items():
-        if key.lower() == wanted:
-            if isinstance(value, list | tuple):
-                return str(value[0]) if value else None
-            return str(value)
-    return None
+    """A top-level header's value by case-insensitive name, or None when absent (the
+    parser keys `headers` by the lower-cased name, the first of repeated fields)."""
+    return (parsed.headers or {}).get(name.lower())

@@ -258,7 +258,7 @@ class _BatchReader:
     def __init__(
         self,
         client: IMAPClient,
-        batches: list[list[int]],
+        batches: Iterator[list[int]],
         parse: Callable[[bytes], ParsedMail],
     ):
         self.client = client
@@ -287,10 +287,12 @@ class _BatchReader:
 
     def _read(self) -> None:
         try:
-            for uids in self._batches:
-                if self._stop.is_set():
-                    return
+            while not self._stop.is_set():
                 with self.lock:
+                    # Taking the next batch may ask the server for sizes (`imap.batches`).
+                    uids = next(self._batches, None)
+                    if uids is None:
+                        break
                     fetched = self.client.fetch(uids, ["BODY.PEEK[]"])
                 # A UID missing from the answer was expunged by someone else since SEARCH.
                 raws = [(uid, fetched.get(uid, {}).get(b"BODY[]")) for uid in uids]

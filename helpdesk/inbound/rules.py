@@ -14,7 +14,7 @@ from helpdesk.campaigns.tracking import is_unsubscribe_address, unsubscribe_by_a
 from helpdesk.customers.models import Customer
 from helpdesk.db import utcnow
 from helpdesk.inbound.delivery_problems import record_delivery_problem
-from helpdesk.inbound.incoming import _NewMessage, _Outcome, _Stored, header
+from helpdesk.inbound.incoming import KnownCustomer, _NewMessage, _Outcome, _Stored, header
 from helpdesk.mail.models import ClosedReplyPolicy, DeliveryProblem, DeliveryProblemKind, RawStatus
 from helpdesk.mail.outbound import LOOP_HEADER
 from helpdesk.mail.parse import Kind, ParsedMail
@@ -270,7 +270,7 @@ class _Context:
 
     # -- threading -------------------------------------------------------------------
 
-    def find_ticket(self, customer: Customer | None = None) -> tuple[Ticket, str] | None:
+    def find_ticket(self, customer: KnownCustomer | None = None) -> tuple[Ticket, str] | None:
         """The ticket this mail belongs to and how it was found, or None for a new one."""
         parsed = self.parsed
         candidates = [*parsed.in_reply_to, *reversed(parsed.references)]
@@ -307,7 +307,7 @@ class _Context:
                     return survivor, f"subject token [#{ticket_id}]"
         return None
 
-    def on_ticket(self, ticket: Ticket, sender: str, customer: Customer | None) -> bool:
+    def on_ticket(self, ticket: Ticket, sender: str, customer: KnownCustomer | None) -> bool:
         if customer is not None and ticket.customer_id == customer.id:
             return True
         owner = self.session.get(Customer, ticket.customer_id)
@@ -345,7 +345,7 @@ class _Context:
 
     # -- changes ---------------------------------------------------------------------
 
-    def open_ticket(self, customer: Customer, follow_up_of: Ticket | None = None) -> Ticket:
+    def open_ticket(self, customer: KnownCustomer, follow_up_of: Ticket | None = None) -> Ticket:
         mailbox_id = self.raw.mailbox_id or (follow_up_of.mailbox_id if follow_up_of else None)
         ticket = Ticket(
             subject=(self.parsed.subject or "")[:998],
@@ -472,7 +472,7 @@ class _Context:
             [],
         )
 
-    def add_participants(self, ticket: Ticket, customer: Customer) -> None:
+    def add_participants(self, ticket: Ticket, customer: KnownCustomer) -> None:
         """The sender (when not the ticket's customer) and Cc'd people join the conversation.
 
         Not To: it holds our own aliases, which forwarding setups make unknowable.
@@ -542,7 +542,7 @@ class _Context:
             [],
         )
 
-    def ack_refusal(self, customer: Customer) -> str | None:
+    def ack_refusal(self, customer: KnownCustomer) -> str | None:
         """Why no acknowledgement goes out, or None when one should."""
         mailbox = self.mailbox
         if mailbox is None or not mailbox.send_acknowledgement:

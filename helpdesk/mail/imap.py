@@ -13,6 +13,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -97,24 +98,29 @@ def new_uids(session: Session, client: IMAPClient, mailbox: Mailbox) -> list[int
 
 def batches(
     client: IMAPClient, uids: list[int], most_messages: int, most_bytes: int
-) -> list[list[int]]:
+) -> Iterator[list[int]]:
     """The UIDs in fetch order, cut into batches of at most `most_messages` messages and
     `most_bytes` bytes (a larger message makes a batch of its own), so that a batch of
-    big attachments does not have to fit in memory at once."""
-    sizes = client.fetch(uids, ["RFC822.SIZE"]) if uids else {}
-    batches: list[list[int]] = []
+    big attachments does not have to fit in memory at once.
+
+    The sizes are fetched a window of UIDs at a time as the batches are taken, so that
+    the first batch is fetched and ingested without waiting for the sizes of all the
+    mail waiting (thousands after an outage). Each step sends a command on `client`.
+    """
     batch: list[int] = []
     batch_bytes = 0
-    for uid in uids:
-        size = sizes.get(uid, {}).get(b"RFC822.SIZE", 0)
-        if batch and (len(batch) >= most_messages or batch_bytes + size > most_bytes):
-            batches.append(batch)
-            batch, batch_bytes = [], 0
-        batch.append(uid)
-        batch_bytes += size
+    for start in range(0, len(uids), most_messages):
+        window = uids[start : start + most_messages]
+        sizes = client.fetch(window, ["RFC822.SIZE"])
+        for uid in window:
+            size = sizes.get(uid, {}).get(b"RFC822.SIZE", 0)
+            if batch and (len(batch) >= most_messages or batch_bytes + size > most_bytes):
+                yield batch
+                batch, batch_bytes = [], 0
+            batch.append(uid)
+            batch_bytes += size
     if batch:
-        batches.append(batch)
-    return batches
+        yield batch
 
 
 def mark_taken(client: IMAPClient, uids: list[int], archive: str | None) -> None:

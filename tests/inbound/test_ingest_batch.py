@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import event, func, select
 
 from helpdesk.customers.models import Customer
@@ -183,6 +184,55 @@ def test_a_batch_of_replies_costs_as_many_statements_whatever_its_size(session):
 
     # No due-time query or version update per reply.
     assert len(many) == len(few), many
+
+
+def query_plans_of(session, work) -> list[tuple[str, str]]:
+    """(statement, step) for each step of SQLite's plan of each SELECT that `work` runs."""
+    queries = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().startswith("SELECT") and not executemany:
+            queries.append((statement, parameters))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    connection = session.connection()
+    return [
+        (statement, row[3])
+        for statement, parameters in queries
+        for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+    ]
+
+
+def test_batch_lookups_use_the_index_of_what_they_look_up_on_sqlite(session):
+    """SQLite has no statistics to plan by: a lookup by Message-IDs that also names a
+    status would walk the status index, every raw message ever taken in, on each batch."""
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("PostgreSQL plans from statistics; these are SQLite's plans")
+    mailbox = make_mailbox(session)
+    batch(session, *(numbered(n) for n in range(1, 6)), mailbox=mailbox)
+    replies = [
+        numbered(
+            n, headers={"Message-ID": f"<r{n}@example.com>", "In-Reply-To": f"<q{n}@example.com>"}
+        )
+        for n in range(1, 6)
+    ]
+
+    plans = query_plans_of(session, lambda: batch(session, *replies, mailbox=mailbox))
+
+    large = {"raw_messages", "seen_messages", "messages", "tickets", "customers"}
+    walks = [
+        (statement, step)
+        for statement, step in plans
+        if step.endswith("ix_raw_messages_status (status=?)")
+        or (step.startswith("SCAN ") and step.split()[1] in large)
+    ]
+    assert plans
+    assert walks == []
 
 
 def test_replies_in_a_batch_keep_the_due_time_of_the_first_unanswered_message(session):
