@@ -62,12 +62,24 @@ def _tail(log_path: str) -> str:
     return Path(log_path).read_text(errors="replace")[-3000:]
 
 
-def stop_workers(workers: list[subprocess.Popen]) -> None:
+def stop_workers(workers: list[subprocess.Popen], log_path: str | None = None) -> None:
     for worker in workers:
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    stuck = []
     for worker in workers:
-        worker.wait(timeout=60)
+        try:
+            worker.wait(timeout=max(1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            stuck.append(worker)
+    for worker in stuck:
+        # Not left running after the benchmark; the log says where it hung.
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+    if stuck:
+        tail = _tail(log_path) if log_path else ""
+        raise SystemExit(f"{len(stuck)} worker(s) did not stop within 60 s:\n{tail}")
 
 
 def succeeded(session) -> int:
@@ -111,7 +123,7 @@ def deliver(database_url: str, env: dict[str, str], args, tmp: str) -> float:
                 time.sleep(0.05)
             elapsed = time.perf_counter() - started
         finally:
-            stop_workers(workers)
+            stop_workers(workers, log_path)
             database.engine.dispose()
         distinct = len(set(receiver.ids()))
     if distinct != args.events:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from helpdesk.api.models import ApiToken, TokenKind
 from helpdesk.api.scopes import ROLE_SCOPES, SCOPES, SERVICE_SCOPES
@@ -119,7 +119,11 @@ def authenticate(session: Session, secret: str, *, now: datetime | None = None) 
     """The live token for `secret` with its effective scopes, or None (unknown, revoked,
     expired, or its owner deactivated). Notes the time of use."""
     now = now or utcnow()
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    token = session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == hash_secret(secret))
+    )
     if token is None or token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:

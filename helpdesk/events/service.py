@@ -7,6 +7,7 @@ not poll hard); the rows are the truth, a missed nudge only delays them.
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 import time
@@ -39,7 +40,9 @@ EVENT_TYPES = (
 )
 
 _RECORDED = "helpdesk.events.recorded"
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_TO_CROCKFORD = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
 _committed_listeners: dict[str, Callable[[], None]] = {}
 
 
@@ -52,11 +55,10 @@ def new_event_uid() -> str:
     """A ULID-shaped id ("evt_" + 26 characters): sorts by creation time, unique without
     asking the database, so bulk paths can make thousands at once."""
     value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(_CROCKFORD[digit])
-    return "evt_" + "".join(reversed(chars))
+    # 26 Crockford digits are 130 bits: the value at the top of 17 bytes in base32, with
+    # the alphabet swapped; a third faster than 26 divisions of the big number.
+    digits = base64.b32encode((value << 6).to_bytes(17, "big"))[:26]
+    return "evt_" + digits.translate(_TO_CROCKFORD).decode()
 
 
 def record_event(
@@ -101,10 +103,32 @@ def record_events(
         }
         for subject, payload in items
     ]
-    if rows:
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_events(session, rows)
+    else:
         session.execute(insert(Event), rows)
-        session.info[_RECORDED] = True
+    session.info[_RECORDED] = True
     return len(rows)
+
+
+_COPIED = ("uid", "type", "subject_kind", "subject_id", "payload", "created_at")
+_COPIED_TYPES = ("varchar", "varchar", "varchar", "int4", "json", "timestamptz")
+
+
+def _copy_events(session: Session, rows: list[dict]) -> None:
+    """COPY in binary: a thousand events (an API batch of orders) in one round trip,
+    converted by psycopg, where an executemany INSERT cost more than the change they
+    report."""
+    # Events added one by one before these keep their place in the stream.
+    session.flush()
+    cursor = session.connection().connection.driver_connection.cursor()
+    statement = f"COPY events ({', '.join(_COPIED)}) FROM STDIN (FORMAT BINARY)"
+    with cursor, cursor.copy(statement) as copy:
+        copy.set_types(list(_COPIED_TYPES))
+        for row in rows:
+            copy.write_row([row[name] for name in _COPIED])
 
 
 def on_events_committed(name: str, callback: Callable[[], None]) -> None:

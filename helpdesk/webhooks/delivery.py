@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, and_, bindparam, cast, exists, func, insert, literal, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import String, and_, bindparam, cast, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from helpdesk.db import UTCDateTime, chunks, utcnow
 from helpdesk.events.models import Event
@@ -98,7 +99,6 @@ def fan_out(session: Session, after: int | None = None, now: datetime | None = N
     last_id = session.scalar(select(window.c.id).order_by(window.c.id.desc()).limit(1))
     if last_id is None:
         return FanoutStep(0, None)
-    existing = aliased(WebhookDelivery)
     subject_key = Event.subject_kind + literal(":") + cast(Event.subject_id, String)
     matches = (
         select(
@@ -117,13 +117,18 @@ def fan_out(session: Session, after: int | None = None, now: datetime | None = N
             Event.id > start,
             Event.id <= last_id,
             Event.created_at >= WebhookEndpoint.created_at,
-            ~exists().where(
-                existing.event_id == Event.id, existing.endpoint_id == WebhookEndpoint.id
-            ),
         )
     )
+    insert_ = (
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    # Skipping deliveries made before by ON CONFLICT, a probe of the unique index per
+    # row, not by NOT EXISTS: on a fresh burst of events PostgreSQL planned that as a scan
+    # of the endpoint's deliveries per event, this statement's own new rows included
+    # (quadratic: 1.3 s for 3,000 events).
     created = session.execute(
-        insert(WebhookDelivery).from_select(
+        insert_(WebhookDelivery)
+        .from_select(
             [
                 "event_id",
                 "endpoint_id",
@@ -136,6 +141,7 @@ def fan_out(session: Session, after: int | None = None, now: datetime | None = N
             ],
             matches,
         )
+        .on_conflict_do_nothing(index_elements=["event_id", "endpoint_id"])
     ).rowcount
     settled = session.scalar(
         select(Event.id)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from helpdesk.customers.models import Customer, Purchase, PurchaseStatus
 from helpdesk.customers.service import OrderData, OrdersInvalid, lifetime_value, upsert_orders
+from helpdesk.events.models import Event
 
 
 def _order(n: int = 1, **changes) -> OrderData:
@@ -89,3 +91,37 @@ def test_cancelled_orders_count_nothing_towards_lifetime_value(session):
     session.commit()
 
     assert lifetime_value(session, results[0].customer_id)[0].amount == Decimal("10.00")
+
+
+def _purchase_events(session) -> list[Event]:
+    return list(session.scalars(select(Event).where(Event.type == "purchase.created")))
+
+
+def test_new_orders_are_recorded_as_purchase_created_in_their_transaction(session):
+    results = upsert_orders(session, "shop", [_order(1), _order(2)])
+    session.commit()
+
+    events = _purchase_events(session)
+    assert sorted(e.payload["purchase_id"] for e in events) == sorted(
+        r.purchase_id for r in results
+    )
+    assert {(e.subject_kind, e.subject_id) for e in events} == {
+        ("customer", results[0].customer_id)
+    }
+
+
+def test_orders_sent_again_record_no_new_purchase_events(session):
+    upsert_orders(session, "shop", [_order(1)])
+    upsert_orders(session, "shop", [_order(1)])
+    upsert_orders(session, "shop", [_order(1, amount="12.00")])
+    session.commit()
+
+    assert [e.payload["order_id"] for e in _purchase_events(session)] == ["o1"]
+
+
+def test_a_refused_batch_records_no_events(session):
+    with pytest.raises(OrdersInvalid):
+        upsert_orders(session, "shop", [_order(1), _order(2, amount="-3")])
+    session.rollback()
+
+    assert _purchase_events(session) == []

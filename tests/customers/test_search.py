@@ -165,3 +165,18 @@ def test_list_page_names_the_spend_sort_by_what_it_does(admin_client, session, b
     assert "Highest total spend first" in admin_client.get("/customers").text
     make_purchase(session, buyers, amount="1", currency="USD")
     assert "Most purchases first" in admin_client.get("/customers").text
+
+
+def test_cursor_pages_of_a_tag_hold_each_tagged_customer_once_in_id_order(session):
+    tagged = [
+        make_customer(session, email=f"c{n}@example.com", tags=["vip"] if n % 3 == 0 else [])
+        for n in range(12)
+    ]
+    wanted = [c.id for c in tagged if c.tags]
+
+    seen, after = [], 0
+    while page := service.customers_after(session, CustomerFilter(tag="vip"), after, 2):
+        seen += [c.id for c in page]
+        after = page[-1].id
+
+    assert seen == wanted

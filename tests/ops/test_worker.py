@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 from rq import Queue
 from rq.registry import FailedJobRegistry
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from helpdesk.config import PROJECT_ROOT
 from helpdesk.customers.models import Tag
 from helpdesk.queue import CAMPAIGN_QUEUE, DEFAULT_QUEUE, IMPORT_QUEUE, MAIL_QUEUE
+from helpdesk.worker import HelpdeskWorker
 from tests.conftest import REDIS_URL
 
 
@@ -63,3 +65,17 @@ def test_worker_takes_mail_before_campaigns_and_imports(redis_conn, tmp_path):
     assert result.returncode == 0, result.stderr
     runs = [item.decode() for item in redis_conn.lrange("tests:ops:runs", 0, -1)]
     assert runs == [MAIL_QUEUE, CAMPAIGN_QUEUE, IMPORT_QUEUE]
+
+
+def test_a_stopping_worker_does_not_wait_out_its_pubsub_threads_sleep(redis_conn, config):
+    worker = HelpdeskWorker(config)
+    worker.subscribe()
+    # The losing side of the race at a stop: the thread has already read an
+    # unsubscription and sleeps until a new subscription or 60 s.
+    worker.pubsub.unsubscribe()
+    time.sleep(0.5)
+
+    started = time.monotonic()
+    worker.unsubscribe()
+
+    assert time.monotonic() - started < 5

@@ -3,6 +3,8 @@ an id column, JSON nested past the stack, a NUL character."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from helpdesk.input_bounds import MAX_ID, UnacceptableJSON, bounded_int, loads_json
@@ -93,3 +95,26 @@ def test_json_keeps_to_the_depth_limit():
         loads_json("[" * 33 + "]" * 33)
     with pytest.raises(UnacceptableJSON):
         loads_json('{"name": "a\\u0000b"}')
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 32 + "1" + "]" * 32,
+        '{"a": ' * 32 + "{}" + "}" * 32,
+        '{"a\\u0000": 1}',
+        b'[{"name": "ok"}, {"name": "a\\u0000b"}]',
+        '["a\\u0000b"]'.encode("utf-16"),
+    ],
+    ids=["value-too-deep", "dict-too-deep", "nul-in-key", "nul-in-bytes", "nul-in-utf16"],
+)
+def test_json_past_the_limits_is_refused_in_any_spelling(text):
+    with pytest.raises(UnacceptableJSON):
+        loads_json(text)
+
+
+@pytest.mark.parametrize(
+    "text", ['"text"', "7", "[" * 31 + "1" + "]" * 31, '["a\\\\u0000b"]', b'{"a": []}']
+)
+def test_json_within_the_limits_is_read(text):
+    assert loads_json(text) == json.loads(text)

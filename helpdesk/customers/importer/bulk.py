@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import String, Table, any_, bindparam, column, func, or_, select, table
+from sqlalchemy import Row, String, Table, any_, bindparam, column, func, or_, select, table, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -125,6 +125,30 @@ def _one_of(session: Session, expression, values: Sequence):
         )
     keys = func.json_each(bindparam(None, json.dumps(list(values)), type_=String()))
     return expression.in_(select(keys.table_valued("value").c.value))
+
+
+def _rows_by_key(session: Session, key, keys: Sequence, columns: Sequence, *where) -> list[Row]:
+    """The `columns` of the rows whose `key` (unique) is one of `keys` and that match
+    `where`: one index probe per key on PostgreSQL.
+
+    For a request's thousand keys on a table of some 100,000 rows the planner prices
+    `key = ANY(...)`, and a join with the keys alike, as a sequential scan, ten times
+    slower than the probes, and growing with the table. A LATERAL subquery with LIMIT 1
+    is never flattened into a join, so each key stays an equality lookup on its index.
+    """
+    keys = list(keys)
+    if not keys:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        query = select(*columns).where(_one_of(session, key, keys), *where)
+        return list(session.execute(query))
+    wanted = (
+        func.unnest(bindparam(None, keys, type_=postgresql.ARRAY(key.type)))
+        .table_valued("value")
+        .render_derived(name="wanted")
+    )
+    hit = select(*columns).where(key == wanted.c.value, *where).limit(1).lateral("hit")
+    return list(session.execute(select(hit).select_from(wanted).join(hit, true())))
 
 
 def _lower_email_in(session: Session, emails: Sequence[str]):

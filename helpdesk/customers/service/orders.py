@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import String, func, select
+from sqlalchemy import Boolean, String, func, literal_column
 from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import Customer, Purchase, PurchaseStatus
@@ -22,6 +22,7 @@ from helpdesk.customers.service.customers import CustomerData, create_customer
 from helpdesk.customers.service.errors import CustomerInvalid, PurchaseInvalid
 from helpdesk.customers.service.purchases import _money, _validate
 from helpdesk.db import utcnow
+from helpdesk.events.service import Subject, record_events
 from helpdesk.normalize import normalize_text
 from helpdesk.text import LazyText
 from helpdesk.text import lazy_text as _l
@@ -39,6 +40,9 @@ _UPDATABLE = (
     "refunded_amount",
 )
 _WRITTEN = ("source", "order_id", "order_ref", "created_at", "updated_at", *_UPDATABLE)
+# In RETURNING of INSERT ... ON CONFLICT DO UPDATE (PostgreSQL): a row version made by an
+# insert has no deleting transaction, one made by the update has this one.
+_INSERTED = literal_column("xmax = 0", Boolean).label("inserted")
 
 
 @dataclass
@@ -110,27 +114,69 @@ def upsert_orders(
             outcomes[row["order_id"]] = "unchanged"
             continue
         changed.append(row)
+    ids = {order_id: row["id"] for order_id, row in stored.items()}
     if changed:
         # The CSV import's bulk upsert: COPY into a temporary table and one INSERT ...
         # SELECT ... ON CONFLICT on PostgreSQL, one executemany on SQLite.
-        bulk._upsert(
+        written = bulk._upsert(
             session,
             Purchase.__table__,
             _WRITTEN,
             [tuple(row[name] for name in _WRITTEN) for row in changed],
             conflict=["source", "order_id"],
             update=(*_UPDATABLE, "updated_at"),
+            returning=(Purchase.order_id, Purchase.id, _INSERTED),
         )
-    ids = {order_id: row["id"] for order_id, row in stored.items()}
-    created = [order_id for order_id, outcome in outcomes.items() if outcome == "created"]
-    if created:
-        ids |= {order_id: row["id"] for order_id, row in _stored(session, source, created).items()}
+        for order_id, purchase_id, inserted in written:
+            ids[order_id] = purchase_id
+            if not inserted:
+                # A concurrent batch stored the order first; this one changed it.
+                outcomes[order_id] = "updated"
+    missing = [row["order_id"] for row in changed if row["order_id"] not in ids]
+    if missing:
+        ids |= {order_id: row["id"] for order_id, row in _stored(session, source, missing).items()}
+        if session.get_bind().dialect.name == "postgresql":
+            # Neither written nor stored before: a concurrent batch stored it just so.
+            outcomes |= dict.fromkeys(missing, "unchanged")
+    created = [row for row in rows if outcomes[row["order_id"]] == "created"]
+    _record_created(session, source, created, ids, now)
     return [
         OrderResult(
             row["order_id"], ids[row["order_id"]], row["customer_id"], outcomes[row["order_id"]]
         )
         for row in rows
     ]
+
+
+def _record_created(
+    session: Session, source: str, created: list[dict], ids: dict[str, int], now: datetime
+) -> None:
+    """purchase.created for each new order, in the batch's transaction, by customer so a
+    receiver gets a customer's events in order."""
+    record_events(
+        session,
+        "purchase.created",
+        [
+            (
+                Subject("customer", row["customer_id"]),
+                {
+                    "purchase_id": ids[row["order_id"]],
+                    "customer_id": row["customer_id"],
+                    "source": source,
+                    "order_id": row["order_id"],
+                    "product": row["product"],
+                    "quantity": row["quantity"],
+                    "amount": str(row["amount"]),
+                    "currency": row["currency"],
+                    "status": row["status"].value,
+                    "refunded_amount": str(row["refunded_amount"]),
+                    "purchased_at": row["purchased_at"].isoformat(),
+                },
+            )
+            for row in created
+        ],
+        now=now,
+    )
 
 
 def _clean_row(order: OrderData, index: int, now: datetime, errors: dict) -> dict:
@@ -187,21 +233,15 @@ def _resolve_customers(
     ids = {o.customer_id for o in orders if o.customer_id is not None}
     emails = {o.customer_email.strip().lower() for o in orders if o.customer_email}
     external = {o.customer_external_id for o in orders if o.customer_external_id}
-    known_ids = set(
-        session.scalars(select(Customer.id).where(bulk._one_of(session, Customer.id, ids)))
-    )
+    known_ids = {i for (i,) in bulk._rows_by_key(session, Customer.id, ids, [Customer.id])}
     lower_email = func.lower(Customer.email, type_=String())
     by_email = dict(
-        session.execute(
-            select(lower_email, Customer.id).where(bulk._one_of(session, lower_email, emails))
-        ).all()
+        bulk._rows_by_key(session, lower_email, emails, [lower_email.label("email"), Customer.id])
     )
     by_external = dict(
-        session.execute(
-            select(Customer.external_id, Customer.id).where(
-                bulk._one_of(session, Customer.external_id, external)
-            )
-        ).all()
+        bulk._rows_by_key(
+            session, Customer.external_id, external, [Customer.external_id, Customer.id]
+        )
     )
     for index, (order, row) in enumerate(zip(orders, rows, strict=True)):
         if order.customer_id is not None:
@@ -231,7 +271,7 @@ def _stored(session: Session, source: str, order_ids: list[str]) -> dict[str, di
     from helpdesk.customers.importer import bulk
 
     columns = [getattr(Purchase, name) for name in ("id", "order_id", *_UPDATABLE)]
-    query = select(*columns).where(
-        Purchase.source == source, bulk._one_of(session, Purchase.order_id, order_ids)
+    rows = bulk._rows_by_key(
+        session, Purchase.order_id, order_ids, columns, Purchase.source == source
     )
-    return {row["order_id"]: dict(row) for row in session.execute(query).mappings()}
+    return {row.order_id: row._asdict() for row in rows}

@@ -64,9 +64,14 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def customer_statement(session: Session, flt: CustomerFilter) -> Select[tuple[Customer]]:
-    """The filtered, sorted customer query shared by the list page and the CSV export."""
+def customer_statement(
+    session: Session, flt: CustomerFilter, *, after_id: int = 0
+) -> Select[tuple[Customer]]:
+    """The filtered, sorted customer query shared by the list page and the CSV export;
+    `after_id`: only customers with a higher id (a cursor page)."""
     query = select(Customer)
+    if after_id:
+        query = query.where(Customer.id > after_id)
     for term in normalize_text(flt.text).split():
         pattern = _like_pattern(term)
         query = query.where(
@@ -86,13 +91,16 @@ def customer_statement(session: Session, flt: CustomerFilter) -> Select[tuple[Cu
         )
     tags = normalize_tags(flt.tag)
     if tags:
-        query = query.where(
-            exists(
-                select(customer_tags.c.customer_id)
-                .join(Tag, Tag.id == customer_tags.c.tag_id)
-                .where(customer_tags.c.customer_id == Customer.id, Tag.name == tags[0])
-            )
+        tagged = (
+            select(customer_tags.c.customer_id)
+            .join(Tag, Tag.id == customer_tags.c.tag_id)
+            .where(customer_tags.c.customer_id == Customer.id, Tag.name == tags[0])
         )
+        if after_id:
+            # Said again for the tag rows: PostgreSQL does not carry a range over a join,
+            # and would merge the tag's rows from the first customer on, on every page.
+            tagged = tagged.where(customer_tags.c.customer_id > after_id)
+        query = query.where(exists(tagged))
     if flt.status:
         try:
             query = query.where(Customer.subscription_status == SubscriptionStatus(flt.status))
@@ -190,9 +198,8 @@ def customers_after(
     """Up to `limit` matches with an id above `after_id`, in id order (tags and field values
     loaded): pages by cursor that stay stable while customers are added."""
     query = (
-        customer_statement(session, flt)
+        customer_statement(session, flt, after_id=after_id)
         .order_by(None)
-        .where(Customer.id > after_id)
         .order_by(Customer.id)
         .limit(limit)
         .options(
