@@ -108,6 +108,7 @@ ACCESS: dict[str, set[str] | str] = {
     "notifications.mark_all_read": SUPPORT,
     "notifications.save_settings": SUPPORT,
     "notifications.agents": SUPPORT,
+    "notifications.menu": SUPPORT,
     "tickets.presence_heartbeat": SUPPORT,
     "tickets.presence_leave": SUPPORT,
     "ticket_settings.agents": ADMIN,
