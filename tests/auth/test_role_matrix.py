@@ -45,6 +45,7 @@ ACCESS: dict[str, set[str] | str] = {
     "customers.export": STAFF,
     "customers.new": STAFF,
     "customers.detail": STAFF,
+    "customers.timeline": STAFF,
     "customers.edit": STAFF,
     "customers.add_purchase": STAFF,
     "customers.add_note": SUPPORT,

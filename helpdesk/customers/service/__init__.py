@@ -73,6 +73,7 @@ from helpdesk.customers.service.purchases import (
 from helpdesk.customers.service.record_page import (
     CustomerRecord,
     customer_record,
+    customer_timeline_page,
 )
 from helpdesk.customers.service.search import (
     SORTS,
@@ -117,6 +118,7 @@ __all__ = [
     "create_custom_field",
     "create_customer",
     "customer_record",
+    "customer_timeline_page",
     "customer_statement",
     "customers_after",
     "customers_by_ids",
