@@ -21,6 +21,7 @@ from helpdesk.tickets.jobs import OVERDUE_CHECK_KEY, check_overdue_and_mail
 from helpdesk.tickets.models import Ticket
 from tests.conftest import free_port
 from tests.factories import make_mailbox
+from tests.helpers import post_form
 from tests.processes import start_worker, wait_until
 from tests.tickets.mails import ingest, mail
 
@@ -126,3 +127,23 @@ def test_the_minute_check_still_sends_what_a_lost_job_left(
     mail_queue(redis_conn).empty()  # as if Redis had lost the job
     assert check_overdue_and_mail() == 1
     assert [r.rcpt_tos for r in smtp_handler.received] == [[agent.email]]
+
+
+def test_a_contact_form_request_queues_the_watchers_mail(
+    client, session, agent, watched, redis_conn
+):
+    response = post_form(
+        client,
+        "/faq/contact",
+        {
+            "name": "김민지",
+            "email": "minji@example.com",
+            "subject": "환불 문의",
+            "message": "지난주 주문을 환불받고 싶어요.",
+            "website": "",
+            "form_token": "form-token-0123456789abcdef",
+        },
+    )
+    assert response.status_code == 200, response.data[:500]
+    names = [job.func_name for job in mail_queue(redis_conn).jobs]
+    assert "helpdesk.notifications.jobs.send_pending_notification_mail" in names
