@@ -90,6 +90,17 @@ def test_mark_all_read_in_the_menu_stays_on_the_page(agent_page, language):
     expect(page.locator("[data-bell-count]")).to_have_text("0")
 
 
+def test_on_a_phone_the_menu_fits_the_screen(agent_page):
+    page, _tickets = agent_page("ko")
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto("/tickets")
+    page.click(".bell")
+    menu = page.locator("#bell-menu")
+    expect(menu.locator("li.unread")).to_have_count(2)
+    box = menu.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+
+
 def test_without_javascript_the_bell_is_a_link_to_the_list(browser, live_server, session, agent):
     context = browser.new_context(base_url=live_server, java_script_enabled=False)
     page = context.new_page()
