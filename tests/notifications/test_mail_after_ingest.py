@@ -8,7 +8,7 @@ import signal
 import smtplib
 
 import pytest
-from rq import Queue
+from rq import Queue, SimpleWorker
 
 from helpdesk.db import database
 from helpdesk.inbound.gateway import make_gateway
@@ -147,3 +147,12 @@ def test_a_contact_form_request_queues_the_watchers_mail(
     assert response.status_code == 200, response.data[:500]
     names = [job.func_name for job in mail_queue(redis_conn).jobs]
     assert "helpdesk.notifications.jobs.send_pending_notification_mail" in names
+
+
+def test_the_queued_job_and_the_minute_check_mail_it_once(
+    session, config, agent, watched, redis_conn, worker_env, smtp_handler
+):
+    send_through_gateway(config, mail())
+    SimpleWorker([mail_queue(redis_conn)], connection=redis_conn).work(burst=True)
+    assert check_overdue_and_mail() == 0
+    assert smtp_handler.recipients()[agent.email] == 1
