@@ -128,6 +128,8 @@ def _register_features(app: Flask) -> None:
     from helpdesk.notifications.views import bp as notifications_bp
     from helpdesk.reports.views import bp as dashboard_bp
     from helpdesk.saved_replies.views import bp as saved_replies_bp
+    from helpdesk.surveys.views import bp as surveys_bp
+    from helpdesk.surveys.views import public_bp as survey_links_bp
     from helpdesk.tickets.merge_views import bp as ticket_merges_bp
     from helpdesk.tickets.new_ticket_views import bp as new_ticket_bp
     from helpdesk.tickets.queue_views import bp as queues_bp
@@ -157,6 +159,8 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(tracking_bp)
     app.register_blueprint(campaign_reports_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(surveys_bp)
+    app.register_blueprint(survey_links_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(webhooks_bp)

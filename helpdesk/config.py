@@ -139,6 +139,10 @@ class Config:
     # API requests per token per window, unless the token sets its own limit.
     api_rate_limit: int = 600
     api_rate_window_seconds: int = 60
+    # How long a POST's Idempotency-Key is remembered, and how long a request that
+    # reserved one may run before a retry takes the key over (it is presumed dead).
+    api_idempotency_ttl_hours: int = 24
+    api_idempotency_lease_seconds: int = 300
     testing: bool = False
     csrf_enabled: bool = True
 
@@ -231,6 +235,10 @@ class Config:
             trusted_proxies=_int(env, "TRUSTED_PROXIES", 0),
             api_rate_limit=_int(env, "API_RATE_LIMIT", 600, minimum=1),
             api_rate_window_seconds=_int(env, "API_RATE_WINDOW_SECONDS", 60, minimum=1),
+            api_idempotency_ttl_hours=_int(env, "API_IDEMPOTENCY_TTL_HOURS", 24, minimum=1),
+            api_idempotency_lease_seconds=_int(
+                env, "API_IDEMPOTENCY_LEASE_SECONDS", 300, minimum=1
+            ),
             csrf_enabled=_bool(env, "CSRF_ENABLED", True),
         )
 

@@ -12,6 +12,7 @@ from helpdesk.mail import models as mail_models  # noqa: F401
 from helpdesk.notifications import models as notification_models  # noqa: F401
 from helpdesk.reports import models as report_models  # noqa: F401
 from helpdesk.saved_replies import models as saved_reply_models  # noqa: F401
+from helpdesk.surveys import models as survey_models  # noqa: F401
 from helpdesk.tickets import models as ticket_models  # noqa: F401
 from helpdesk.webhooks import models as webhook_models  # noqa: F401
 

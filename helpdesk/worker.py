@@ -9,7 +9,8 @@ made to stop cleanly and to look after campaigns a dead worker left unfinished.
 - While idle, the worker queues a campaign check every CAMPAIGN_CHECK_SECONDS when a
   campaign is sending, so recipients left by a dead worker are recovered once their
   lease ends, without a restart; and once a minute a check that tells agents of their
-  tickets gone overdue.
+  tickets gone overdue and one that mails the satisfaction surveys that came due, and
+  once an hour one that forgets expired Idempotency-Keys.
 - A horse never uses its parent's database connections (`helpdesk.db` drops inherited
   pools at fork).
 """
@@ -25,10 +26,12 @@ from rq import Worker
 from rq.defaults import DEFAULT_MAINTENANCE_TASK_INTERVAL
 from rq.utils import now
 
+from helpdesk.api import jobs as api_jobs
 from helpdesk.campaigns import jobs as campaign_jobs
 from helpdesk.config import Config
 from helpdesk.processes import stop_with_parent
 from helpdesk.queue import QUEUE_NAMES, redis_connection, request_stop
+from helpdesk.surveys import jobs as survey_jobs
 from helpdesk.tickets import jobs as ticket_jobs
 from helpdesk.webhooks import jobs as webhook_jobs
 
@@ -66,7 +69,8 @@ class HelpdeskWorker(Worker):
         """RQ's own upkeep (registry cleaning, scheduler restart) at RQ's pace; the
         campaign check and, while deliveries wait, a webhook dispatch (retries that came
         due, work a dead job left) every time, which is every CAMPAIGN_CHECK_SECONDS,
-        and the overdue check once a minute."""
+        the overdue and survey checks once a minute and the expired Idempotency-Key
+        cleanup once an hour."""
         if self._rq_upkeep_due is None or now() >= self._rq_upkeep_due:
             super().run_maintenance_tasks()
             self._rq_upkeep_due = now() + timedelta(seconds=DEFAULT_MAINTENANCE_TASK_INTERVAL)
@@ -74,4 +78,6 @@ class HelpdeskWorker(Worker):
             self.last_cleaned_at = now()
         campaign_jobs.queue_campaign_check(self.config, self.connection)
         ticket_jobs.queue_overdue_check(self.connection)
+        api_jobs.queue_idempotency_cleanup(self.connection)
+        survey_jobs.queue_survey_check(self.connection)
         webhook_jobs.queue_dispatch(self.config, self.connection, only_if_waiting=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from helpdesk.auth import service as auth_service
 
 DEFAULT_PASSWORD = "correct horse battery"
@@ -239,3 +241,24 @@ def make_api_token(session, user, scopes=("customers:read",), **overrides):
     new = tokens.create_token(session, scopes=scopes, created_by=user, **(values | overrides))
     session.commit()
     return new.secret
+
+
+def make_idempotency_key(session, key, request_hash, *, status_code=None, age=None, body=""):
+    """A stored Idempotency-Key of the only API token: reserved (no status code) or done,
+    made `age` ago (a timedelta; default now)."""
+    from sqlalchemy import select
+
+    from helpdesk.api.models import ApiToken, IdempotentResponse
+    from helpdesk.db import utcnow
+
+    row = IdempotentResponse(
+        token_id=session.scalar(select(ApiToken.id)),
+        key=key,
+        request_hash=request_hash,
+        status_code=status_code,
+        body=body,
+        created_at=utcnow() - (age or timedelta()),
+    )
+    session.add(row)
+    session.commit()
+    return row

@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from pydantic import BaseModel, Field
 
-from helpdesk.api.pagination import Cursors, PageQuery, page_model
-from helpdesk.api.problems import Problem
-from helpdesk.api.routing import api_route
+from helpdesk.api.pagination import PageQuery, page_model
+from helpdesk.api.routing import api_route, cursor_page, not_found
 from helpdesk.campaigns import reports, service
 from helpdesk.campaigns.models import Campaign, CampaignStatus
 from helpdesk.db import utcnow
@@ -101,14 +100,12 @@ def _figures(figures: reports.CampaignFigures) -> FiguresOut:
 )
 def list_campaigns(query: CampaignListQuery):
     """In id order, of one status if given."""
-    cursors = Cursors(current_app.config["SECRET_KEY"], "campaigns")
-    rows = service.campaigns_after(
-        db_session(), cursors.decode(query.cursor), query.limit + 1, query.status
-    )
-    page = rows[: query.limit]
-    return CampaignPage(
-        data=[campaign_out(c) for c in page],
-        next_cursor=cursors.encode(page[-1].id) if len(rows) > query.limit else None,
+    return cursor_page(
+        CampaignPage,
+        "campaigns",
+        query,
+        lambda after, limit: service.campaigns_after(db_session(), after, limit, query.status),
+        campaign_out,
     )
 
 
@@ -126,7 +123,7 @@ def get_campaign(campaign_id: int):
     try:
         campaign = reports.get_campaign(session, campaign_id)
     except reports.ReportNotFound:
-        raise Problem(404, "Not found", f"There is no campaign {campaign_id}.") from None
+        raise not_found("campaign", campaign_id) from None
     # Deliveries sending for longer than the lease count as stalled, the cut-off workers
     # use to mark them uncertain.
     lease = timedelta(seconds=current_app.config["HELPDESK"].campaign_lease_seconds)

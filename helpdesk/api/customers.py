@@ -7,14 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from flask import current_app
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from helpdesk.api.etags import check_if_match
-from helpdesk.api.pagination import Cursors, PageQuery, page_model
+from helpdesk.api.pagination import PageQuery, page_model
 from helpdesk.api.problems import FieldError, Problem, field_errors, invalid_input
-from helpdesk.api.routing import api_route
+from helpdesk.api.routing import api_route, cursor_page, found
 from helpdesk.customers import service
 from helpdesk.customers.models import Customer, SubscriptionStatus
 from helpdesk.customers.timeline import customer_timeline
@@ -103,10 +102,6 @@ class TimelineQuery(BaseModel):
 
 
 CustomerPage = page_model(CustomerOut)
-
-
-def _cursors() -> Cursors:
-    return Cursors(current_app.config["SECRET_KEY"], "customers")
 
 
 def _json_value(value) -> FieldJSON:
@@ -199,10 +194,7 @@ def _save(session: Session, changes: CustomerChanges, current: Customer | None) 
 def _locked_customer(session: Session, customer_id: int) -> Customer:
     """The customer, locked until commit, so that the If-Match check and the change see
     the same row (PostgreSQL; SQLite serializes writers anyway)."""
-    customer = session.get(Customer, customer_id, with_for_update=True)
-    if customer is None:
-        raise Problem(404, "Not found", f"There is no customer {customer_id}.")
-    return customer
+    return found(session.get(Customer, customer_id, with_for_update=True), "customer", customer_id)
 
 
 @api_route(
@@ -216,7 +208,6 @@ def _locked_customer(session: Session, customer_id: int) -> Customer:
 )
 def list_customers(query: CustomerListQuery):
     """In id order, filtered by address, tag, change time or a custom field's value."""
-    cursors = _cursors()
     flt = service.CustomerFilter(
         email=query.email or "",
         tag=query.tag or "",
@@ -225,8 +216,12 @@ def list_customers(query: CustomerListQuery):
         field_value=query.value or "",
     )
     try:
-        rows = service.customers_after(
-            db_session(), flt, cursors.decode(query.cursor), query.limit + 1
+        return cursor_page(
+            CustomerPage,
+            "customers",
+            query,
+            lambda after, limit: service.customers_after(db_session(), flt, after, limit),
+            customer_out,
         )
     except service.FilterInvalid as exc:
         errors = {
@@ -234,12 +229,6 @@ def list_customers(query: CustomerListQuery):
             for k, m in exc.errors.items()
         }
         raise invalid_input(field_errors(errors)) from None
-    page = rows[: query.limit]
-    more = len(rows) > query.limit
-    return CustomerPage(
-        data=[customer_out(c) for c in page],
-        next_cursor=cursors.encode(page[-1].id) if more else None,
-    )
 
 
 @api_route(
@@ -252,10 +241,9 @@ def list_customers(query: CustomerListQuery):
     etag=True,
 )
 def get_customer(customer_id: int):
-    customer = service.get_customer(db_session(), customer_id)
-    if customer is None:
-        raise Problem(404, "Not found", f"There is no customer {customer_id}.")
-    return customer_out(customer)
+    return customer_out(
+        found(service.get_customer(db_session(), customer_id), "customer", customer_id)
+    )
 
 
 @api_route(
@@ -383,8 +371,7 @@ def remove_tag(customer_id: int, tag: str):
 def timeline(customer_id: int, query: TimelineQuery):
     """Purchases, notes, subscription changes, tickets and campaign mail, as on the page."""
     session = db_session()
-    if service.get_customer(session, customer_id) is None:
-        raise Problem(404, "Not found", f"There is no customer {customer_id}.")
+    found(service.get_customer(session, customer_id), "customer", customer_id)
     entries = customer_timeline(session, customer_id, limit=query.limit)
     return TimelineOut(
         data=[

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field
 
 from helpdesk.api.auth import current_caller
 from helpdesk.api.etags import check_if_match
-from helpdesk.api.pagination import Cursors, PageQuery, page_model
+from helpdesk.api.pagination import PageQuery, page_model
 from helpdesk.api.problems import Problem, field_errors, invalid_input
-from helpdesk.api.routing import api_route
+from helpdesk.api.routing import api_route, cursor_page, found, not_found
 from helpdesk.faq import search, service
 from helpdesk.faq.models import Article, ArticleLanguage, ArticleStatus
 from helpdesk.input_bounds import MAX_ID
@@ -89,10 +88,7 @@ def article_out(article: Article) -> ArticleOut:
 
 
 def _article(article_id: int) -> Article:
-    article = service.get_article(db_session(), article_id)
-    if article is None:
-        raise Problem(404, "Not found", f"There is no article {article_id}.")
-    return article
+    return found(service.get_article(db_session(), article_id), "article", article_id)
 
 
 def _data(changes: ArticleChanges, current: Article | None) -> service.ArticleData:
@@ -118,15 +114,15 @@ def _refused(exc: service.InvalidInput) -> Problem:
 )
 def list_articles(query: ArticleListQuery):
     """In id order; drafts too, filtered by language, status and category."""
-    cursors = Cursors(current_app.config["SECRET_KEY"], "faq-articles")
     flt = service.ArticleFilter(
         language=query.language or "", status=query.status or "", category_id=query.category_id
     )
-    rows = service.articles_after(db_session(), flt, cursors.decode(query.cursor), query.limit + 1)
-    page = rows[: query.limit]
-    return ArticlePage(
-        data=[article_out(a) for a in page],
-        next_cursor=cursors.encode(page[-1].id) if len(rows) > query.limit else None,
+    return cursor_page(
+        ArticlePage,
+        "faq-articles",
+        query,
+        lambda after, limit: service.articles_after(db_session(), flt, after, limit),
+        article_out,
     )
 
 
@@ -205,9 +201,7 @@ def update_article(article_id: int, body: ArticleChanges):
     """Send the ETag of your last read in If-Match: 412 when the article changed since.
     The version before stays in the history."""
     session = db_session()
-    current = session.get(Article, article_id, with_for_update=True)
-    if current is None:
-        raise Problem(404, "Not found", f"There is no article {article_id}.")
+    current = found(session.get(Article, article_id, with_for_update=True), "article", article_id)
     check_if_match(article_out(current))
     try:
         article = service.update_article(
@@ -232,7 +226,7 @@ def publish_article(article_id: int):
     try:
         article = service.publish_article(db_session(), article_id, current_caller().user_id)
     except service.ArticleNotFound:
-        raise Problem(404, "Not found", f"There is no article {article_id}.") from None
+        raise not_found("article", article_id) from None
     except service.InvalidInput as exc:
         raise _refused(exc) from None
     return article_out(article)

@@ -48,8 +48,9 @@ class ApiToken(Base):
 
 class IdempotentResponse(Base):
     """The response first given to a POST with an Idempotency-Key, replayed when the same
-    token sends the same key and body again. Stored in the transaction of the change it
-    reports, so a key is never recorded for a change that rolled back."""
+    token sends the same key and body again. The key is reserved (committed) before the
+    change runs, and the response stored in the transaction of the change itself, so a
+    key is never answered with a change that rolled back."""
 
     __tablename__ = "api_idempotent_responses"
 
@@ -58,8 +59,13 @@ class IdempotentResponse(Base):
     key: Mapped[str] = mapped_column(String(255))
     # SHA-256 of method, path and body: the same key with another request is refused.
     request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    body: Mapped[str] = mapped_column(Text)
+    # None while the request that reserved the key still runs: a duplicate sent meanwhile
+    # is told to retry (409) instead of running the change a second time.
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text, default="")
+    # When the request holding the key began: a reservation older than the lease
+    # (API_IDEMPOTENCY_LEASE_SECONDS) was left by a crashed request and is taken over; a
+    # key older than API_IDEMPOTENCY_TTL_HOURS is forgotten.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     __table_args__ = (UniqueConstraint("token_id", "key"),)

@@ -124,6 +124,16 @@ def _parameters(route: Route) -> list[dict]:
                 "schema": {"type": "string"},
             }
         )
+    if route.etag and route.method == "GET":
+        parameters.append(
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "description": "The ETag of your copy: 304 with no body while it is current.",
+                "schema": {"type": "string"},
+            }
+        )
     if route.method == "POST":
         parameters.append(
             {
@@ -131,7 +141,9 @@ def _parameters(route: Route) -> list[dict]:
                 "in": "header",
                 "required": False,
                 "description": "Repeat a POST safely: the same key and body get the first "
-                "response again; the same key with another body gets 422.",
+                "response again; the same key with another body gets 422; while the first "
+                "request with the key still runs, 409 with Retry-After. Keys are kept for "
+                "24 hours unless configured otherwise.",
                 "schema": {"type": "string", "minLength": 1, "maxLength": 255},
             }
         )
@@ -157,6 +169,18 @@ def _responses(route: Route, refs: dict[type[BaseModel], dict]) -> dict:
             "schema": {"type": "string"},
         }
     responses = {str(route.status): success}
+    if route.etag and route.method == "GET":
+        success["headers"]["Cache-Control"] = {
+            "description": "`private, no-cache`: keep it, but revalidate with If-None-Match.",
+            "schema": {"type": "string"},
+        }
+        responses["304"] = {
+            "description": "Not modified: If-None-Match holds the current ETag; no body.",
+            "headers": {
+                "ETag": success["headers"]["ETag"],
+                "Cache-Control": success["headers"]["Cache-Control"],
+            },
+        }
     codes = set(COMMON_ERRORS) | set(route.errors)
     if route.query is not None or route.body is not None or route.path_lengths:
         codes.add(422)
@@ -165,7 +189,7 @@ def _responses(route: Route, refs: dict[type[BaseModel], dict]) -> dict:
     if route.if_match:
         codes |= {412, 428}
     if route.method == "POST":
-        codes.add(422)
+        codes |= {409, 422}
     if route.path_params:
         codes.add(404)
     for code in sorted(codes):

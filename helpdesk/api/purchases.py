@@ -7,13 +7,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import current_app
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from helpdesk.api.pagination import Cursors, PageQuery, page_model
-from helpdesk.api.problems import Problem, field_errors, invalid_input
-from helpdesk.api.routing import api_route
+from helpdesk.api.pagination import PageQuery, page_model
+from helpdesk.api.problems import field_errors, invalid_input
+from helpdesk.api.routing import api_route, cursor_page, found
 from helpdesk.customers import service
 from helpdesk.customers.models import Purchase, PurchaseStatus
 from helpdesk.input_bounds import MAX_ID
@@ -163,19 +162,19 @@ def import_order(body: SingleOrderIn):
 )
 def list_purchases(query: PurchaseListQuery):
     """In id order; filtered by customer, source and order id."""
-    cursors = Cursors(current_app.config["SECRET_KEY"], "purchases")
-    rows = service.purchases_after(
-        db_session(),
-        cursors.decode(query.cursor),
-        query.limit + 1,
-        customer_id=query.customer_id,
-        source=query.source,
-        order_id=query.order_id,
-    )
-    page = rows[: query.limit]
-    return PurchasePage(
-        data=[purchase_out(p) for p in page],
-        next_cursor=cursors.encode(page[-1].id) if len(rows) > query.limit else None,
+    return cursor_page(
+        PurchasePage,
+        "purchases",
+        query,
+        lambda after, limit: service.purchases_after(
+            db_session(),
+            after,
+            limit,
+            customer_id=query.customer_id,
+            source=query.source,
+            order_id=query.order_id,
+        ),
+        purchase_out,
     )
 
 
@@ -189,7 +188,4 @@ def list_purchases(query: PurchaseListQuery):
     etag=True,
 )
 def get_purchase(purchase_id: int):
-    purchase = db_session().get(Purchase, purchase_id)
-    if purchase is None:
-        raise Problem(404, "Not found", f"There is no purchase {purchase_id}.")
-    return purchase_out(purchase)
+    return purchase_out(found(db_session().get(Purchase, purchase_id), "purchase", purchase_id))

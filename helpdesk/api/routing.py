@@ -3,16 +3,20 @@
 A route names its method, path, scope and the pydantic models of its query, body and
 response; the decorator records them (the OpenAPI document is built from that record)
 and runs the conventions around the view: bearer authentication, the rate limit, the
-scope check, input validation, Idempotency-Key replay, the commit, ETags and problem
-responses. A view receives validated models and returns a model; it never commits.
+scope check, input validation, Idempotency-Key reservation and replay, the commit,
+ETags with conditional GETs (If-None-Match) and problem responses. A view receives
+validated models and returns a model; it never commits. `cursor_page` and `found` are
+the list and lookup steps the resources share.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import wraps
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
@@ -20,7 +24,8 @@ from werkzeug.exceptions import HTTPException
 
 from helpdesk.api import idempotency, rate_limit
 from helpdesk.api.auth import authenticate_request, log_request, require_scope
-from helpdesk.api.etags import etag_of_json
+from helpdesk.api.etags import etag_of_json, not_modified
+from helpdesk.api.pagination import Cursors, PageQuery
 from helpdesk.api.problems import (
     FieldError,
     Problem,
@@ -40,6 +45,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 JSON_TYPE = "application/json"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -166,26 +172,53 @@ def _idempotent(route: Route, fn: Callable, kwargs: dict, token_id: int, key: st
             [FieldError(field="Idempotency-Key", message="Use 1 to 255 characters.")]
         )
     session = db_session()
+    config = current_app.config["HELPDESK"]
     fingerprint = idempotency.request_hash(request.method, request.path, request.get_data())
-    stored = idempotency.stored_response(session, token_id, key)
-    if stored is None:
-        status, body = _run(route, fn, kwargs)
-        new = idempotency.StoredResponse(fingerprint, status, body)
-        if idempotency.store_response(session, token_id, key, new):
-            session.commit()
-            return _json_response(route, status, body)
-        # A concurrent request with this key won: undo ours and answer with its response.
-        session.rollback()
-        stored = idempotency.stored_response(session, token_id, key)
-    if stored.request_hash != fingerprint:
+    try:
+        held = idempotency.reserve(
+            session,
+            token_id,
+            key,
+            fingerprint,
+            ttl=timedelta(hours=config.api_idempotency_ttl_hours),
+            lease=timedelta(seconds=config.api_idempotency_lease_seconds),
+        )
+    except idempotency.KeyReused:
         raise Problem(
             422,
             "Idempotency key reused",
             "This Idempotency-Key was used with a different request.",
-        )
-    response = _json_response(route, stored.status_code, stored.body)
-    response.headers["Idempotent-Replayed"] = "true"
-    return response
+        ) from None
+    except idempotency.KeyInUse:
+        raise _key_in_use() from None
+    if isinstance(held, idempotency.StoredResponse):
+        response = _json_response(route, held.status_code, held.body)
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+    try:
+        status, body = _run(route, fn, kwargs)
+    except Exception:
+        # Refused or failed: nothing was changed, so the key is free for a retry.
+        session.rollback()
+        idempotency.release(session, held)
+        session.commit()
+        raise
+    if not idempotency.complete(session, held, status, body):
+        # This request ran past its lease and a retry took the key over: that one's
+        # change is the one that counts.
+        session.rollback()
+        raise _key_in_use()
+    session.commit()
+    return _json_response(route, status, body)
+
+
+def _key_in_use() -> Problem:
+    return Problem(
+        409,
+        "Request in progress",
+        "A request with this Idempotency-Key is still running. Send it again shortly.",
+        headers={"Retry-After": "1"},
+    )
 
 
 def _count_request(caller) -> None:
@@ -226,13 +259,54 @@ def _validated_json(model: type[BaseModel]) -> BaseModel:
     return _validated(model, data)
 
 
+# A GET with an ETag may be kept by the client (never by a shared cache: it holds one
+# token's view) but must be checked with If-None-Match before each use.
+REVALIDATE = "private, no-cache"
+
+
 def _json_response(route: Route, status: int, body: str) -> Response:
     if not body:
         return Response(status=status)
-    response = Response(body, status=status, mimetype=JSON_TYPE)
-    if route.etag:
-        response.headers["ETag"] = etag_of_json(body)
+    if not route.etag:
+        return Response(body, status=status, mimetype=JSON_TYPE)
+    etag = etag_of_json(body)
+    if route.method == "GET" and status == 200 and not_modified(etag):
+        response = Response(status=304)
+    else:
+        response = Response(body, status=status, mimetype=JSON_TYPE)
+    response.headers["ETag"] = etag
+    if route.method == "GET":
+        response.headers["Cache-Control"] = REVALIDATE
     return response
+
+
+def cursor_page(
+    page: type[BaseModel],
+    list_name: str,
+    query: PageQuery,
+    fetch: Callable[[int, int], Sequence],
+    out: Callable[[Any], BaseModel],
+) -> BaseModel:
+    """One page of a list in id order: `fetch(after_id, limit)` gives the rows after the
+    cursor's id; one more than a page is asked for, to know whether another follows."""
+    cursors = Cursors(current_app.config["SECRET_KEY"], list_name)
+    rows = fetch(cursors.decode(query.cursor), query.limit + 1)
+    shown = rows[: query.limit]
+    return page(
+        data=[out(row) for row in shown],
+        next_cursor=cursors.encode(shown[-1].id) if len(rows) > query.limit else None,
+    )
+
+
+def not_found(noun: str, ident: object) -> Problem:
+    return Problem(404, "Not found", f"There is no {noun} {ident}.")
+
+
+def found(row: T | None, noun: str, ident: object) -> T:
+    """The row, or 404 naming what was looked for."""
+    if row is None:
+        raise not_found(noun, ident)
+    return row
 
 
 @bp.errorhandler(Problem)
@@ -253,6 +327,6 @@ def _refused(exc: InvalidInput):
 @bp.after_request
 def _finish(response: Response) -> Response:
     response.headers.update(g.get("api_rate_headers", {}))
-    response.headers["Cache-Control"] = "no-store"
+    response.headers.setdefault("Cache-Control", "no-store")
     log_request(response.status_code)
     return response

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
 from pydantic import BaseModel
 
 from helpdesk.api.customers import CustomerPage, customer_out
-from helpdesk.api.pagination import Cursors, PageQuery, page_model
+from helpdesk.api.pagination import PageQuery, page_model
 from helpdesk.api.problems import Problem
-from helpdesk.api.routing import api_route
+from helpdesk.api.routing import api_route, cursor_page, not_found
 from helpdesk.campaigns import segments, service
 from helpdesk.campaigns.models import Segment
 from helpdesk.web import db_session
@@ -41,7 +40,7 @@ def _segment(segment_id: int) -> Segment:
     try:
         return service.get_segment(db_session(), segment_id)
     except service.NotFound:
-        raise Problem(404, "Not found", f"There is no segment {segment_id}.") from None
+        raise not_found("segment", segment_id) from None
 
 
 def _unusable(exc: segments.SegmentError) -> Problem:
@@ -60,12 +59,12 @@ def _unusable(exc: segments.SegmentError) -> Problem:
 )
 def list_segments(query: PageQuery):
     """In id order."""
-    cursors = Cursors(current_app.config["SECRET_KEY"], "segments")
-    rows = service.segments_after(db_session(), cursors.decode(query.cursor), query.limit + 1)
-    page = rows[: query.limit]
-    return SegmentPage(
-        data=[SegmentOut.model_validate(s, from_attributes=True) for s in page],
-        next_cursor=cursors.encode(page[-1].id) if len(rows) > query.limit else None,
+    return cursor_page(
+        SegmentPage,
+        "segments",
+        query,
+        lambda after, limit: service.segments_after(db_session(), after, limit),
+        lambda segment: SegmentOut.model_validate(segment, from_attributes=True),
     )
 
 
@@ -114,15 +113,13 @@ def count_segment(segment_id: int):
 def segment_members(segment_id: int, query: PageQuery):
     """Customers in id order."""
     segment = _segment(segment_id)
-    cursors = Cursors(current_app.config["SECRET_KEY"], f"segment-members:{segment.id}")
     try:
-        rows = segments.members_after(
-            db_session(), segment.rules, cursors.decode(query.cursor), query.limit + 1
+        return cursor_page(
+            CustomerPage,
+            f"segment-members:{segment.id}",
+            query,
+            lambda after, limit: segments.members_after(db_session(), segment.rules, after, limit),
+            customer_out,
         )
     except segments.SegmentError as exc:
         raise _unusable(exc) from None
-    page = rows[: query.limit]
-    return CustomerPage(
-        data=[customer_out(c) for c in page],
-        next_cursor=cursors.encode(page[-1].id) if len(rows) > query.limit else None,
-    )

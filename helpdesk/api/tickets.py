@@ -6,20 +6,31 @@ Opening a ticket for a customer is mail coming in: helpdesk.inbound.api_tickets.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 from datetime import UTC, datetime
+from typing import Annotated
 
 from flask import after_this_request, current_app
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from helpdesk.api.auth import current_caller
 from helpdesk.api.etags import check_if_match
-from helpdesk.api.pagination import Cursors, PageQuery, page_model
+from helpdesk.api.pagination import PageQuery, page_model
 from helpdesk.api.problems import FieldError, Problem, ProblemBody, invalid_input
-from helpdesk.api.routing import api_route
+from helpdesk.api.routing import api_route, cursor_page, found, not_found
 from helpdesk.db import utcnow
 from helpdesk.input_bounds import MAX_ID
 from helpdesk.tickets import notes, queues, replies, service
@@ -104,6 +115,52 @@ class TicketListQuery(PageQuery):
             raise ValueError("out of range") from None
 
 
+# Base64 of the most the attachments of one reply may add up to.
+MAX_BASE64 = (replies.MAX_ATTACHMENT_BYTES + 2) // 3 * 4
+
+
+def _decoded(value: object) -> bytes:
+    # Strict: the lenient decoder drops characters it does not know, so a garbled
+    # upload would go out as a different, shorter file.
+    if not isinstance(value, str):
+        raise ValueError("Send the file's bytes as a base64 string.")
+    if len(value) > MAX_BASE64:
+        raise ValueError("Too large.")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ValueError("Not valid base64.") from None
+
+
+Base64Content = Annotated[
+    bytes,
+    BeforeValidator(_decoded),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "contentEncoding": "base64",
+            "maxLength": MAX_BASE64,
+            "description": "The file's bytes, base64 (RFC 4648).",
+        }
+    ),
+]
+
+
+class AttachmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(
+        "application/octet-stream",
+        max_length=255,
+        description="Guessed from the file name when missing or not a media type.",
+    )
+    content: Base64Content
+
+    def upload(self) -> replies.Upload:
+        return replies.Upload(self.filename, self.content_type, self.content)
+
+
 class ReplyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -116,6 +173,12 @@ class ReplyIn(BaseModel):
     )
     cc: list[str] = Field(default_factory=list, max_length=replies.MAX_CC)
     status: TicketStatus | None = Field(None, description="Default: waiting.")
+    attachments: list[AttachmentIn] = Field(
+        default_factory=list,
+        max_length=replies.MAX_ATTACHMENTS,
+        description=f"Sent with the mail; at most {replies.MAX_ATTACHMENTS} files adding up "
+        f"to {replies.MAX_ATTACHMENT_BYTES // 2**20} MB, and no programs.",
+    )
 
 
 class NoteIn(BaseModel):
@@ -212,7 +275,7 @@ def _ticket(session: Session, ticket_id: int) -> Ticket:
     try:
         return service.get_ticket(session, ticket_id)
     except service.TicketNotFound:
-        raise Problem(404, "Not found", f"There is no ticket {ticket_id}.") from None
+        raise not_found("ticket", ticket_id) from None
 
 
 def _actor_id() -> int:
@@ -230,7 +293,7 @@ def _actor_id() -> int:
 def _refused(exc: service.TicketActionError, ticket_id: int) -> Problem:
     """A ticket service's refusal as the API's problem; nothing was written."""
     if isinstance(exc, service.TicketNotFound):
-        return Problem(404, "Not found", f"There is no ticket {ticket_id}.")
+        return not_found("ticket", ticket_id)
     if isinstance(exc, service.UnknownAgent):
         return invalid_input([FieldError(field="assignee_id", message=str(exc.message))])
     if isinstance(exc, service.InvalidInput):
@@ -273,7 +336,6 @@ def queue_after_commit(message_id: int) -> None:
 def list_tickets(query: TicketListQuery):
     """In id order; a queue view narrowed by status, priority, assignee, mailbox,
     customer, tag and change time."""
-    cursors = Cursors(current_app.config["SECRET_KEY"], "tickets")
     flt = queues.QueueFilter(
         view=query.view,
         mailbox_id=query.mailbox_id,
@@ -283,19 +345,20 @@ def list_tickets(query: TicketListQuery):
         tag=query.tag or "",
         customer_id=query.customer_id,
     )
-    rows = queues.tickets_after(
-        db_session(),
-        flt,
-        user_id=current_caller().user_id or 0,
-        now=utcnow(),
-        after_id=cursors.decode(query.cursor),
-        limit=query.limit + 1,
-        updated_since=query.updated_since,
-    )
-    page = rows[: query.limit]
-    return TicketPage(
-        data=[TicketOut(**_summary(t)) for t in page],
-        next_cursor=cursors.encode(page[-1].id) if len(rows) > query.limit else None,
+    return cursor_page(
+        TicketPage,
+        "tickets",
+        query,
+        lambda after, limit: queues.tickets_after(
+            db_session(),
+            flt,
+            user_id=current_caller().user_id or 0,
+            now=utcnow(),
+            after_id=after,
+            limit=limit,
+            updated_since=query.updated_since,
+        ),
+        lambda ticket: TicketOut(**_summary(ticket)),
     )
 
 
@@ -325,9 +388,10 @@ def get_ticket(ticket_id: int):
     errors=(409,),
 )
 def reply(ticket_id: int, body: ReplyIn):
-    """Queued for sending as from the ticket page. 409 with the new messages, and nothing
-    sent, when the ticket holds a customer message, reply or note newer than
-    `seen_message_id`; send again with the `latest_message_id` of that answer."""
+    """Queued for sending as from the ticket page, attachments included. 409 with the
+    new messages, and nothing sent, when the ticket holds a customer message, reply or
+    note newer than `seen_message_id`; send again with the `latest_message_id` of that
+    answer."""
     session = db_session()
     config = _config()
     try:
@@ -337,7 +401,7 @@ def reply(ticket_id: int, body: ReplyIn):
             _actor_id(),
             body.body,
             body.cc,
-            [],
+            [attachment.upload() for attachment in body.attachments],
             body.seen_message_id,
             body.status.value if body.status else None,
             mail=replies.MailSettings(config.secret_key, config.effective_mail_domain),
@@ -421,8 +485,7 @@ def update_ticket(ticket_id: int, body: TicketChanges):
     session = db_session()
     actor_id = _actor_id()
     # Locked until commit, so the If-Match check and the change see the same ticket.
-    if session.get(Ticket, ticket_id, with_for_update=True) is None:
-        raise Problem(404, "Not found", f"There is no ticket {ticket_id}.")
+    found(session.get(Ticket, ticket_id, with_for_update=True), "ticket", ticket_id)
     check_if_match(ticket_detail(session, ticket_id))
     try:
         if body.status is not None:

@@ -40,6 +40,7 @@ SUBJECTS = {
     NotificationKind.customer_replied: _l("The customer replied on ticket #%(id)d"),
     NotificationKind.overdue: _l("Ticket #%(id)d is overdue"),
     NotificationKind.new_ticket: _l("New ticket #%(id)d in a mailbox you watch"),
+    NotificationKind.bad_rating: _l("The customer gave ticket #%(id)d a bad rating"),
 }
 BODY = _l(
     "Hello %(name)s,\n\n%(what)s\n%(title)s\n\n%(link)s\n\n"

@@ -17,6 +17,7 @@ class NotificationKind(enum.StrEnum):
     customer_replied = "customer_replied"
     overdue = "overdue"
     new_ticket = "new_ticket"
+    bad_rating = "bad_rating"
 
 
 def _kind() -> Enum:

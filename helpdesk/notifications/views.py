@@ -36,6 +36,7 @@ KIND_LABELS = {
     NotificationKind.customer_replied: _l("The customer replied on my ticket"),
     NotificationKind.overdue: _l("A ticket of mine is overdue"),
     NotificationKind.new_ticket: _l("New ticket in a mailbox I watch"),
+    NotificationKind.bad_rating: _l("A customer rated my ticket as bad"),
 }
 MAX_QUERY = 100
 MENU_LIMIT = 8

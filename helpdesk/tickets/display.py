@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -87,6 +87,23 @@ def mail_html(
     return MailHtml(html, has_remote)
 
 
+# Sections that features built on tickets (surveys) add to the page's right column:
+# name -> fn(session, ticket) giving (template, data) or None when there is nothing to
+# show. A registry, because tickets must not import the packages that import it.
+Panel = Callable[[Session, Ticket], tuple[str, object] | None]
+_panels: dict[str, Panel] = {}
+
+
+def register_panel(name: str, fn: Panel) -> Panel:
+    """Add (or replace, so re-imports stay harmless) one sidebar section."""
+    _panels[name] = fn
+    return fn
+
+
+def _panel_sections(session: Session, ticket: Ticket) -> list[tuple[str, object]]:
+    return [section for fn in _panels.values() if (section := fn(session, ticket)) is not None]
+
+
 @dataclass
 class TicketPage:
     ticket: Ticket
@@ -106,6 +123,8 @@ class TicketPage:
     merged_into: Ticket | None = None
     # The latest merge into or out of this ticket that can still be undone.
     undoable_merge: TicketMerge | None = None
+    # (template, data) of the registered sections, in the order they were registered.
+    panels: list[tuple[str, object]] = field(default_factory=list)
 
 
 def ticket_page(session: Session, ticket_id: int) -> TicketPage:
@@ -152,6 +171,7 @@ def ticket_page(session: Session, ticket_id: int) -> TicketPage:
         duplicates=find_duplicates(session, ticket.id),
         merged_into=session.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id else None,
         undoable_merge=undoable_merge(session, ticket.id),
+        panels=_panel_sections(session, ticket),
     )
 
 

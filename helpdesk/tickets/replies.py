@@ -16,6 +16,7 @@ import mimetypes
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -69,6 +70,32 @@ CONTENT_TYPE_PATTERN = re.compile(
     r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$"
 )
 _FILENAME_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+# Programs a customer's mail client would run on a click: never sent, whoever asks.
+EXECUTABLE_EXTENSIONS = frozenset(
+    {
+        *(".app", ".apk", ".bat", ".cmd", ".com", ".cpl", ".dll", ".exe", ".hta", ".jar"),
+        *(".js", ".jse", ".lnk", ".msc", ".msi", ".msp", ".pif", ".ps1", ".reg", ".scr"),
+        *(".sh", ".vb", ".vbe", ".vbs", ".ws", ".wsc", ".wsf", ".wsh"),
+    }
+)
+EXECUTABLE_TYPES = frozenset(
+    {
+        "application/java-archive",
+        "application/vnd.microsoft.portable-executable",
+        "application/x-dosexec",
+        "application/x-executable",
+        "application/x-msdos-program",
+        "application/x-msdownload",
+        "application/x-msi",
+        "application/x-ms-installer",
+        "application/x-sh",
+        "application/x-sharedlib",
+        "text/javascript",
+    }
+)
+# The first bytes of Windows (MZ), Linux (ELF) and macOS (Mach-O) programs, whatever
+# their name says.
+EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
 # The Content-ID the editor gives an image pasted into a reply (static/rich_reply.js).
 _INLINE_CID = re.compile(r"^[A-Za-z0-9-]{1,64}@inline$")
 _SUBJECT_TOKEN = re.compile(r"\[#\d+\]")
@@ -119,15 +146,33 @@ def _clean_uploads(uploads: Sequence[Upload]) -> list[Upload]:
             field="attachments",
         )
     cleaned = []
-    for upload in files:
+    for index, upload in enumerate(files):
         name = _FILENAME_UNSAFE.sub("_", upload.filename or "").strip()[:255] or "attachment"
         if not upload.content:
             raise InvalidInput(_l("%(name)s is empty.", name=name), field="attachments")
         ctype = (upload.content_type or "").split(";")[0].strip().lower()
         if not CONTENT_TYPE_PATTERN.match(ctype) or ctype == "application/octet-stream":
             ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        _refuse_program(index, Upload(name, ctype, upload.content))
         cleaned.append(Upload(name, ctype, upload.content))
     return cleaned
+
+
+def _refuse_program(index: int, upload: Upload) -> None:
+    """Refused by its name, its type or its first bytes; `field` says which, at the
+    upload's place in the list (`attachments[2].filename`)."""
+    if PurePosixPath(upload.filename.lower()).suffix in EXECUTABLE_EXTENSIONS:
+        part = "filename"
+    elif upload.content_type in EXECUTABLE_TYPES:
+        part = "content_type"
+    elif upload.content.startswith(EXECUTABLE_MAGIC):
+        part = "content"
+    else:
+        return
+    raise InvalidInput(
+        _l("%(name)s is a program; programs cannot be sent as attachments.", name=upload.filename),
+        field=f"attachments[{index}].{part}",
+    )
 
 
 def _inline_images(uploads: Sequence[Upload], html: str | None) -> list[tuple[str, Upload]]:

@@ -328,6 +328,23 @@ def set_status(session: Session, ticket_id: int, status: str, *, actor_id: int) 
     return ticket
 
 
+def reopen_done_ticket(session: Session, ticket_id: int, reason: str) -> bool:
+    """Reopen a resolved or closed ticket for something the customer did (not an agent);
+    `reason` is the line the conversation shows. False when it is not done or merged."""
+    ticket = _lock_ticket(session, ticket_id)
+    if ticket.merged_into_id is not None or ticket.status not in DONE_STATUSES:
+        return False
+    now = utcnow()
+    previous = ticket.status
+    _apply_status(ticket, TicketStatus.open, now)
+    sla.apply_sla(session, ticket, now)
+    _changed(ticket, now)
+    _event(session, ticket.id, reason, None, now)
+    record_ticket_event(session, "ticket.status_changed", ticket, previous_status=str(previous))
+    session.flush()
+    return True
+
+
 def set_priority(session: Session, ticket_id: int, priority: str, *, actor_id: int) -> Ticket:
     new_priority = parse_priority(priority)
     actor = _agent(session, actor_id)

@@ -1,6 +1,8 @@
 """RQ jobs that deliver webhooks. A commit that carried events queues a dispatch at once
 (`notify_on_commit`), and while deliveries wait idle workers queue one every
 CAMPAIGN_CHECK_SECONDS, which picks up retries that came due and what a dead job left.
+An endpoint that a dispatch finds paused for failing gets its admins mailed by
+`send_pause_notices`, on the mail queue.
 
 A dispatch fans new events out, then claims due deliveries batch by batch and posts each
 batch concurrently, until nothing is due or its time slice is over; then it queues its
@@ -20,8 +22,9 @@ from rq import Queue
 from helpdesk.config import Config
 from helpdesk.db import session_scope
 from helpdesk.events.service import on_events_committed
-from helpdesk.queue import DEFAULT_QUEUE, redis_connection, stop_requested
-from helpdesk.webhooks import delivery, sender
+from helpdesk.mail import outbound
+from helpdesk.queue import DEFAULT_QUEUE, MAIL_QUEUE, redis_connection, stop_requested
+from helpdesk.webhooks import delivery, notices, sender
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +100,42 @@ def run_dispatch(config: Config, *, slice_seconds: float, redis=None) -> dict:
             fanned += more
     if redis is not None:
         _remember_waiting(redis)
+        _queue_pause_notices(redis)
     return {"fanned_out": fanned, "succeeded": sent, "failed": failed}
+
+
+def _queue_pause_notices(redis) -> None:
+    """Looked for at the end of every dispatch rather than only when this one paused an
+    endpoint, so a notice whose queuing failed is queued by the next dispatch."""
+    with session_scope() as session:
+        due = notices.unnotified_pauses(session)
+    if due:
+        try:
+            Queue(MAIL_QUEUE, connection=redis).enqueue(send_pause_notices)
+        except RedisError:
+            log.exception("could not queue the webhook pause notices")
+
+
+def send_pause_notices(smtp_url: str | None = None) -> int:
+    """Mail every admin about each endpoint paused for failing that they have not been
+    told of; returns how many mails were sent."""
+    config = Config.from_env()
+    with session_scope() as session:
+        endpoint_ids = notices.unnotified_pauses(session)
+    if not endpoint_ids:
+        return 0
+    sent = 0
+    with outbound.SMTPSender(smtp_url or config.effective_smtp_url) as smtp:
+        for endpoint_id in endpoint_ids:
+            with session_scope() as session:
+                messages = notices.claim_and_build(session, endpoint_id, config)
+            for message in messages:
+                try:
+                    smtp.send(message)
+                    sent += 1
+                except Exception as exc:
+                    log.warning("pause notice of endpoint %s not mailed: %s", endpoint_id, exc)
+    return sent
 
 
 def _remember_waiting(redis) -> None:

@@ -52,6 +52,9 @@ class WebhookEndpoint(Base):
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set at the first failed attempt after a success; a day of that pauses the endpoint.
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When admins were mailed about the current auto-pause: one mail per pause, cleared
+    # when the endpoint is resumed.
+    pause_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -166,12 +166,14 @@ def pause_endpoint(
 def resume_endpoint(
     session: Session, endpoint_id: int, *, now: datetime | None = None
 ) -> WebhookEndpoint:
-    """Deliveries held while paused go out now; the failure clock starts again."""
+    """Deliveries held while paused go out now; the failure clock starts again, and a
+    later auto-pause is mailed to admins again."""
     endpoint = get_endpoint(session, endpoint_id)
     now = now or utcnow()
     endpoint.paused_reason = None
     endpoint.paused_at = None
     endpoint.failing_since = None
+    endpoint.pause_notified_at = None
     session.execute(
         update(WebhookDelivery)
         .where(

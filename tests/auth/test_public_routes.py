@@ -27,6 +27,7 @@ from tests.factories import (
     make_subscribers,
     make_user,
 )
+from tests.surveys.support import make_sent_survey
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,12 @@ PUBLIC_REQUESTS = {
     "tracking.click": lambda w: [PublicRequest(w["paths"]["click"](0), 302, counts_on_get=True)],
     "tracking.view_in_browser": lambda w: [PublicRequest(w["paths"]["view"], 200)],
     "tracking.unsubscribe": lambda w: [PublicRequest(w["paths"]["unsubscribe"], 200)],
+    # A GET asks which rating; only the POST records it.
+    "survey_links.rate": lambda w: [
+        PublicRequest(f"/s/{w['survey']}?rating=bad", 200),
+        PublicRequest("/s/not-signed", 404),
+    ],
+    "survey_links.comment": lambda w: [PublicRequest(f"/s/{w['survey']}/comment", 405)],
     "api.openapi_document": lambda w: [PublicRequest("/api/v1/openapi.json", 200)],
     "api.reference": lambda w: [PublicRequest("/api/v1/docs", 200)],
 }
@@ -82,7 +89,8 @@ def _public_endpoints(app) -> set[str]:
 @pytest.fixture
 def world(session):
     """Rows of every kind a public page reads or could write: staff, a customer with a
-    delivery of a campaign with a link, a published article in a category."""
+    delivery of a campaign with a link, a published article in a category, a sent
+    survey."""
     make_user(session, role="agent", email="agent@example.com")
     customer, _other = make_subscribers(session, 2)
     campaign = make_sending_campaign(session)
@@ -91,7 +99,9 @@ def world(session):
     delivery = make_delivery(session, campaign, customer)
     category = make_faq_category(session)
     article = make_article(session, category_id=category.id)
+    _survey, survey_link = make_sent_survey(session, customer_email="rated@example.com")
     return {
+        "survey": survey_link,
         "category_id": category.id,
         "article_id": article.id,
         "slug": article.slug,

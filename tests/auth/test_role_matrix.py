@@ -167,6 +167,11 @@ ACCESS: dict[str, set[str] | str] = {
     "dashboard.now": ADMIN,
     "dashboard.export": ADMIN,
     "dashboard.campaigns": MARKETING,
+    "surveys.dashboard": ADMIN,
+    "surveys.settings": ADMIN,
+    # The survey mail's links: signed, no login (tests/surveys/test_public_pages.py).
+    "survey_links.rate": PUBLIC,
+    "survey_links.comment": PUBLIC,
     "dashboard.campaigns_export": MARKETING,
     # The API's description is public; its resources take bearer tokens, not logins
     # (tests/api/test_api_routes.py holds their matrix), so they are not listed here.

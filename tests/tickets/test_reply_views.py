@@ -183,6 +183,24 @@ def test_uploaded_attachments_go_with_the_reply(agent_client, session, conversat
     assert names == ["견적서.pdf", "numbers.csv"]
 
 
+def test_a_program_uploaded_with_a_reply_is_refused(agent_client, session, conversation):
+    ticket_id, seen = conversation
+    data = {
+        "csrf_token": csrf_token(agent_client),
+        "body": "Tool attached.",
+        "cc": "",
+        "status": "waiting",
+        "seen_message_id": str(seen),
+        "attachments": [(io.BytesIO(b"MZ\x90\x00"), "setup.exe", "application/octet-stream")],
+    }
+    response = agent_client.post(
+        f"/tickets/{ticket_id}/replies", data=data, content_type="multipart/form-data"
+    )
+    assert response.status_code == 400
+    assert "setup.exe is a program" in response.get_data(as_text=True)
+    assert replies(session, ticket_id) == []
+
+
 def test_reply_to_a_merged_ticket_is_refused(agent_client, session, conversation):
     ticket_id, seen = conversation
     survivor = make_ticket(session, customer_email="minji@example.com")

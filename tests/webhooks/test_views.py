@@ -181,6 +181,22 @@ def test_an_auto_paused_endpoint_shows_a_notice_to_admins(session, admin_client,
     assert "paused after a day of failed deliveries" in page
 
 
+def test_the_endpoint_page_says_when_admins_were_mailed_about_the_pause(
+    session, admin_client, open_config
+):
+    from helpdesk.db import utcnow
+    from helpdesk.webhooks.models import PauseReason
+
+    endpoint = _endpoint(session)
+    service.pause_endpoint(session, endpoint.id, reason=PauseReason.failing)
+    endpoint.pause_notified_at = utcnow()
+    session.commit()
+
+    page = admin_client.get(f"/admin/webhooks/{endpoint.id}").text
+
+    assert "Admins were mailed about it at" in page
+
+
 def test_deleting_an_endpoint(session, admin_client, open_config):
     endpoint = _endpoint(session)
 

@@ -29,6 +29,9 @@ TICKET_READERS = frozenset({Role.admin, Role.agent})
 # everything else about a ticket (opened, status changes, resolution, merges).
 TICKET_MESSAGE_KIND = "ticket_message"
 TICKET_KINDS = frozenset({"ticket", TICKET_MESSAGE_KIND})
+# Satisfaction ratings (the surveys package): their comments are the customer's words
+# about a ticket, so they stay with those who may read tickets.
+SURVEY_KIND = "survey"
 CONVERSATION_LIMIT = 20
 
 
@@ -45,7 +48,7 @@ def _hidden_kinds(role: Role) -> frozenset[str]:
     if not may_read_notes(role):
         hidden.add("note")
     if not may_read_tickets(role):
-        hidden.add(TICKET_MESSAGE_KIND)
+        hidden.update({TICKET_MESSAGE_KIND, SURVEY_KIND})
     return frozenset(hidden)
 
 

@@ -1,0 +1,1 @@
+"""Satisfaction surveys (CSAT) mailed to customers after their ticket was resolved."""
