@@ -1,6 +1,6 @@
 // The saved reply picker in the reply composer: search, choose, and the server renders
-// the reply's placeholders for this ticket (and counts the use). Typing "/" at the start
-// of the reply opens the same list, filtered by what follows the slash.
+// the reply's placeholders for this ticket (and counts the use). Typing "/" or "#" at the
+// start of the reply opens the same list, filtered by what follows it.
 "use strict";
 
 (function () {
@@ -13,11 +13,11 @@
   const list = document.getElementById("saved-reply-list");
   const status = document.getElementById("saved-reply-status");
   const token = document.querySelector('meta[name="csrf-token"]');
-  const SLASH = /^\/([^\n]{0,80})$/;
+  const SHORTCUT = /^[/#]([^\n]{0,80})$/;
 
   let items = [];
   let active = 0;
-  let slashMode = false; // opened by "/": the text typed so far is the filter
+  let slashMode = false; // opened by "/" or "#": the text typed so far is the filter
   let caret = null; // where the agent last was in the reply, for the button's insert
   let lookup = 0; // only the newest search's answer is shown
 
@@ -150,7 +150,7 @@
     });
   });
   function typed(beforeCaret) {
-    const match = SLASH.exec(beforeCaret);
+    const match = SHORTCUT.exec(beforeCaret);
     if (match) {
       slashMode = true;
       open(match[1]);

@@ -8,7 +8,13 @@
   if (!overlay) return;
   const ticket = document.getElementById("ticket");
   const QUEUE_KEY = "helpdesk.queue";
-  let selected = -1;
+  // The selected row's ticket, not its position: the live queue replaces and inserts
+  // rows, and j/k/Enter must keep meaning the ticket the agent sees highlighted.
+  let selectedId = null;
+  // A rich editor left with Esc. Trix renders what was just typed a moment later and
+  // then puts the caret back, which focuses the editor again; until the agent acts
+  // again, that focus is undone, so the next key is a shortcut and not text.
+  let leftEditor = null;
 
   const rows = () => [...document.querySelectorAll("tr[data-ticket-id]")];
   const isTextBox = (element) =>
@@ -20,16 +26,23 @@
     if (ids.length) sessionStorage.setItem(QUEUE_KEY, JSON.stringify(ids));
   }
 
-  function select(index) {
+  function markSelected() {
+    rows().forEach((row) => row.classList.toggle("selected", row.dataset.ticketId === selectedId));
+  }
+
+  function select(step) {
     const all = rows();
     if (!all.length) return;
-    selected = Math.max(0, Math.min(index, all.length - 1));
-    all.forEach((row, i) => row.classList.toggle("selected", i === selected));
-    all[selected].scrollIntoView({ block: "nearest" });
+    const current = all.findIndex((row) => row.dataset.ticketId === selectedId);
+    const index = current < 0 ? 0 : current + step;
+    const row = all[Math.max(0, Math.min(index, all.length - 1))];
+    selectedId = row.dataset.ticketId;
+    markSelected();
+    row.scrollIntoView({ block: "nearest" });
   }
 
   function openSelected() {
-    const row = rows()[selected];
+    const row = rows().find((candidate) => candidate.dataset.ticketId === selectedId);
     const link = row && row.querySelector('a[href*="/tickets/"]');
     if (link) window.location.assign(link.href);
   }
@@ -63,16 +76,20 @@
     c: () => document.getElementById("shortcut-resolve")?.submit(),
   };
   const queueKeys = {
-    j: () => select(selected + 1),
-    k: () => select(selected - 1),
+    j: () => select(1),
+    k: () => select(-1),
     Enter: openSelected,
     o: openSelected,
   };
 
   document.addEventListener("keydown", (event) => {
+    leftEditor = null;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (isTextBox(event.target)) {
-      if (event.key === "Escape") event.target.blur();
+      if (event.key === "Escape") {
+        event.target.blur();
+        if (event.target.tagName === "TRIX-EDITOR") leftEditor = event.target;
+      }
       return;
     }
     // Enter on a focused link or button (the bell, a menu entry) is that control's own.
@@ -88,10 +105,21 @@
       action();
     }
   });
+  document.addEventListener("pointerdown", () => {
+    leftEditor = null;
+  });
+  document.addEventListener("trix-render", (event) => {
+    if (event.target === leftEditor) event.target.blur();
+  });
   document.getElementById("shortcuts-open").addEventListener("click", () => toggleOverlay(true));
   document.getElementById("shortcuts-close").addEventListener("click", () => toggleOverlay(false));
   rememberQueue();
-  // The live queue redraws its rows; keep the remembered order current.
+  // The live queue redraws its rows; keep the remembered order and the highlight current.
   const table = document.querySelector("tr[data-ticket-id]")?.closest("table");
-  if (table) new MutationObserver(rememberQueue).observe(table, { childList: true, subtree: true });
+  if (table) {
+    new MutationObserver(() => {
+      rememberQueue();
+      markSelected();
+    }).observe(table, { childList: true, subtree: true });
+  }
 })();

@@ -11,6 +11,7 @@ import shutil
 import threading
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -274,7 +275,9 @@ def open_as(browser, live_server, redis_conn):
         page.fill("input[name=email]", email)
         page.fill("input[name=password]", DEFAULT_PASSWORD)
         page.click("button[type=submit]")
-        page.wait_for_load_state()
+        # Until the login's answer arrives the session cookie is not set: a page opened
+        # sooner would cancel the login and land on the login page again.
+        page.wait_for_url(lambda url: urlsplit(url).path != "/login")
         return page
 
     yield open_page

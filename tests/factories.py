@@ -262,3 +262,17 @@ def make_idempotency_key(session, key, request_hash, *, status_code=None, age=No
     session.add(row)
     session.commit()
     return row
+
+
+def set_customer_language(session, customer_id: int, value: str):
+    """The customer's `language` custom field (made on first use) set to `value`."""
+    from sqlalchemy import select
+
+    from helpdesk.customers import service
+    from helpdesk.customers.models import Customer, CustomField
+
+    custom_field = session.scalars(
+        select(CustomField).where(CustomField.key == service.LANGUAGE_FIELD_KEY)
+    ).first() or make_custom_field(session, key=service.LANGUAGE_FIELD_KEY, label="Language")
+    service.set_field_value(session, session.get(Customer, customer_id), custom_field, value)
+    session.commit()

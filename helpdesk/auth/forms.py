@@ -48,10 +48,19 @@ class PreferencesForm(FlaskForm):
     )
     timezone = SelectField(_l("Time zone"), choices=timezone_choices())
     signature = TextAreaField(
-        _l("Signature"),
+        _l("Signature in English"),
         validators=[Length(max=MAX_SIGNATURE)],
-        render_kw={"rows": 4},
+        render_kw={"rows": 4, "lang": "en"},
         description=_l("Added under your replies, inside the mailbox's signature."),
+    )
+    signature_ko = TextAreaField(
+        _l("Signature in Korean"),
+        validators=[Length(max=MAX_SIGNATURE)],
+        render_kw={"rows": 4, "lang": "ko"},
+        description=_l(
+            "Used for replies in Korean. A reply goes out in the customer's language, else in"
+            " the mailbox's; when one of the two is empty, the other is used."
+        ),
     )
 
 

@@ -37,8 +37,10 @@ class User(Base):
     # a cookie of an older version no longer logs anyone in. Logout, a password change, a
     # role change, deactivation and "log out other sessions" move it on.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # Plain text under the agent's replies, placed inside the mailbox's signature.
+    # Plain text under the agent's replies, placed inside the mailbox's signature:
+    # `signature` for replies in English, `signature_ko` for replies in Korean.
     signature: Mapped[str] = mapped_column(Text, default="", server_default="")
+    signature_ko: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     # Flask-Login reads these three; they live here so the model needs no Flask import.
     @property

@@ -207,18 +207,23 @@ def update_preferences(
     language: str | None,
     timezone: str,
     signature: str | None = None,
+    signature_ko: str | None = None,
 ):
-    """`signature` None leaves the signature as it is (marketers send no replies)."""
+    """`signature` (English) and `signature_ko` (Korean) None leave that signature as it
+    is (marketers send no replies)."""
     if language not in (None, "", "en", "ko"):
         raise UserError(f"unsupported language {language!r}")
     if timezone not in available_timezones():
         raise UserError(f"unknown time zone {timezone!r}")
-    if signature is not None and len(signature.strip()) > MAX_SIGNATURE:
-        raise UserError(f"a signature has at most {MAX_SIGNATURE} characters")
+    for text in (signature, signature_ko):
+        if text is not None and len(text.strip()) > MAX_SIGNATURE:
+            raise UserError(f"a signature has at most {MAX_SIGNATURE} characters")
     user.language = language or None
     user.timezone = timezone
     if signature is not None:
         user.signature = signature.strip()
+    if signature_ko is not None:
+        user.signature_ko = signature_ko.strip()
     return user
 
 

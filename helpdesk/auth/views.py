@@ -86,6 +86,7 @@ def preferences():
             language=form.language.data,
             timezone=form.timezone.data,
             signature=form.signature.data if user.role in SUPPORT else None,
+            signature_ko=form.signature_ko.data if user.role in SUPPORT else None,
         )
         session.commit()
         flash(_("Preferences saved."), "success")

@@ -25,6 +25,7 @@ from helpdesk.inbound.ingest import (
 )
 from helpdesk.mail import service
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawStatus, TLSMode
+from helpdesk.text import LANGUAGES
 from helpdesk.web import Page, db_session, page_number
 
 bp = Blueprint("mailboxes", __name__)
@@ -95,13 +96,29 @@ class MailboxForm(FlaskForm):
     assign_on_reply = BooleanField(
         _l("Assign an unassigned ticket to the agent who replies"), default=True
     )
+    reply_language = SelectField(
+        _l("Language of replies"),
+        choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
+        validate_choice=False,
+        description=_l(
+            "Replies are signed in the customer's language (a customer field named"
+            " language, such as ko or en); when it is not known, in this one."
+        ),
+    )
     signature = TextAreaField(
-        _l("Signature"),
-        render_kw={"rows": 4},
+        _l("Signature in English"),
+        render_kw={"rows": 4, "lang": "en"},
         description=_l(
             "Added under every reply from this mailbox. Placeholders: {{ agent_signature }}"
             " (the agent's own signature; without it, that goes above this one),"
             " {{ agent_name }}, {{ mailbox_name }}."
+        ),
+    )
+    signature_ko = TextAreaField(
+        _l("Signature in Korean"),
+        render_kw={"rows": 4, "lang": "ko"},
+        description=_l(
+            "The same for replies in Korean; when one of the two is empty, the other is used."
         ),
     )
 
@@ -140,7 +157,9 @@ def _initial(mailbox: Mailbox, timezone: str) -> dict[str, object]:
         "send_acknowledgement": mailbox.send_acknowledgement,
         "closed_reply_policy": mailbox.closed_reply_policy.value,
         "assign_on_reply": mailbox.assign_on_reply,
+        "reply_language": mailbox.reply_language,
         "signature": mailbox.signature,
+        "signature_ko": mailbox.signature_ko,
     }
 
 

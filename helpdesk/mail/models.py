@@ -69,8 +69,12 @@ class Mailbox(Base):
     # "days": [0, 1, 2, 3, 4], "start": "09:00", "end": "18:00"}.
     business_hours: Mapped[dict | None] = mapped_column(JSON)
     # A sandboxed Jinja template under every reply from this mailbox; it places the
-    # agent's own signature with {{ agent_signature }} (else that goes above it).
+    # agent's own signature with {{ agent_signature }} (else that goes above it);
+    # `signature` for replies in English, `signature_ko` for replies in Korean.
     signature: Mapped[str] = mapped_column(Text, default="", server_default="")
+    signature_ko: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The language of replies ("en" or "ko") to customers whose language is not known.
+    reply_language: Mapped[str] = mapped_column(String(2), default="en", server_default="en")
     # Replying to an unassigned ticket gives it to the replier, so answered tickets
     # do not stay in Unassigned.
     assign_on_reply: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.mail.models import ClosedReplyPolicy, Mailbox, RawMessage, RawStatus, TLSMode
-from helpdesk.mail.signatures import signature_problem
+from helpdesk.mail.signatures import DEFAULT_REPLY_LANGUAGE, REPLY_LANGUAGES, signature_problem
 from helpdesk.text import lazy_text as _l
 
 DEFAULT_PORTS = {TLSMode.ssl: 993, TLSMode.starttls: 143, TLSMode.none: 143}
@@ -191,10 +191,15 @@ def _clean(
     values["is_active"] = bool(data.get("is_active"))
     values["assign_on_reply"] = bool(data.get("assign_on_reply", True))
 
-    values["signature"] = _text(data, "signature")
-    problem = signature_problem(values["signature"])
-    if problem:
-        errors["signature"] = problem
+    for key in ("signature", "signature_ko"):
+        values[key] = _text(data, key)
+        problem = signature_problem(values[key])
+        if problem:
+            errors[key] = problem
+
+    values["reply_language"] = _text(data, "reply_language") or DEFAULT_REPLY_LANGUAGE
+    if values["reply_language"] not in REPLY_LANGUAGES:
+        errors["reply_language"] = _l("Choose English or Korean.")
 
     if errors:
         raise MailboxInvalid(errors)

@@ -24,11 +24,18 @@ from sqlalchemy.orm import Session
 
 from helpdesk.auth.models import User
 from helpdesk.customers.models import Customer
+from helpdesk.customers.service import customer_language
 from helpdesk.db import utcnow
 from helpdesk.mail.models import Mailbox
 from helpdesk.mail.parse import sanitize_html
 from helpdesk.mail.rich_text import plain_text_from_html
-from helpdesk.mail.signatures import SEPARATOR, reply_signature, signed
+from helpdesk.mail.signatures import (
+    SEPARATOR,
+    Signature,
+    reply_language,
+    reply_signature,
+    signed,
+)
 from helpdesk.normalize import InvalidEmail, normalize_email
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets import sla
@@ -295,10 +302,15 @@ def _mail_html(html: str, signature: str, marker: str) -> str:
     return sanitize_html(f"<div>{html}</div><br>{footer}")
 
 
-def composer_signature(session: Session, ticket: Ticket, agent_id: int) -> str:
+def _signature(session: Session, ticket: Ticket, mailbox: Mailbox | None, agent: User):
+    language = reply_language(mailbox, customer_language(session, ticket.customer_id))
+    return reply_signature(mailbox, agent, language)
+
+
+def composer_signature(session: Session, ticket: Ticket, agent_id: int) -> Signature | None:
     """The signature `agent_id`'s reply on the ticket will carry, for the composer."""
     agent = session.get(User, agent_id)
-    return reply_signature(_sending_mailbox(session, ticket), agent) if agent else ""
+    return _signature(session, ticket, _sending_mailbox(session, ticket), agent) if agent else None
 
 
 def _assign_to_replier(
@@ -372,7 +384,7 @@ def send_reply(
     now = utcnow()
     # Before the reply, so the history reads "assigned", then the answer.
     _assign_to_replier(session, ticket, mailbox, agent, now)
-    signature = reply_signature(mailbox, agent)
+    signature = _signature(session, ticket, mailbox, agent).text
     marker = make_body_marker(ticket.id, mail.secret_key)
     reply = Message(
         ticket_id=ticket.id,

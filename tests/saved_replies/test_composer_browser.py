@@ -1,6 +1,8 @@
 """In Chromium, in English and in Korean: an agent inserts a saved reply into the reply
-with the picker and with the / shortcut, the placeholders come back rendered for the
-ticket, the reply reaches a real SMTP server with the signature, and the use is counted."""
+with the picker and with the / and # shortcuts (in the rich editor and, without it, in
+the plain textarea), the placeholders come back rendered for the
+ticket, the reply reaches a real SMTP server with the signature (in the customer's
+language), and the use is counted."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ from playwright.sync_api import expect
 from rq import Queue, SimpleWorker
 
 from helpdesk.auth.models import User
+from helpdesk.mail.models import Mailbox
 from helpdesk.queue import MAIL_QUEUE
 from helpdesk.saved_replies.models import SavedReply
-from tests.factories import make_mailbox, make_saved_reply
+from helpdesk.tickets.models import Ticket
+from tests.factories import make_mailbox, make_saved_reply, set_customer_language
 from tests.helpers import browser_login
 from tests.tickets.mails import ingest, mail
 
@@ -73,10 +77,15 @@ def workspace(session, agent):
     return result.ticket_id
 
 
-def _open_ticket(browser, live_server, session, agent, language: str, ticket_id: int):
+def _open_ticket(
+    browser, live_server, session, agent, language: str, ticket_id: int, *, rich: bool = True
+):
     session.get(User, agent.id).language = language
     session.commit()
     context = browser.new_context(base_url=live_server, locale=LANGUAGES[language]["locale"])
+    if not rich:
+        # Without the editor's script the composer stays the plain textarea.
+        context.route("**/vendor/trix/**", lambda route: route.abort())
     page = context.new_page()
     page.set_default_timeout(15_000)
     browser_login(page, agent.email)
@@ -148,4 +157,83 @@ def test_slash_at_the_start_of_the_reply_opens_the_picker_filtered_by_what_follo
 
     assert body.startswith(f"{rendered}\n\n{SIGNATURE}\n")
     assert _use_count(session, reply.id) == 1
+    context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_hash_at_the_start_of_the_rich_reply_opens_the_picker_like_the_slash(
+    browser, live_server, session, agent, workspace, language
+):
+    text = LANGUAGES[language]
+    reply = make_saved_reply(session, title=text["title"], body=text["body"])
+    make_saved_reply(session, title="Unrelated", body="Nothing to do with it.")
+    context, page = _open_ticket(browser, live_server, session, agent, language, workspace)
+
+    page.click("#reply-editor")
+    page.keyboard.type(f"#{text['search']}")
+    expect(page.locator("#saved-reply-panel")).to_be_visible()
+    expect(page.locator(".saved-reply-item")).to_have_count(1)
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#reply-body")).to_have_value(text["rendered"].format(id=workspace))
+    expect(page.locator("#saved-reply-panel")).to_be_hidden()
+    assert _use_count(session, reply.id) == 1
+    context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_hash_at_the_start_of_the_plain_textarea_opens_the_picker(
+    browser, live_server, session, agent, workspace, language
+):
+    text = LANGUAGES[language]
+    make_saved_reply(session, title=text["title"], body=text["body"])
+    make_saved_reply(session, title="Unrelated", body="Nothing to do with it.")
+    context, page = _open_ticket(
+        browser, live_server, session, agent, language, workspace, rich=False
+    )
+
+    expect(page.locator("#reply-body")).to_be_visible()
+    page.click("#reply-body")
+    page.keyboard.type(f"#{text['search']}")
+    expect(page.locator(".saved-reply-item")).to_have_count(1)
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#reply-body")).to_have_value(text["rendered"].format(id=workspace))
+    expect(page.locator("#reply-editor")).to_have_count(0)
+    context.close()
+
+
+def test_hash_later_in_the_reply_stays_text(browser, live_server, session, agent, workspace):
+    make_saved_reply(session, title="Order", body="Your order ships today.")
+    context, page = _open_ticket(browser, live_server, session, agent, "en", workspace)
+
+    page.click("#reply-editor")
+    page.keyboard.type("About order #Order")
+
+    expect(page.locator("#reply-body")).to_have_value("About order #Order")
+    expect(page.locator("#saved-reply-panel")).to_be_hidden()
+    context.close()
+
+
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [("en", "Your signature in 한국어"), ("ko", "답장을 보낼 때 붙는 서명(한국어)")],
+)
+def test_korean_customer_gets_the_korean_signature_the_composer_shows(
+    browser, live_server, session, agent, workspace, redis_conn, smtp_relay, language, label
+):
+    ticket = session.get(Ticket, workspace)
+    session.get(Mailbox, ticket.mailbox_id).signature_ko = "{{ agent_signature }}\n한빛 드림"
+    session.get(User, agent.id).signature_ko = "알렉스"
+    session.commit()
+    set_customer_language(session, ticket.customer_id, "ko")
+    context, page = _open_ticket(browser, live_server, session, agent, language, workspace)
+
+    expect(page.locator("#signature-preview .hint")).to_contain_text(label)
+    expect(page.locator("#signature-preview pre")).to_have_text("-- \n알렉스\n한빛 드림")
+    page.click("#reply-editor")
+    page.keyboard.type("곧 보내 드리겠습니다.")
+    body = _send_and_receive(page, redis_conn, smtp_relay, workspace)
+
+    assert body.startswith("곧 보내 드리겠습니다.\n\n-- \n알렉스\n한빛 드림\n")
     context.close()

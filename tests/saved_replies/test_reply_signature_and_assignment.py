@@ -40,14 +40,14 @@ def test_agent_signature_is_placed_where_the_mailbox_signature_asks(agent):
     mailbox = Mailbox(name="Hanbit", signature="Best,\n{{ agent_signature }}\n{{ mailbox_name }}")
     agent.signature = "Alex · 알렉스"
 
-    assert reply_signature(mailbox, agent) == "Best,\nAlex · 알렉스\nHanbit"
+    assert reply_signature(mailbox, agent).text == "Best,\nAlex · 알렉스\nHanbit"
 
 
 def test_agent_signature_goes_above_a_mailbox_signature_without_its_placeholder(agent):
     mailbox = Mailbox(name="Hanbit", signature="Hanbit Books support")
     agent.signature = "Alex"
 
-    assert reply_signature(mailbox, agent) == "Alex\n\nHanbit Books support"
+    assert reply_signature(mailbox, agent).text == "Alex\n\nHanbit Books support"
 
 
 def test_no_signature_at_all_adds_nothing(session, agent):

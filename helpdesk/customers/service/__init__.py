@@ -39,9 +39,11 @@ from helpdesk.customers.service.errors import (
     PurchaseInvalid,
 )
 from helpdesk.customers.service.field_values import (
+    LANGUAGE_FIELD_KEY,
     MAX_TEXT_VALUE,
     FieldValue,
     FieldValueError,
+    customer_language,
     field_values_by_key,
     format_decimal,
     format_field_value,
@@ -101,6 +103,7 @@ __all__ = [
     "FilterInvalid",
     "InvalidInput",
     "KEY_PATTERN",
+    "LANGUAGE_FIELD_KEY",
     "MAX_NOTE",
     "MAX_ORDERS",
     "MAX_TEXT_VALUE",
@@ -117,6 +120,7 @@ __all__ = [
     "count_customers",
     "create_custom_field",
     "create_customer",
+    "customer_language",
     "customer_record",
     "customer_timeline_page",
     "customer_statement",

@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.customers.models import Customer, CustomField, CustomFieldValue, FieldType
@@ -17,6 +18,18 @@ from helpdesk.text import lazy_text as _l
 MAX_TEXT_VALUE = 2000
 _TRUE = frozenset({"yes", "y", "true", "t", "1", "on", "예", "네"})
 _FALSE = frozenset({"no", "n", "false", "f", "0", "off", "아니요", "아니오"})
+# The custom field that says which language a customer reads (replies are signed in it),
+# and how its values are written: a code ("ko", "ko-KR", "en_US", "kor") or the language's name.
+LANGUAGE_FIELD_KEY = "language"
+_LANGUAGE_NAMES = {
+    "kor": "ko",
+    "korean": "ko",
+    "한국어": "ko",
+    "eng": "en",
+    "english": "en",
+    "영어": "en",
+}
+_LANGUAGE_CODE = re.compile(r"^(en|ko)(?:[-_][a-z0-9]+)*$")
 _GROUPED_NUMBER = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 # Numeric(18, 4) for custom numbers.
 _NUMBER_LIMIT = Decimal(10) ** 14
@@ -200,3 +213,19 @@ def format_decimal(value: Decimal) -> str:
 
 def field_values_by_key(customer: Customer) -> dict[str, FieldValue]:
     return {v.field.key: typed_value(v) for v in customer.field_values}
+
+
+def customer_language(session: Session, customer_id: int) -> str | None:
+    """ "en" or "ko" from the customer's `language` field, or None when the field is
+    missing, empty or names another language."""
+    value = session.scalar(
+        select(CustomFieldValue.text_value)
+        .join(CustomField, CustomField.id == CustomFieldValue.field_id)
+        .where(
+            CustomFieldValue.customer_id == customer_id,
+            CustomField.key == LANGUAGE_FIELD_KEY,
+        )
+    )
+    text = (value or "").strip().lower()
+    match = _LANGUAGE_CODE.match(text)
+    return match.group(1) if match else _LANGUAGE_NAMES.get(text)
