@@ -1,5 +1,7 @@
 """How long the customer page's record (tickets list and timeline) takes to gather for a
-customer with thousands of ticket messages, next to one with a single ticket.
+customer with thousands of ticket messages, next to one with a single ticket, and how long
+an "Older" timeline page deep in the busy customer's story takes (keyset pages: it should
+cost what the first page costs).
 
 Writes one busy customer (many tickets, each with customer messages, replies and status
 events) and one quiet customer among other customers' tickets into a fresh SQLite file,
@@ -9,7 +11,8 @@ sees it.
     .venv/bin/python bench/customer_story.py [--tickets 500] [--messages 10] [--postgres]
     .venv/bin/python bench/customer_story.py --quick [--postgres]   (a few seconds)
 
-The last line is machine-readable: busy_p95_ms=... quiet_p95_ms=... messages=...
+The last line is machine-readable:
+busy_p95_ms=... quiet_p95_ms=... deep_page_p95_ms=... deep_page=... messages=...
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import helpdesk.tickets.customer_story  # noqa: E402,F401  (registers the ticket
 from bench.support import temporary_postgres_database  # noqa: E402
 from helpdesk.auth.models import Role, User  # noqa: E402
 from helpdesk.customers.models import Customer  # noqa: E402
-from helpdesk.customers.service import customer_record  # noqa: E402
+from helpdesk.customers.service import customer_record, customer_timeline_page  # noqa: E402
 from helpdesk.db import make_engine  # noqa: E402
 from helpdesk.models import metadata  # noqa: E402
 from helpdesk.tickets.models import Message, MessageKind, Ticket, TicketStatus  # noqa: E402
@@ -121,6 +124,26 @@ def _times(session: Session, customer_id: int, repeats: int) -> list[float]:
     return found
 
 
+def _deep_page_times(
+    session: Session, customer_id: int, repeats: int, depth: int = 40
+) -> tuple[int, list[float]]:
+    """Walk `depth` pages back (or to the last one), then time that page."""
+    cursor, page_number = None, 1
+    while page_number < depth:
+        older = customer_timeline_page(session, customer_id, Role.agent, cursor).older
+        if older is None:
+            break
+        cursor, page_number = older, page_number + 1
+    found = []
+    for _ in range(repeats):
+        session.expire_all()
+        started = time.perf_counter()
+        customer_timeline_page(session, customer_id, Role.agent, cursor)
+        found.append((time.perf_counter() - started) * 1000)
+        session.rollback()
+    return page_number, found
+
+
 def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
 
@@ -155,8 +178,13 @@ def main() -> None:
             print(f"busy customer: {args.tickets} tickets, {messages} messages", file=sys.stderr)
             busy_ms = p95(_times(session, busy, args.repeats))
             quiet_ms = p95(_times(session, quiet, args.repeats))
+            deep_page, deep_times = _deep_page_times(session, busy, args.repeats)
+            deep_ms = p95(deep_times)
         engine.dispose()
-    print(f"busy_p95_ms={busy_ms:.1f} quiet_p95_ms={quiet_ms:.1f} messages={messages}")
+    print(
+        f"busy_p95_ms={busy_ms:.1f} quiet_p95_ms={quiet_ms:.1f} "
+        f"deep_page_p95_ms={deep_ms:.1f} deep_page={deep_page} messages={messages}"
+    )
 
 
 if __name__ == "__main__":

@@ -66,14 +66,32 @@
     // A URL makes Trix keep the image in its HTML.
     attachment.setAttributes({ url: `cid:${contentId}` });
   });
-  form.addEventListener("submit", () => {
+  let filesKept = false;
+  form.addEventListener("submit", (event) => {
     const images = new DataTransfer();
+    const kept = [];
     for (const attachment of editor.editor.getDocument().getAttachments()) {
       const contentId = (attachment.getURL() || "").replace(/^cid:/, "");
       const file = pastedImages.get(contentId);
-      if (file) images.items.add(new File([file], contentId, { type: file.type }));
+      if (file) {
+        images.items.add(new File([file], contentId, { type: file.type }));
+        kept.push([contentId, file]);
+      }
     }
     inlineInput.files = images.files;
+    const attachments = fileInput ? [...fileInput.files] : [];
+    if (filesKept || !draftKey || !window.indexedDB || !(attachments.length || kept.length)) {
+      return;
+    }
+    // Sent once the files are kept, so a refused reply can have them back.
+    event.preventDefault();
+    const submitter = event.submitter;
+    keptFiles("readwrite", (store) => store.put({ attachments, images: kept }, draftKey))
+      .catch(() => null)
+      .finally(() => {
+        filesKept = true;
+        form.requestSubmit(submitter);
+      });
   });
   form.addEventListener("dragover", (event) => {
     if (event.dataTransfer && event.dataTransfer.types.includes("Files")) event.preventDefault();
@@ -85,6 +103,55 @@
     event.preventDefault();
     attach(event.dataTransfer.files);
   });
+
+  // A refused reply (the double-reply guard, a form error) comes back as a new page,
+  // and no page gets files back into a file input from the server. The files wait in
+  // the browser (IndexedDB, per agent and ticket) from the submit until the page says
+  // whether they were dropped: then they return into the composer, else they are let go.
+  const draftKey = form.dataset.draftKey;
+  function keptFiles(mode, action) {
+    return new Promise((resolve, reject) => {
+      const opening = indexedDB.open("helpdesk-reply-files", 1);
+      opening.onupgradeneeded = () => opening.result.createObjectStore("files");
+      opening.onerror = () => reject(opening.error);
+      opening.onsuccess = () => {
+        const db = opening.result;
+        const transaction = db.transaction("files", mode);
+        const request = action(transaction.objectStore("files"));
+        transaction.oncomplete = () => {
+          db.close();
+          resolve(request.result);
+        };
+        transaction.onerror = transaction.onabort = () => {
+          db.close();
+          reject(transaction.error);
+        };
+      };
+    });
+  }
+  async function restoreFiles() {
+    const kept = await keptFiles("readonly", (store) => store.get(draftKey)).catch(() => null);
+    keptFiles("readwrite", (store) => store.delete(draftKey)).catch(() => null);
+    if (!kept) return;
+    if (kept.attachments.length) attach(kept.attachments);
+    for (const [contentId, file] of kept.images) pastedImages.set(contentId, file);
+    for (const attachment of editor.editor.getDocument().getAttachments()) {
+      const file = pastedImages.get((attachment.getURL() || "").replace(/^cid:/, ""));
+      if (file) attachment.setPreviewURL(URL.createObjectURL(file));
+    }
+    for (const note of document.querySelectorAll("[data-files-dropped-note]")) {
+      note.textContent = form.dataset.filesKeptText;
+      note.className = "hint files-kept";
+    }
+  }
+  if (draftKey && window.indexedDB) {
+    if (form.hasAttribute("data-files-dropped")) {
+      if (editor.editor) restoreFiles();
+      else editor.addEventListener("trix-initialize", restoreFiles, { once: true });
+    } else {
+      keptFiles("readwrite", (store) => store.delete(draftKey)).catch(() => null);
+    }
+  }
 
   // For the saved reply picker and the FAQ insert (static/saved_replies.js, faq_insert.js).
   window.richReply = {

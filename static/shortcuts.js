@@ -92,6 +92,8 @@
       }
       return;
     }
+    // Enter on a focused link or button (the bell, a menu entry) is that control's own.
+    if (event.key === "Enter" && event.target.closest?.("a, button, summary")) return;
     if (event.key === "?") {
       toggleOverlay(overlay.hidden);
     } else if (event.key === "Escape") {

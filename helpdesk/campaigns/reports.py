@@ -25,7 +25,14 @@ from helpdesk.campaigns.models import (
     Suppression,
     SuppressionReason,
 )
-from helpdesk.customers.timeline import TimelineEntry, register_source, shorten
+from helpdesk.customers.timeline import (
+    Older,
+    TimelineEntry,
+    is_older,
+    older_than,
+    register_source,
+    shorten,
+)
 from helpdesk.mail.models import DeliveryProblem, DeliveryProblemKind
 from helpdesk.text import lazy_ngettext
 from helpdesk.text import lazy_text as _l
@@ -370,65 +377,100 @@ _SUPPRESSION_TITLES = {
 }
 
 
-def _campaign_entries(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+def _delivery_entries(
+    session: Session,
+    customer_id: int,
+    limit: int,
+    older: Older,
+    *,
+    at,
+    where=(),
+    entry,
+) -> list[TimelineEntry]:
+    """One kind of moment in the customer's deliveries (sent, opened, ...): the newest
+    `limit` by that moment, older than the keyset."""
     rows = session.execute(
-        select(Delivery, Campaign.name)
+        select(Delivery, Campaign.name, at.label("at"))
         .join(Campaign, Campaign.id == Delivery.campaign_id)
-        .where(Delivery.customer_id == customer_id)
-        .order_by(Delivery.id.desc())
+        .where(
+            Delivery.customer_id == customer_id,
+            at.is_not(None),
+            *where,
+            older_than(at, Delivery.id, older),
+        )
+        .order_by(at.desc(), Delivery.id.desc())
         .limit(limit)
     )
-    entries: list[TimelineEntry] = []
-    for delivery, name in rows:
-        if delivery.sent_at is not None:
-            entries.append(
-                TimelineEntry(delivery.sent_at, "campaign", _l("Sent campaign %(name)s", name=name))
-            )
-        if delivery.state in (DeliveryState.failed, DeliveryState.uncertain):
-            when = delivery.claimed_at or delivery.sent_at
-            if when is not None:
-                entries.append(
-                    TimelineEntry(
-                        when,
-                        "campaign",
-                        _l("Campaign %(name)s was not delivered", name=name),
-                        shorten(delivery.last_error),
-                    )
-                )
-        if delivery.first_opened_at is not None:
-            entries.append(
-                TimelineEntry(
-                    delivery.first_opened_at,
-                    "campaign",
-                    _l("Opened %(name)s", name=name),
-                    lazy_ngettext("%(num)d open", "%(num)d opens", delivery.open_count),
-                )
-            )
-        if delivery.first_clicked_at is not None:
-            entries.append(
-                TimelineEntry(
-                    delivery.first_clicked_at,
-                    "campaign",
-                    _l("Clicked a link in %(name)s", name=name),
-                    lazy_ngettext("%(num)d click", "%(num)d clicks", delivery.click_count),
-                )
-            )
-        if delivery.unsubscribed_at is not None:
-            entries.append(
-                TimelineEntry(
-                    delivery.unsubscribed_at,
-                    "campaign",
-                    _l("Unsubscribed through %(name)s", name=name),
-                )
-            )
-    return entries
+    return [
+        TimelineEntry(row.at, "campaign", *entry(row.Delivery, row.name), id=row.Delivery.id)
+        for row in rows
+    ]
 
 
-def _problem_entries(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+def _sent(session: Session, customer_id: int, limit: int, older: Older) -> list[TimelineEntry]:
+    return _delivery_entries(
+        session, customer_id, limit, older,
+        at=Delivery.sent_at,
+        entry=lambda d, name: (_l("Sent campaign %(name)s", name=name),),
+    )  # fmt: skip
+
+
+def _not_delivered(
+    session: Session, customer_id: int, limit: int, older: Older
+) -> list[TimelineEntry]:
+    return _delivery_entries(
+        session, customer_id, limit, older,
+        at=func.coalesce(Delivery.claimed_at, Delivery.sent_at),
+        where=(Delivery.state.in_((DeliveryState.failed, DeliveryState.uncertain)),),
+        entry=lambda d, name: (
+            _l("Campaign %(name)s was not delivered", name=name),
+            shorten(d.last_error),
+        ),
+    )  # fmt: skip
+
+
+def _opened(session: Session, customer_id: int, limit: int, older: Older) -> list[TimelineEntry]:
+    return _delivery_entries(
+        session, customer_id, limit, older,
+        at=Delivery.first_opened_at,
+        entry=lambda d, name: (
+            _l("Opened %(name)s", name=name),
+            lazy_ngettext("%(num)d open", "%(num)d opens", d.open_count),
+        ),
+    )  # fmt: skip
+
+
+def _clicked(session: Session, customer_id: int, limit: int, older: Older) -> list[TimelineEntry]:
+    return _delivery_entries(
+        session, customer_id, limit, older,
+        at=Delivery.first_clicked_at,
+        entry=lambda d, name: (
+            _l("Clicked a link in %(name)s", name=name),
+            lazy_ngettext("%(num)d click", "%(num)d clicks", d.click_count),
+        ),
+    )  # fmt: skip
+
+
+def _unsubscribed(
+    session: Session, customer_id: int, limit: int, older: Older
+) -> list[TimelineEntry]:
+    return _delivery_entries(
+        session, customer_id, limit, older,
+        at=Delivery.unsubscribed_at,
+        entry=lambda d, name: (_l("Unsubscribed through %(name)s", name=name),),
+    )  # fmt: skip
+
+
+def _problem_entries(
+    session: Session, customer_id: int, limit: int, older: Older
+) -> list[TimelineEntry]:
     problems = session.scalars(
         select(DeliveryProblem)
-        .where(DeliveryProblem.customer_id == customer_id)
-        .order_by(DeliveryProblem.created_at.desc())
+        .where(
+            DeliveryProblem.customer_id == customer_id,
+            older_than(DeliveryProblem.created_at, DeliveryProblem.id, older),
+        )
+        .order_by(DeliveryProblem.created_at.desc(), DeliveryProblem.id.desc())
         .limit(limit)
     )
     return [
@@ -437,21 +479,35 @@ def _problem_entries(session: Session, customer_id: int, limit: int) -> list[Tim
             "bounce",
             _PROBLEM_TITLES[p.kind],
             shorten(" ".join(part for part in (p.status_code, p.diagnostic) if part)),
+            id=p.id,
         )
         for p in problems
     ]
 
 
-def _suppression_entries(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+def _suppression_entries(
+    session: Session, customer_id: int, limit: int, older: Older
+) -> list[TimelineEntry]:
+    # Keyed by address, not by a row id, and a customer has one or two: all of them are
+    # read and numbered oldest first, which stays the same from one page to the next.
     rows = session.scalars(
-        select(Suppression).where(Suppression.customer_id == customer_id).limit(limit)
+        select(Suppression)
+        .where(Suppression.customer_id == customer_id)
+        .order_by(Suppression.created_at, Suppression.email)
     )
-    return [
-        TimelineEntry(s.created_at, "suppression", _SUPPRESSION_TITLES[s.reason], shorten(s.detail))
-        for s in rows
+    entries = [
+        TimelineEntry(
+            s.created_at, "suppression", _SUPPRESSION_TITLES[s.reason], shorten(s.detail), id=n
+        )
+        for n, s in enumerate(rows, start=1)
     ]
+    return [e for e in reversed(entries) if is_older(e, older)][:limit]
 
 
-register_source("campaign", _campaign_entries)
+register_source("campaign", _sent)
+register_source("campaign", _not_delivered, part="campaign_not_delivered")
+register_source("campaign", _opened, part="campaign_opened")
+register_source("campaign", _clicked, part="campaign_clicked")
+register_source("campaign", _unsubscribed, part="campaign_unsubscribed")
 register_source("delivery_problem", _problem_entries)
 register_source("suppression", _suppression_entries)

@@ -3,18 +3,21 @@
 Each feature that has something to say about a customer (purchases and notes here;
 tickets, campaign deliveries, opens and clicks later) registers an adapter with
 ``register_source``. An adapter returns that source's newest entries first, at most
-``limit`` of them, so the merge never needs more than ``limit`` rows from any source.
+``limit`` of them and only those older than the cursor it is given, so the merge never
+needs more than ``limit`` rows from any source, on the first page or an older one.
+
+Older pages are keyset pages: the cursor is the last entry shown (its time, its
+adapter and its row id there), never an offset, so a page costs the same few queries
+however far back it is.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from itertools import islice
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from helpdesk.customers.models import ContactNote, Customer, NoteKind, Purchase
@@ -22,6 +25,9 @@ from helpdesk.text import LazyText
 from helpdesk.text import lazy_text as _l
 
 DETAIL_LENGTH = 280
+# Above every row id (the ids are INTEGER columns): "older than (at, LAST_ID)" takes in
+# every entry at `at` itself.
+LAST_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -33,34 +39,116 @@ class TimelineEntry:
     title: str | LazyText
     detail: str | LazyText = ""
     url: str | None = None
+    # The row the entry comes from, unique within its adapter: with `at`, the keyset.
+    id: int = 0
+    # The adapter's name, filled in by the merge.
+    part: str = ""
 
 
-Source = Callable[[Session, int, int], list[TimelineEntry]]
-_sources: dict[str, Source] = {}
+# (at, id): the adapter returns only entries that come before it in (at, id) order.
+Older = tuple[datetime, int] | None
+Source = Callable[[Session, int, int, Older], list[TimelineEntry]]
+_sources: dict[str, tuple[str, Source]] = {}  # by part name, in registration order
 
 
-def register_source(kind_name: str, fn: Source) -> Source:
-    """Add (or replace, so re-imports stay harmless) the adapter for one kind of event."""
-    _sources[kind_name] = fn
+def register_source(kind_name: str, fn: Source, part: str | None = None) -> Source:
+    """Add (or replace, so re-imports stay harmless) an adapter for one kind of event;
+    a kind may have several adapters (`part`), one per table or time column."""
+    _sources[part or kind_name] = (kind_name, fn)
     return fn
 
 
 def registered_sources() -> list[str]:
-    return list(_sources)
+    return list(dict.fromkeys(kind for kind, _fn in _sources.values()))
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The last entry of a page: the next page starts after it."""
+
+    at: datetime
+    part: str
+    id: int
+
+    def token(self) -> str:
+        return f"{self.at.isoformat()}~{self.part}~{self.id}"
+
+    @classmethod
+    def parse(cls, token: str) -> Cursor:
+        """Raises BadCursor for a token `token()` did not make."""
+        try:
+            at_text, part, id_text = token.split("~")
+            at, id_ = datetime.fromisoformat(at_text), int(id_text)
+        except ValueError:
+            raise BadCursor(token) from None
+        if at.tzinfo is None or part not in _sources or not 0 <= id_ < LAST_ID:
+            raise BadCursor(token)
+        return cls(at, part, id_)
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[TimelineEntry]
+    older: Cursor | None  # where the next older page starts; None at the beginning
+
+
+def older_than(at: ColumnElement, id_: ColumnElement, older: Older) -> ColumnElement[bool]:
+    """The adapter's WHERE for its keyset: rows before `older` in (at, id) order."""
+    if older is None:
+        return true()
+    return or_(at < older[0], and_(at == older[0], id_ < older[1]))
+
+
+def is_older(entry: TimelineEntry, older: Older) -> bool:
+    """`older_than` for entries an adapter makes without a query."""
+    return older is None or (entry.at, entry.id) < older
+
+
+def _older_for(part_index: int, cursor: Cursor | None) -> Older:
+    """Translate the page cursor into each adapter's own: the merge orders ties in time
+    by adapter (registration order), then by id, newest first."""
+    if cursor is None:
+        return None
+    cursor_index = list(_sources).index(cursor.part)
+    if part_index < cursor_index:
+        return (cursor.at, 0)
+    if part_index == cursor_index:
+        return (cursor.at, cursor.id)
+    return (cursor.at, LAST_ID)
+
+
+def timeline_page(
+    session: Session,
+    customer_id: int,
+    limit: int = 50,
+    hidden_kinds: frozenset[str] = frozenset(),
+    after: Cursor | None = None,
+) -> TimelinePage:
+    """Newest first across all sources but the hidden ones, starting after `after`; ties
+    in time keep the order the sources were registered."""
+    found: list[tuple[int, TimelineEntry]] = []
+    for index, (part, (kind, fn)) in enumerate(_sources.items()):
+        if kind in hidden_kinds:
+            continue
+        for entry in fn(session, customer_id, limit + 1, _older_for(index, after)):
+            found.append((index, replace(entry, part=part)))
+    found.sort(key=lambda item: (item[1].at, -item[0], item[1].id), reverse=True)
+    entries = [entry for _index, entry in found[: limit + 1]]
+    if len(entries) <= limit:
+        return TimelinePage(entries, None)
+    last = entries[limit - 1]
+    return TimelinePage(entries[:limit], Cursor(last.at, last.part, last.id))
 
 
 def customer_timeline(
     session: Session, customer_id: int, limit: int = 50, hidden_kinds: frozenset[str] = frozenset()
 ) -> list[TimelineEntry]:
-    """Newest first across all sources but the hidden ones; ties keep the order the sources
-    were registered."""
-    streams = [
-        sorted(fn(session, customer_id, limit), key=lambda e: e.at, reverse=True)
-        for kind, fn in _sources.items()
-        if kind not in hidden_kinds
-    ]
-    merged = heapq.merge(*streams, key=lambda e: e.at, reverse=True)
-    return list(islice(merged, limit))
+    """The newest page of the timeline."""
+    return timeline_page(session, customer_id, limit, hidden_kinds).entries
 
 
 def shorten(text: str, length: int = DETAIL_LENGTH) -> str:
@@ -68,14 +156,21 @@ def shorten(text: str, length: int = DETAIL_LENGTH) -> str:
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
-def _customer_created(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+def _customer_created(
+    session: Session, customer_id: int, limit: int, older: Older
+) -> list[TimelineEntry]:
     created = session.scalar(select(Customer.created_at).where(Customer.id == customer_id))
     if created is None:
         return []
-    return [TimelineEntry(at=created, kind="customer", title=_l("Customer record created"))]
+    entry = TimelineEntry(
+        at=created, kind="customer", title=_l("Customer record created"), id=customer_id
+    )
+    return [entry] if is_older(entry, older) else []
 
 
-def _subscription(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+def _subscription(
+    session: Session, customer_id: int, limit: int, older: Older
+) -> list[TimelineEntry]:
     row = session.execute(
         select(Customer.consent_at, Customer.consent_source, Customer.unsubscribed_at).where(
             Customer.id == customer_id
@@ -91,19 +186,25 @@ def _subscription(session: Session, customer_id: int, limit: int) -> list[Timeli
                 kind="subscription",
                 title=_l("Subscribed to newsletters"),
                 detail=row.consent_source,
+                id=1,
             )
         )
     if row.unsubscribed_at is not None:
         entries.append(
-            TimelineEntry(at=row.unsubscribed_at, kind="subscription", title=_l("Unsubscribed"))
+            TimelineEntry(
+                at=row.unsubscribed_at, kind="subscription", title=_l("Unsubscribed"), id=2
+            )
         )
-    return entries[:limit]
+    return [e for e in entries if is_older(e, older)][:limit]
 
 
-def _purchases(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+def _purchases(session: Session, customer_id: int, limit: int, older: Older) -> list[TimelineEntry]:
     purchases = session.scalars(
         select(Purchase)
-        .where(Purchase.customer_id == customer_id)
+        .where(
+            Purchase.customer_id == customer_id,
+            older_than(Purchase.purchased_at, Purchase.id, older),
+        )
         .order_by(Purchase.purchased_at.desc(), Purchase.id.desc())
         .limit(limit)
     )
@@ -119,6 +220,7 @@ def _purchases(session: Session, customer_id: int, limit: int) -> list[TimelineE
                 currency=p.currency,
             ),
             url=None,
+            id=p.id,
         )
         for p in purchases
     ]
@@ -132,11 +234,14 @@ _NOTE_TITLES = {
 }
 
 
-def _notes(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+def _notes(session: Session, customer_id: int, limit: int, older: Older) -> list[TimelineEntry]:
     notes = session.scalars(
         select(ContactNote)
         .options(selectinload(ContactNote.author))
-        .where(ContactNote.customer_id == customer_id)
+        .where(
+            ContactNote.customer_id == customer_id,
+            older_than(ContactNote.happened_at, ContactNote.id, older),
+        )
         .order_by(ContactNote.happened_at.desc(), ContactNote.id.desc())
         .limit(limit)
     )
@@ -148,6 +253,7 @@ def _notes(session: Session, customer_id: int, limit: int) -> list[TimelineEntry
             if n.author is None
             else _l("%(kind)s by %(author)s", kind=_NOTE_TITLES[n.kind], author=n.author.name),
             detail=shorten(n.body),
+            id=n.id,
         )
         for n in notes
     ]

@@ -35,6 +35,7 @@ from helpdesk.customers.forms import (
     customer_form_class,
 )
 from helpdesk.customers.models import Customer, CustomField
+from helpdesk.customers.timeline import BadCursor, Cursor
 from helpdesk.db import utcnow
 from helpdesk.i18n import select_timezone
 from helpdesk.web import Page, db_session, page_number
@@ -262,6 +263,20 @@ def _render_record(customer: Customer, purchase_form=None, note_form=None, statu
 @roles_required(*ALL_STAFF)
 def detail(customer_id: int):
     return _render_record(_customer_or_404(customer_id))
+
+
+@bp.get("/customers/<int:customer_id>/timeline")
+@roles_required(*ALL_STAFF)
+def timeline(customer_id: int):
+    """Older timeline entries than the customer page shows, a page at a time."""
+    customer = _customer_or_404(customer_id)
+    try:
+        after = Cursor.parse(request.args.get("before", ""))
+    except BadCursor:
+        message = _("That is not a place in the timeline. Open the customer's page again.")
+        return render_template("error.html", code=400, message=message), 400
+    page = service.customer_timeline_page(db_session(), customer.id, current_user.role, after)
+    return render_template("customers/timeline.html", customer=customer, page=page)
 
 
 @bp.post("/customers/<int:customer_id>/purchases")

@@ -12,6 +12,7 @@ from helpdesk.api.routing import api_route
 from helpdesk.api.tickets import TAG, TicketDetailOut, queue_after_commit, ticket_detail
 from helpdesk.inbound import contact
 from helpdesk.input_bounds import MAX_ID
+from helpdesk.notifications.jobs import queue_notification_mail
 from helpdesk.web import db_session
 
 
@@ -56,6 +57,9 @@ def create_ticket(body: NewTicketIn):
         ) from None
     except contact.ContactNotAccepted as exc:
         raise Problem(422, "Not accepted", f"The message made no ticket: {exc}.") from None
+    if result.notification_mail:
+        # Ingest has committed: the worker finds the notifications.
+        queue_notification_mail(current_app.config["HELPDESK"])
     if result.acknowledgement_id is not None:
         queue_after_commit(result.acknowledgement_id)
     return ticket_detail(session, result.ticket_id), (201 if result.created_ticket else 200)

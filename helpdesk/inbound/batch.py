@@ -162,9 +162,10 @@ class _Batch:
             if outcome.acknowledge is not None:
                 outcome.acknowledgement = _Context(self, item, mail).acknowledgement(outcome)
         self.write()
-        self.notify_agents([self.outcomes[item.id] for item in stored])
+        notified = self.notify_agents([self.outcomes[item.id] for item in stored])
         self.record_events(stored)
-        results = [self.outcomes[item.id].result(item.id) for item in stored]
+        mail = notified.to_mail > 0
+        results = [self.outcomes[item.id].result(item.id, mail) for item in stored]
         now = utcnow()
         # Core rather than the ORM's bulk UPDATE by primary key, whose bookkeeping per row
         # costs more than the statement.
@@ -242,7 +243,7 @@ class _Batch:
         if attachments:
             self.session.execute(insert(Attachment), attachments)
 
-    def notify_agents(self, outcomes: list[_Outcome]) -> None:
+    def notify_agents(self, outcomes: list[_Outcome]) -> notifications.Notified:
         """Tell agents of the batch's customer mail, all in one INSERT: a reply goes to
         the ticket's assignee, a new ticket to its mailbox's watchers (and to the agent
         the rotation gave it to)."""
@@ -272,7 +273,7 @@ class _Batch:
                         NotificationKind.assigned, ticket.id, ticket.subject, [ticket.assignee_id]
                     )
                 )
-        notifications.notify_many(self.session, events)
+        return notifications.notify_many(self.session, events)
 
     def claim(self, stored: list[_Stored], parsed: list[ParsedMail]) -> None:
         """Enter the batch's dedupe keys in the ledger and decide, per message, whether

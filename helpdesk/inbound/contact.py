@@ -72,6 +72,7 @@ class ContactResult:
     duplicate: bool = False
     discarded: bool = False
     created_ticket: bool = False
+    notification_mail: bool = False  # agents' notification mail waits to be queued
 
     @property
     def reference(self) -> str:
@@ -193,7 +194,11 @@ def submit_contact(
             confirmation_text,
         ).id  # fmt: skip
     session.commit()
-    return ContactResult(ticket_id=result.ticket_id, acknowledgement_id=ack_id)
+    return ContactResult(
+        ticket_id=result.ticket_id,
+        acknowledgement_id=ack_id,
+        notification_mail=result.notification_mail,
+    )
 
 
 @dataclass(frozen=True)
@@ -242,6 +247,7 @@ def submit_on_behalf(
         ticket_id=result.ticket_id,
         acknowledgement_id=result.acknowledgement_id,
         created_ticket=result.created_ticket,
+        notification_mail=result.notification_mail,
     )
 
 

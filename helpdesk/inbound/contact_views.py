@@ -19,6 +19,7 @@ from helpdesk.auth.permissions import client_ip, public
 from helpdesk.faq import service, visits
 from helpdesk.faq.public_views import public_page
 from helpdesk.inbound import contact
+from helpdesk.notifications.jobs import queue_notification_mail
 from helpdesk.queue import redis_connection
 from helpdesk.tickets.jobs import enqueue_ticket_message
 from helpdesk.web import db_session
@@ -106,6 +107,8 @@ def _contact_request(form: ContactForm) -> contact.ContactRequest:
 
 
 def _queue_confirmation(result: contact.ContactResult) -> None:
+    if result.notification_mail:
+        queue_notification_mail(_config())
     if result.acknowledgement_id is None:
         return
     try:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from helpdesk.config import Config
 from helpdesk.db import database
 from helpdesk.inbound.incoming import IngestSettings
-from helpdesk.inbound.ingest import ingest_message, queue_acknowledgements, recover_unprocessed
+from helpdesk.inbound.ingest import ingest_message, queue_after_ingest, recover_unprocessed
 from helpdesk.mail.gateway import GatewayController
 from helpdesk.mail.models import Mailbox, RawSource
 from helpdesk.maildomain import canonical_domain, own_mail_domains
@@ -95,7 +95,7 @@ class GatewayHandler:
                     mailbox_id=mailbox_id,
                 )
                 # Committed: queued now, so a later failure (and 451) cannot lose it.
-                queue_acknowledgements(self.config, [outcome])
+                queue_after_ingest(self.config, [outcome])
 
 
 def make_gateway(config: Config, port: int | None = None) -> GatewayController:

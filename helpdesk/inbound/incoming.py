@@ -45,6 +45,8 @@ class IngestResult:
     created_ticket: bool = False
     reason: str = ""
     acknowledgement_id: int | None = None
+    # The batch this message came in with left notification mail for agents to send.
+    notification_mail: bool = False
 
 
 class RawMessageNotFound(LookupError):
@@ -169,7 +171,7 @@ class _Outcome:
     acknowledge: KnownCustomer | None = None  # the customer a receipt goes to
     acknowledgement: _NewMessage | None = None
 
-    def result(self, raw_message_id: int) -> IngestResult:
+    def result(self, raw_message_id: int, notification_mail: bool = False) -> IngestResult:
         return IngestResult(
             raw_message_id,
             self.status,
@@ -178,6 +180,7 @@ class _Outcome:
             created_ticket=self.created_ticket,
             reason=self.reason,
             acknowledgement_id=self.acknowledgement.id if self.acknowledgement else None,
+            notification_mail=notification_mail,
         )
 
 

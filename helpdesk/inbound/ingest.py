@@ -5,7 +5,8 @@ Every transport (IMAP poller, SMTP gateway, contact form) hands raw RFC 5322 byt
 first, so nothing is lost whatever happens next; every raw row then ends as a ticket
 message, a threaded auto-reply, a recorded bounce or complaint, a duplicate, a dropped
 loop, or a quarantined message with its reason. The caller queues the acknowledgements
-the results name, after the commit.
+and the agents' notification mail the results name (`queue_after_ingest`), after the
+commit.
 
 This module is the way in; `batch` reads what a batch needs and writes what it adds,
 `rules` takes each message through the rules, and `incoming` holds what they share.
@@ -34,6 +35,7 @@ from helpdesk.inbound.incoming import (
     _Stored,
 )
 from helpdesk.mail.models import RawMessage, RawSource, RawStatus
+from helpdesk.notifications.jobs import queue_notification_mail
 from helpdesk.tickets.jobs import enqueue_ticket_message
 
 log = logging.getLogger(__name__)
@@ -150,7 +152,7 @@ def ingest_left_unprocessed(
 ) -> list[IngestResult]:
     """Ingest raw rows a crash left `received` (stored, then the process died before its
     ingest committed), each exactly once. Run at every poll and when the gateway or
-    `helpdesk run` starts; the caller queues the acknowledgements the results name.
+    `helpdesk run` starts; the caller queues what the results name (`queue_after_ingest`).
 
     `older_than` leaves alone what a live process has just stored and is ingesting; the
     row locks taken in `_ingest_stored` make it safe even when that is not enough.
@@ -192,7 +194,7 @@ def recover_unprocessed(config: Config, *, polled_mailbox_id: int | None = None)
         results = ingest_left_unprocessed(
             session, IngestSettings.from_config(config), polled_mailbox_id=polled_mailbox_id
         )
-    queue_acknowledgements(config, results)
+    queue_after_ingest(config, results)
     return len(results)
 
 
@@ -279,12 +281,15 @@ def _in_order(
     return [new.get(item.id) or others[item.id] for item in stored]
 
 
-def queue_acknowledgements(config: Config, outcomes: list[IngestResult]) -> None:
-    """Hand the committed receipts to the mail queue.
+def queue_after_ingest(config: Config, outcomes: list[IngestResult]) -> None:
+    """Hand the committed receipts, and the agents' notification mail, to the mail queue.
 
     Called after the commit, so the worker finds the rows. When Redis is unreachable
-    the receipt stays queued in the database; taking in the mail matters more.
+    the receipt stays queued in the database and the notifications wait for the
+    worker's minute check; taking in the mail matters more.
     """
+    if any(outcome.notification_mail for outcome in outcomes):
+        queue_notification_mail(config)
     for outcome in outcomes:
         if outcome.acknowledgement_id is None:
             continue

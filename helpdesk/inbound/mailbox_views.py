@@ -19,7 +19,7 @@ from helpdesk.auth.permissions import roles_required
 from helpdesk.db import utcnow
 from helpdesk.inbound.incoming import IngestSettings, NotQuarantined, RawMessageNotFound
 from helpdesk.inbound.ingest import (
-    queue_acknowledgements,
+    queue_after_ingest,
     reprocess_quarantined,
     unprocessed_messages,
 )
@@ -237,7 +237,7 @@ def reprocess(raw_id: int):
         flash(_("That message is no longer in quarantine."), "warning")
         return redirect(url_for("mailboxes.quarantine"))
     # The customer gets the receipt a message taken in on time would have brought.
-    queue_acknowledgements(current_app.config["HELPDESK"], [result])
+    queue_after_ingest(current_app.config["HELPDESK"], [result])
     if result.status is RawStatus.quarantined:
         flash(_("Still quarantined: %(reason)s", reason=result.reason), "error")
     elif result.ticket_id is not None:

@@ -39,7 +39,7 @@ from helpdesk.inbound.incoming import (
     own_addresses,
     parse_incoming,
 )
-from helpdesk.inbound.ingest import ingest_batch, queue_acknowledgements, recover_unprocessed
+from helpdesk.inbound.ingest import ingest_batch, queue_after_ingest, recover_unprocessed
 from helpdesk.inbound.poll_lock import LOCK_SECONDS, PollLock, PollLockLost
 from helpdesk.mail import imap
 from helpdesk.mail.models import Mailbox, RawSource, RawStatus
@@ -168,7 +168,7 @@ def _poll(
                     mailbox_id=mailbox_id,
                 )
                 _count(result, outcomes)
-                queue_acknowledgements(config, outcomes)
+                queue_after_ingest(config, outcomes)
                 if after_commit is not None:
                     for message in batch.messages:
                         after_commit(message.imap_uid)

@@ -39,6 +39,14 @@ DEFAULT_SWITCHES = Switches()
 
 
 @dataclass(frozen=True)
+class Notified:
+    """How many notifications were stored, and how many of them wait to be mailed."""
+
+    stored: int = 0
+    to_mail: int = 0
+
+
+@dataclass(frozen=True)
 class Event:
     """One thing that happened to a ticket, for the agents in `user_ids`."""
 
@@ -77,15 +85,15 @@ def _active_agents(session: Session, user_ids: Iterable[int]) -> set[int]:
     return found
 
 
-def notify_many(session: Session, events: Sequence[Event]) -> int:
-    """Store the notifications of many events in one INSERT; returns how many.
+def notify_many(session: Session, events: Sequence[Event]) -> Notified:
+    """Store the notifications of many events in one INSERT.
 
     Nobody is told of their own action, an agent who switched a kind off (in the app
     and by mail) gets nothing for it, and only active agents are told anything.
     """
     wanted = {user_id for event in events for user_id in event.user_ids}
     if not wanted:
-        return 0
+        return Notified()
     agents = _active_agents(session, wanted)
     switches = _switches_by_user(session, agents)
     now = utcnow()
@@ -113,7 +121,7 @@ def notify_many(session: Session, events: Sequence[Event]) -> int:
         # Core's executemany: the ORM's bulk INSERT spends longer per row on bookkeeping
         # than the database spends storing it.
         session.execute(insert(Notification.__table__), rows)
-    return len(rows)
+    return Notified(len(rows), sum(row["send_email"] for row in rows))
 
 
 def notify(
@@ -124,7 +132,7 @@ def notify(
     title: str,
     user_ids: Sequence[int],
     actor_id: int | None = None,
-) -> int:
+) -> Notified:
     return notify_many(session, [Event(kind, ticket_id, title, user_ids, actor_id)])
 
 

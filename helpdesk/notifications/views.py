@@ -26,6 +26,7 @@ from helpdesk.input_bounds import bounded_int
 from helpdesk.notifications import service
 from helpdesk.notifications.models import NotificationKind
 from helpdesk.web import db_session
+from helpdesk.web.redirects import safe_redirect_target
 
 bp = Blueprint("notifications", __name__)
 
@@ -38,6 +39,7 @@ KIND_LABELS = {
     NotificationKind.bad_rating: _l("A customer rated my ticket as bad"),
 }
 MAX_QUERY = 100
+MENU_LIMIT = 8
 
 
 def _is_support() -> bool:
@@ -79,6 +81,19 @@ def index():
     return render_template("notifications/index.html", entries=entries, labels=KIND_LABELS)
 
 
+@bp.get("/notifications/menu")
+@roles_required(*SUPPORT)
+def menu():
+    """The dropdown under the bell: a fragment notifications.js puts under the bell."""
+    session = db_session()
+    entries = service.recent(session, current_user.id, limit=MENU_LIMIT)
+    unread = service.unread_count(session, current_user.id)
+    back = safe_redirect_target(request.args.get("next"), url_for("notifications.index"))
+    return render_template(
+        "notifications/_menu.html", entries=entries, labels=KIND_LABELS, unread=unread, back=back
+    )
+
+
 @bp.get("/notifications/unread.json")
 @roles_required(*SUPPORT)
 def unread():
@@ -107,7 +122,8 @@ def mark_all_read():
     count = service.mark_read(session, current_user.id)
     session.commit()
     flash(_("%(count)d notification(s) marked as read.", count=count), "success")
-    return redirect(url_for("notifications.index"))
+    # From the dropdown the agent stays on the page they were reading.
+    return redirect(safe_redirect_target(request.form.get("next"), url_for("notifications.index")))
 
 
 @bp.post("/notifications/settings")

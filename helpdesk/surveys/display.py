@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from helpdesk.customers.timeline import TimelineEntry, register_source
+from helpdesk.customers.timeline import Older, TimelineEntry, older_than, register_source
 from helpdesk.surveys.models import Rating, Survey, SurveyState
 from helpdesk.surveys.service import ticket_survey
 from helpdesk.text import lazy_text as _l
@@ -25,10 +25,16 @@ def _ticket_panel(session: Session, ticket: Ticket) -> tuple[str, object] | None
     return "surveys/_ticket_panel.html", {"survey": survey, "rating_name": rating_name}
 
 
-def _timeline_entries(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+def _timeline_entries(
+    session: Session, customer_id: int, limit: int, older: Older
+) -> list[TimelineEntry]:
     rows = session.execute(
-        select(Survey.ticket_id, Survey.rating, Survey.rated_at, Survey.comment)
-        .where(Survey.customer_id == customer_id, Survey.rating.is_not(None))
+        select(Survey.id, Survey.ticket_id, Survey.rating, Survey.rated_at, Survey.comment)
+        .where(
+            Survey.customer_id == customer_id,
+            Survey.rating.is_not(None),
+            older_than(Survey.rated_at, Survey.id, older),
+        )
         .order_by(Survey.rated_at.desc(), Survey.id.desc())
         .limit(limit)
     )
@@ -41,6 +47,7 @@ def _timeline_entries(session: Session, customer_id: int, limit: int) -> list[Ti
             ),
             detail=r.comment,
             url=ticket_url(r.ticket_id),
+            id=r.id,
         )
         for r in rows
     ]

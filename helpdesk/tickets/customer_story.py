@@ -21,7 +21,13 @@ from helpdesk.customers.conversations import (
     Conversations,
     register_conversations,
 )
-from helpdesk.customers.timeline import TimelineEntry, register_source, shorten
+from helpdesk.customers.timeline import (
+    Older,
+    TimelineEntry,
+    older_than,
+    register_source,
+    shorten,
+)
 from helpdesk.text import lazy_text as _l
 from helpdesk.tickets.models import (
     DONE_STATUSES,
@@ -116,10 +122,10 @@ def _conversations(session: Session, customer_id: int, limit: int) -> Conversati
 # --- the timeline -------------------------------------------------------------------------
 
 
-def _opened(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+def _opened(session: Session, customer_id: int, limit: int, older: Older) -> list[TimelineEntry]:
     rows = session.execute(
         select(Ticket.id, Ticket.subject, Ticket.channel, Ticket.created_at)
-        .where(Ticket.customer_id == customer_id)
+        .where(Ticket.customer_id == customer_id, older_than(Ticket.created_at, Ticket.id, older))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
         .limit(limit)
     )
@@ -136,20 +142,25 @@ def _opened(session: Session, customer_id: int, limit: int) -> list[TimelineEntr
                 title=title,
                 detail=_l("Channel: %(channel)s", channel=CHANNEL_LABELS[r.channel]),
                 url=ticket_url(r.id),
+                id=r.id,
             )
         )
     return entries
 
 
-def _resolved(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+def _resolved(session: Session, customer_id: int, limit: int, older: Older) -> list[TimelineEntry]:
+    # A closed ticket's entry is at its closing, which the keyset must order by too.
+    closed = and_(Ticket.status == TicketStatus.closed, Ticket.closed_at.is_not(None))
+    at = case((closed, Ticket.closed_at), else_=Ticket.resolved_at)
     rows = session.execute(
         select(Ticket.id, Ticket.subject, Ticket.status, Ticket.resolved_at, Ticket.closed_at)
         .where(
             Ticket.customer_id == customer_id,
             Ticket.resolved_at.is_not(None),
             Ticket.merged_into_id.is_(None),
+            older_than(at, Ticket.id, older),
         )
-        .order_by(Ticket.resolved_at.desc(), Ticket.id.desc())
+        .order_by(at.desc(), Ticket.id.desc())
         .limit(limit)
     )
     entries = []
@@ -158,8 +169,8 @@ def _resolved(session: Session, customer_id: int, limit: int) -> list[TimelineEn
             title = _l("Ticket #%(id)d closed", id=r.id)
         else:
             title = _l("Ticket #%(id)d resolved", id=r.id)
-        at = r.closed_at if r.status == TicketStatus.closed and r.closed_at else r.resolved_at
-        entries.append(TimelineEntry(at, "ticket", title, r.subject, ticket_url(r.id)))
+        when = r.closed_at if r.status == TicketStatus.closed and r.closed_at else r.resolved_at
+        entries.append(TimelineEntry(when, "ticket", title, r.subject, ticket_url(r.id), r.id))
     return entries
 
 
@@ -176,17 +187,19 @@ def _event_entry(ticket_id: int, message_id: int, at, text: str) -> TimelineEntr
             old=STATUS_LABELS[old],
             new=STATUS_LABELS[new],
         )
-        return TimelineEntry(at, "ticket", title, _l("by %(name)s", name=match["actor"]), url)
+        by = _l("by %(name)s", name=match["actor"])
+        return TimelineEntry(at, "ticket", title, by, url, message_id)
     if _REOPEN_EVENT.match(text):
         title = _l("Ticket #%(id)d reopened by the customer's reply", id=ticket_id)
-        return TimelineEntry(at, "ticket", title, url=url)
+        return TimelineEntry(at, "ticket", title, url=url, id=message_id)
     if match := _MERGE_EVENT.match(text):
         title = _l("Ticket #%(source)s merged into #%(id)d", source=match["source"], id=ticket_id)
-        return TimelineEntry(at, "ticket", title, _l("by %(name)s", name=match["actor"]), url)
+        by = _l("by %(name)s", name=match["actor"])
+        return TimelineEntry(at, "ticket", title, by, url, message_id)
     return None
 
 
-def _events(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+def _events(session: Session, customer_id: int, limit: int, older: Older) -> list[TimelineEntry]:
     rows = session.execute(
         select(Message.id, Message.ticket_id, Message.created_at, Message.body_text)
         .join(Ticket, Ticket.id == Message.ticket_id)
@@ -194,6 +207,7 @@ def _events(session: Session, customer_id: int, limit: int) -> list[TimelineEntr
             Ticket.customer_id == customer_id,
             Message.kind == MessageKind.event,
             _STORY_EVENTS,
+            older_than(Message.created_at, Message.id, older),
         )
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(limit)
@@ -202,17 +216,9 @@ def _events(session: Session, customer_id: int, limit: int) -> list[TimelineEntr
     return [e for e in entries if e is not None]
 
 
-def _ticket_entries(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
-    entries = [
-        *_opened(session, customer_id, limit),
-        *_resolved(session, customer_id, limit),
-        *_events(session, customer_id, limit),
-    ]
-    entries.sort(key=lambda e: e.at, reverse=True)
-    return entries[:limit]
-
-
-def _message_entries(session: Session, customer_id: int, limit: int) -> list[TimelineEntry]:
+def _message_entries(
+    session: Session, customer_id: int, limit: int, older: Older
+) -> list[TimelineEntry]:
     author = aliased(User)
     text = func.coalesce(func.nullif(Message.body_reply, ""), Message.body_text)
     newest = (Message.created_at.desc(), Message.id.desc())
@@ -224,6 +230,7 @@ def _message_entries(session: Session, customer_id: int, limit: int) -> list[Tim
         .where(
             Ticket.customer_id == customer_id,
             Message.kind.in_((MessageKind.customer, MessageKind.reply)),
+            older_than(Message.created_at, Message.id, older),
         )
         .order_by(*newest)
         .limit(limit)
@@ -261,11 +268,14 @@ def _message_entries(session: Session, customer_id: int, limit: int) -> list[Tim
                 title,
                 shorten(r.excerpt or ""),
                 ticket_url(r.ticket_id, r.id),
+                r.id,
             )
         )
     return entries
 
 
 register_conversations(_conversations)
-register_source("ticket", _ticket_entries)
+register_source("ticket", _opened)
+register_source("ticket", _resolved, part="ticket_resolved")
+register_source("ticket", _events, part="ticket_event")
 register_source("ticket_message", _message_entries)

@@ -177,8 +177,8 @@ def queue_overdue_check(redis, every_seconds: int = 60) -> bool:
 
 def check_overdue_and_mail() -> int:
     """Tell assignees of their tickets that went overdue, then mail the notifications
-    waiting for it: these, and those ingest made (it queues no job of its own, so taking
-    in mail never waits on Redis for them). Returns how many were mailed."""
+    waiting for it: these, and any whose own job was lost (Redis down when ingest or a
+    page queued it). Returns how many were mailed."""
     with session_scope() as session:
         notify_overdue(session, utcnow())
     with session_scope() as session:
@@ -208,10 +208,11 @@ def notify_overdue(session: Session, now: datetime) -> int:
             ~told,
         )
     ).all()
-    return notifications.notify_many(
+    notified = notifications.notify_many(
         session,
         [
             notifications.Event(NotificationKind.overdue, ticket_id, subject, [assignee_id])
             for ticket_id, subject, assignee_id in rows
         ],
     )
+    return notified.stored

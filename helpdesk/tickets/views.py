@@ -403,7 +403,8 @@ def reply(ticket_id: int):
     form = ReplyForm()
     uploads = _uploads()
     pasted_images = _uploads("inline_images")
-    # A refused reply comes back without its files; the page asks for them again.
+    # A refused reply comes back without its files: the page asks for them again, or,
+    # with JavaScript, puts back those the browser kept (static/rich_reply.js).
     files_dropped = bool(uploads or pasted_images)
     session = db_session()
     try:

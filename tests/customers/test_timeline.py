@@ -47,7 +47,7 @@ def test_the_limit_keeps_the_newest_entries(session):
 
 @pytest.fixture
 def extra_source():
-    def tickets(session, customer_id, limit):
+    def tickets(session, customer_id, limit, older):
         return [timeline.TimelineEntry(at=at(9), kind="ticket", title="Ticket opened", url="/t/1")]
 
     timeline.register_source("test-ticket", tickets)

@@ -16,7 +16,7 @@ from helpdesk.campaigns.sending import start_sending
 from helpdesk.campaigns.tracking import tracking_urls
 from helpdesk.customers.models import Customer, ImportJob, ImportStatus
 from helpdesk.db import database, utcnow
-from helpdesk.inbound.ingest import queue_acknowledgements
+from helpdesk.inbound.ingest import queue_after_ingest
 from helpdesk.tickets.models import Message, MessageKind, SendStatus
 from tests.factories import make_mailbox, make_sending_campaign, make_subscribers
 from tests.helpers import post_form
@@ -66,7 +66,7 @@ def _reply_and_acknowledgement_are_sent(session, config, agent_client, smtp_hand
     # session reads first and, on SQLite, could not write after the worker has.
     with database.session() as writer:
         first = ingest(writer, mail(to="help@helpdesk.test"), mailbox=mailbox)
-    queue_acknowledgements(config, [first])
+    queue_after_ingest(config, [first])
     response = post_form(
         agent_client,
         f"/tickets/{first.ticket_id}/replies",

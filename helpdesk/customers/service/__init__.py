@@ -75,6 +75,7 @@ from helpdesk.customers.service.purchases import (
 from helpdesk.customers.service.record_page import (
     CustomerRecord,
     customer_record,
+    customer_timeline_page,
 )
 from helpdesk.customers.service.search import (
     SORTS,
@@ -121,6 +122,7 @@ __all__ = [
     "create_customer",
     "customer_language",
     "customer_record",
+    "customer_timeline_page",
     "customer_statement",
     "customers_after",
     "customers_by_ids",

@@ -14,7 +14,7 @@ from helpdesk.customers.service.custom_fields import list_custom_fields
 from helpdesk.customers.service.field_values import FieldValue, typed_value
 from helpdesk.customers.service.notes import notes_of
 from helpdesk.customers.service.purchases import Money, lifetime_value, purchases_of
-from helpdesk.customers.timeline import TimelineEntry, customer_timeline
+from helpdesk.customers.timeline import Cursor, TimelineEntry, TimelinePage, timeline_page
 
 # Contact notes are the support team's internal record of what a customer said on a call
 # or in a meeting. Marketers work from who the customer is, their consent, tags, fields,
@@ -66,6 +66,7 @@ class CustomerRecord:
     notes: list[ContactNote] | None
     conversations: Conversations
     timeline: list[TimelineEntry]
+    timeline_older: Cursor | None  # where the "Older" page starts; None when nothing is older
 
 
 def customer_record(
@@ -75,13 +76,10 @@ def customer_record(
     with_notes = may_read_notes(viewer_role)
     values = {v.field_id: typed_value(v) for v in customer.field_values}
     conversations = customer_conversations(session, customer.id, CONVERSATION_LIMIT)
-    timeline = customer_timeline(
-        session, customer.id, limit=timeline_limit, hidden_kinds=_hidden_kinds(viewer_role)
-    )
+    timeline = customer_timeline_page(session, customer.id, viewer_role, limit=timeline_limit)
     if not may_read_tickets(viewer_role):
         shown = [replace(c, url=None) for c in conversations.shown]
         conversations = Conversations(shown, conversations.total)
-        timeline = _unlinked(timeline)
     return CustomerRecord(
         customer=customer,
         fields=[(f, values.get(f.id)) for f in list_custom_fields(session)],
@@ -89,5 +87,23 @@ def customer_record(
         lifetime_value=lifetime_value(session, customer.id),
         notes=notes_of(session, customer.id) if with_notes else None,
         conversations=conversations,
-        timeline=timeline,
+        timeline=timeline.entries,
+        timeline_older=timeline.older,
     )
+
+
+def customer_timeline_page(
+    session: Session,
+    customer_id: int,
+    viewer_role: Role,
+    after: Cursor | None = None,
+    limit: int = 50,
+) -> TimelinePage:
+    """A page of the customer's timeline as `viewer_role` may see it, starting after
+    `after` (the first page without it)."""
+    page = timeline_page(
+        session, customer_id, limit, hidden_kinds=_hidden_kinds(viewer_role), after=after
+    )
+    if may_read_tickets(viewer_role):
+        return page
+    return TimelinePage(_unlinked(page.entries), page.older)
