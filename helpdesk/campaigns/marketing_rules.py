@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.campaigns.models import Delivery, DeliveryState, MarketingRules
 from helpdesk.customers.models import Customer
+from helpdesk.text import lazy_text as _l
 
 RULES_ID = 1
 MAX_CAP_MESSAGES = 100
@@ -34,8 +35,8 @@ QUIET_HOURS = "quiet_hours"
 class RulesInvalid(ValueError):
     """The submitted rules, with a message per field."""
 
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
+    def __init__(self, errors: dict[str, object]):
+        super().__init__("; ".join(str(error) for error in errors.values()))
         self.errors = errors
 
 
@@ -77,25 +78,25 @@ def rules_active(rules: MarketingRules) -> bool:
     return rules.cap_messages is not None or _quiet_window(rules) is not None
 
 
-def _whole_number(raw: str, key: str, low: int, high: int, errors: dict[str, str]) -> int:
+def _whole_number(raw: str, key: str, low: int, high: int, errors: dict) -> int:
     text = (raw or "").strip()
     if not text.isascii() or not text.isdigit() or not low <= int(text) <= high:
-        errors[key] = f"Enter a whole number from {low} to {high}."
+        errors[key] = _l("Enter a whole number from %(low)d to %(high)d.", low=low, high=high)
         return low
     return int(text)
 
 
-def _clock_time(raw: str, key: str, errors: dict[str, str]) -> time | None:
+def _clock_time(raw: str, key: str, errors: dict) -> time | None:
     try:
         return time.fromisoformat((raw or "").strip()).replace(second=0, microsecond=0)
     except ValueError:
-        errors[key] = "Enter a time as HH:MM, e.g. 21:00."
+        errors[key] = _l("Enter a time as HH:MM, e.g. 21:00.")
         return None
 
 
 def save_rules(session: Session, data: RulesData) -> MarketingRules:
     """Check and store the rules; raises RulesInvalid and changes nothing on bad input."""
-    errors: dict[str, str] = {}
+    errors: dict[str, object] = {}
     cap_messages = cap_days = None
     if data.cap_enabled:
         cap_messages = _whole_number(data.cap_messages, "cap_messages", 1, MAX_CAP_MESSAGES, errors)
@@ -105,9 +106,9 @@ def save_rules(session: Session, data: RulesData) -> MarketingRules:
         quiet_start = _clock_time(data.quiet_start, "quiet_start", errors)
         quiet_end = _clock_time(data.quiet_end, "quiet_end", errors)
         if quiet_start is not None and quiet_start == quiet_end:
-            errors["quiet_end"] = "Quiet hours must end at another time than they start."
+            errors["quiet_end"] = _l("Quiet hours must end at another time than they start.")
     if data.timezone not in available_timezones():
-        errors["timezone"] = "Choose a time zone from the list."
+        errors["timezone"] = _l("Choose a time zone from the list.")
     if errors:
         raise RulesInvalid(errors)
     rules = session.get(MarketingRules, RULES_ID) or MarketingRules(id=RULES_ID)
