@@ -69,7 +69,7 @@ def claim_batch(
             _hold_back(session, ids, rules, campaign.hold_action, now)
         claimed = session.scalars(
             update(Delivery)
-            .where(Delivery.id.in_(ids), Delivery.state == DeliveryState.pending)
+            .where(Delivery.id.in_(ids), Delivery.state == DeliveryState.pending, _due(now))
             .values(
                 state=DeliveryState.sending,
                 claimed_by=worker,
@@ -91,13 +91,17 @@ def _due_pending(session: Session, campaign_id: int, limit: int, now: datetime) 
             .where(
                 Delivery.campaign_id == campaign_id,
                 Delivery.state == DeliveryState.pending,
-                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                _due(now),
             )
             .order_by(Delivery.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
     )
+
+
+def _due(now: datetime):
+    return or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
 
 
 def _skip_suppressed(session: Session, ids: list[int]) -> None:
