@@ -47,6 +47,7 @@ class CampaignForm(FlaskForm):
             SelectChoice("defer", _l("Send it when the rules allow it again")),
             SelectChoice("skip", _l("Do not send it")),
         ],
+        default="defer",
         validate_choice=False,
         description=_l("The frequency cap and quiet hours are set under Marketing rules."),
     )
