@@ -33,6 +33,7 @@ from helpdesk.campaigns.models import (
     Delivery,
     DeliveryState,
     HoldAction,
+    MarketingRules,
     Suppression,
 )
 from helpdesk.db import UTCDateTime
@@ -125,7 +126,9 @@ HOLD_REASONS = {
 }
 
 
-def _hold_back(session: Session, ids: list[int], rules, action: HoldAction, now: datetime) -> None:
+def _hold_back(
+    session: Session, ids: list[int], rules: MarketingRules, action: HoldAction, now: datetime
+) -> None:
     """Defer or skip the deliveries whose customers the marketing rules hold back now."""
     rows = session.execute(
         select(Delivery.id, Delivery.customer_id).where(
