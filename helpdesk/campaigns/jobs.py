@@ -245,13 +245,12 @@ def _wait_for_due(session, redis, campaign_id: int, deadline: float, settings) -
     left = deliveries.outlook(session, campaign_id)
     session.commit()
     if left.waiting:
-        far_off = left.next_due is not None and (
+        if left.next_due is not None and (
             _seconds_until(left.next_due) > deadline - time.monotonic()
-        )
-        if far_off and left.oldest_claim is None:
+        ):
             # Deferred beyond this slice (the frequency cap, quiet hours, a long retry):
             # the job ends rather than hold a worker, and the periodic campaign check
-            # queues one once they are due.
+            # queues one once they are due (or recovers what a dead job left).
             return False
         # No due time: another job holds those rows right now; look again shortly.
         nap = 0.2 if left.next_due is None else _seconds_until(left.next_due)
