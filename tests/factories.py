@@ -276,3 +276,32 @@ def set_customer_language(session, customer_id: int, value: str):
     ).first() or make_custom_field(session, key=service.LANGUAGE_FIELD_KEY, label="Language")
     service.set_field_value(session, session.get(Customer, customer_id), custom_field, value)
     session.commit()
+
+
+def make_marketing_rules(session, **overrides):
+    """The organisation's marketing rules through the service (values as the page sends)."""
+    from helpdesk.campaigns import marketing_rules
+
+    rules = marketing_rules.save_rules(session, marketing_rules.RulesData(**overrides))
+    session.commit()
+    return rules
+
+
+def make_campaign_in_sending(session, customers, **overrides):
+    """A campaign already `sending`, with one pending delivery per customer (no jobs)."""
+    import secrets
+
+    from helpdesk.campaigns.models import CampaignStatus, Delivery
+
+    campaign = make_sending_campaign(session, status=CampaignStatus.sending, **overrides)
+    session.add_all(
+        Delivery(
+            campaign_id=campaign.id,
+            customer_id=customer.id,
+            email=customer.email,
+            token=secrets.token_hex(16),
+        )
+        for customer in customers
+    )
+    session.commit()
+    return campaign

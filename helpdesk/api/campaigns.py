@@ -52,6 +52,10 @@ class FiguresOut(BaseModel):
     unique_clicks: int
     unsubscribes: int
     complaints: int
+    deferred_by_cap: int = Field(description="Held back by the frequency cap, sent later.")
+    deferred_by_quiet_hours: int = Field(description="Held back by quiet hours, sent later.")
+    skipped_by_cap: int = Field(description="Not sent: the frequency cap held them back.")
+    skipped_by_quiet_hours: int = Field(description="Not sent: quiet hours held them back.")
     open_rate: float = Field(description="human_opens / delivered.")
     click_rate: float = Field(description="unique_clicks / delivered.")
     progress: float = Field(description="Share of recipients whose delivery has ended.")

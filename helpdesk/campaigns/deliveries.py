@@ -26,11 +26,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from helpdesk.campaigns import marketing_rules
 from helpdesk.campaigns.models import (
     Campaign,
     CampaignStatus,
     Delivery,
     DeliveryState,
+    HoldAction,
+    MarketingRules,
     Suppression,
 )
 from helpdesk.db import UTCDateTime
@@ -43,30 +46,66 @@ def claim_batch(
 
     The caller commits before talking to SMTP. PostgreSQL workers skip rows another
     worker has locked; SQLite's BEGIN IMMEDIATE lets one claimer in at a time, and the
-    conditional UPDATE re-checks the state either way.
+    conditional UPDATE re-checks the state either way. Deliveries the marketing rules
+    hold back are deferred or skipped on the way, as the campaign says.
     """
     # FOR SHARE: a pause or cancel waits for claims under way, so once it has returned no
     # new batch is claimed (SQLite's BEGIN IMMEDIATE serializes them anyway).
-    status = session.scalar(
-        select(Campaign.status).where(Campaign.id == campaign_id).with_for_update(read=True)
-    )
-    if status != CampaignStatus.sending:
+    campaign = session.execute(
+        select(Campaign.status, Campaign.hold_action)
+        .where(Campaign.id == campaign_id)
+        .with_for_update(read=True)
+    ).one_or_none()
+    if campaign is None or campaign.status != CampaignStatus.sending:
         return []
-    ids = list(
+    rules = marketing_rules.get_rules(session)
+    # Each round either claims some or moves every row it looked at out of the due
+    # pending ones (skipped, or deferred to a later time), so the loop ends.
+    while True:
+        ids = _due_pending(session, campaign_id, limit, now)
+        if not ids:
+            return []
+        _skip_suppressed(session, ids)
+        if marketing_rules.rules_active(rules):
+            _hold_back(session, ids, rules, campaign.hold_action, now)
+        claimed = session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.state == DeliveryState.pending, _due(now))
+            .values(
+                state=DeliveryState.sending,
+                claimed_by=worker,
+                claimed_at=now,
+                attempts=Delivery.attempts + 1,
+            )
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        claimed = sorted(claimed)
+        if claimed:
+            return claimed
+
+
+def _due_pending(session: Session, campaign_id: int, limit: int, now: datetime) -> list[int]:
+    return list(
         session.scalars(
             select(Delivery.id)
             .where(
                 Delivery.campaign_id == campaign_id,
                 Delivery.state == DeliveryState.pending,
-                or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                _due(now),
             )
             .order_by(Delivery.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
     )
-    if not ids:
-        return []
+
+
+def _due(now: datetime):
+    return or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
+
+
+def _skip_suppressed(session: Session, ids: list[int]) -> None:
     # An address suppressed after the snapshot (an unsubscribe from an earlier mail of
     # this very campaign, a bounce) is not mailed.
     session.execute(
@@ -79,19 +118,61 @@ def claim_batch(
         .values(state=DeliveryState.skipped, last_error="address is on the suppression list")
         .execution_options(synchronize_session=False)
     )
-    claimed = session.scalars(
-        update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.state == DeliveryState.pending)
-        .values(
-            state=DeliveryState.sending,
-            claimed_by=worker,
-            claimed_at=now,
-            attempts=Delivery.attempts + 1,
+
+
+HOLD_REASONS = {
+    marketing_rules.CAP: "the frequency cap",
+    marketing_rules.QUIET_HOURS: "quiet hours",
+}
+
+
+def _hold_back(
+    session: Session, ids: list[int], rules: MarketingRules, action: HoldAction, now: datetime
+) -> None:
+    """Defer or skip the deliveries whose customers the marketing rules hold back now."""
+    rows = session.execute(
+        select(Delivery.id, Delivery.customer_id).where(
+            Delivery.id.in_(ids), Delivery.state == DeliveryState.pending
         )
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
+    ).all()
+    allowance = marketing_rules.marketing_sends_allowed(
+        session, [row.customer_id for row in rows], now, rules=rules
     )
-    return sorted(claimed)
+    held = [
+        (row.id, allowance.held[row.customer_id])
+        for row in rows
+        if row.customer_id in allowance.held
+    ]
+    if not held:
+        return
+    table = Delivery.__table__
+    skip = action == HoldAction.skip
+    session.execute(
+        table.update()
+        .where(table.c.id == bindparam("delivery_id"))
+        .values(
+            state=DeliveryState.skipped if skip else DeliveryState.pending,
+            next_attempt_at=None if skip else bindparam("until"),
+            held_by_cap=or_(table.c.held_by_cap, bindparam("by_cap")),
+            held_by_quiet_hours=or_(table.c.held_by_quiet_hours, bindparam("by_quiet")),
+            last_error=bindparam("reason"),
+        ),
+        [
+            {
+                "delivery_id": delivery_id,
+                "until": hold.until,
+                "by_cap": hold.reason == marketing_rules.CAP,
+                "by_quiet": hold.reason == marketing_rules.QUIET_HOURS,
+                "reason": (
+                    f"skipped: held back by {HOLD_REASONS[hold.reason]}"
+                    if skip
+                    else f"deferred by {HOLD_REASONS[hold.reason]} until "
+                    f"{hold.until:%Y-%m-%d %H:%M} UTC"
+                ),
+            }
+            for delivery_id, hold in held
+        ],
+    )
 
 
 def _mine(delivery_id: int, worker: str):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
+
+from helpdesk.auth.forms import timezone_choices
 
 
 class SegmentForm(FlaskForm):
@@ -38,6 +40,16 @@ class CampaignForm(FlaskForm):
         _l("Plain-text body"),
         description=_l("Leave empty to generate it from the HTML."),
         validators=[Length(max=1_000_000)],
+    )
+    hold_action = SelectField(
+        _l("When the marketing rules hold a message back"),
+        choices=[
+            SelectChoice("defer", _l("Send it when the rules allow it again")),
+            SelectChoice("skip", _l("Do not send it")),
+        ],
+        default="defer",
+        validate_choice=False,
+        description=_l("The frequency cap and quiet hours are set under Marketing rules."),
     )
 
 
@@ -93,3 +105,20 @@ class TestSendForm(FlaskForm):
 
 class ScheduleForm(FlaskForm):
     send_at = StringField(_l("Send at"))
+
+
+class MarketingRulesForm(FlaskForm):
+    cap_enabled = BooleanField(_l("Limit how many marketing messages a customer gets"))
+    cap_messages = StringField(_l("At most this many messages"))
+    cap_days = StringField(_l("In any period of this many days"))
+    quiet_enabled = BooleanField(_l("Keep quiet hours"))
+    quiet_start = StringField(_l("Quiet from"))
+    quiet_end = StringField(_l("Quiet until"))
+    timezone = SelectField(
+        _l("Time zone of the quiet hours"),
+        choices=timezone_choices(),
+        validate_choice=False,
+        description=_l(
+            "Customers have no time zone of their own yet, so quiet hours follow this one."
+        ),
+    )

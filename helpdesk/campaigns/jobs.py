@@ -116,7 +116,7 @@ def check_campaigns() -> dict:
         finished = recovery.finish_campaigns_without_work(session, now)
     with session_scope() as session:
         sending_ids = recovery.sending_campaign_ids(session)
-        waiting_ids = recovery.campaigns_with_work(session)
+        waiting_ids = recovery.campaigns_with_work(session, now)
     _track_active(redis, sending_ids)
     started = [
         campaign_id
@@ -245,6 +245,13 @@ def _wait_for_due(session, redis, campaign_id: int, deadline: float, settings) -
     left = deliveries.outlook(session, campaign_id)
     session.commit()
     if left.waiting:
+        if left.next_due is not None and (
+            _seconds_until(left.next_due) > deadline - time.monotonic()
+        ):
+            # Deferred beyond this slice (the frequency cap, quiet hours, a long retry):
+            # the job ends rather than hold a worker, and the periodic campaign check
+            # queues one once they are due (or recovers what a dead job left).
+            return False
         # No due time: another job holds those rows right now; look again shortly.
         nap = 0.2 if left.next_due is None else _seconds_until(left.next_due)
     elif left.oldest_claim is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import (
     JSON,
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -49,6 +50,13 @@ class CampaignStatus(enum.StrEnum):
     cancelled = "cancelled"
 
 
+class HoldAction(enum.StrEnum):
+    """What becomes of a message the frequency cap or quiet hours hold back."""
+
+    defer = "defer"
+    skip = "skip"
+
+
 class Campaign(Base):
     __tablename__ = "campaigns"
 
@@ -75,6 +83,7 @@ class Campaign(Base):
     pause_reason: Mapped[str] = mapped_column(Text, default="")
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     total_recipients: Mapped[int] = mapped_column(Integer, default=0)
+    hold_action: Mapped[HoldAction] = mapped_column(_enum(HoldAction), default=HoldAction.defer)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -121,6 +130,10 @@ class Delivery(Base):
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     complained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set once the frequency cap or quiet hours held this delivery back (deferred, or
+    # skipped when the campaign says so), and kept after it is sent, for the report.
+    held_by_cap: Mapped[bool] = mapped_column(Boolean, default=False)
+    held_by_quiet_hours: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
         UniqueConstraint("campaign_id", "customer_id"),
@@ -212,3 +225,22 @@ class TrackingBatch(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class MarketingRules(Base):
+    """The organisation's one row of rules for all marketing mail: a frequency cap per
+    customer and quiet hours. Ticket replies and other support mail never pass them."""
+
+    __tablename__ = "marketing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # At most `cap_messages` marketing messages per customer in any `cap_days` days;
+    # no cap while `cap_messages` is None.
+    cap_messages: Mapped[int | None] = mapped_column(Integer)
+    cap_days: Mapped[int] = mapped_column(Integer, default=7)
+    # Local wall-clock times in `timezone`; an end before the start spans midnight.
+    # No quiet hours while either is None.
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    quiet_end: Mapped[time | None] = mapped_column(Time)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from helpdesk.campaigns import progress
@@ -131,8 +131,9 @@ def _open_work():
     return exists().where(Delivery.campaign_id == Campaign.id, Delivery.state.in_(OPEN_STATES))
 
 
-def campaigns_with_work(session: Session) -> list[int]:
-    """Sending campaigns with recipients waiting: each needs a job."""
+def campaigns_with_work(session: Session, now: datetime) -> list[int]:
+    """Sending campaigns with recipients due now: each needs a job. Deliveries deferred
+    to later (a retry, the frequency cap, quiet hours) wait for a later check."""
     return list(
         session.scalars(
             select(Campaign.id).where(
@@ -140,6 +141,7 @@ def campaigns_with_work(session: Session) -> list[int]:
                 exists().where(
                     Delivery.campaign_id == Campaign.id,
                     Delivery.state == DeliveryState.pending,
+                    or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
                 ),
             )
         )

@@ -72,6 +72,21 @@ class CampaignFigures:
     unique_clicks: int
     unsubscribes: int
     complaints: int
+    # Held back by the frequency cap or quiet hours: deferred ones were or will be sent
+    # later (counted under their state as well), skipped ones are the `skipped` for it.
+    deferred_by_cap: int = 0
+    deferred_by_quiet_hours: int = 0
+    skipped_by_cap: int = 0
+    skipped_by_quiet_hours: int = 0
+
+    @property
+    def held_back(self) -> int:
+        return (
+            self.deferred_by_cap
+            + self.deferred_by_quiet_hours
+            + self.skipped_by_cap
+            + self.skipped_by_quiet_hours
+        )
 
     @property
     def delivered(self) -> int:
@@ -115,6 +130,14 @@ def _figures_columns(stalled_before: datetime | None):
         _count_if(Delivery.first_clicked_at.is_not(None)),
         _count_if(Delivery.unsubscribed_at.is_not(None)),
         _count_if(Delivery.complained_at.is_not(None)),
+        _count_if(Delivery.held_by_cap & (state != DeliveryState.skipped)),
+        _count_if(Delivery.held_by_quiet_hours & (state != DeliveryState.skipped)),
+        _count_if(Delivery.held_by_cap & (state == DeliveryState.skipped)),
+        # A skipping campaign skips at the first hold, so a delivery skipped for quiet
+        # hours was never held by the cap.
+        _count_if(
+            Delivery.held_by_quiet_hours & ~Delivery.held_by_cap & (state == DeliveryState.skipped)
+        ),
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk import input_bounds
 from helpdesk.campaigns import sending
-from helpdesk.campaigns.models import Campaign, CampaignStatus, Segment
+from helpdesk.campaigns.models import Campaign, CampaignStatus, HoldAction, Segment
 from helpdesk.campaigns.rendering import (
     CampaignContent,
     check_templates,
@@ -160,6 +160,7 @@ class CampaignData:
     # Empty means "generate the text part from the HTML".
     text_body: str = ""
     segment_id: int | None = None
+    hold_action: str = HoldAction.defer
 
 
 def _email(raw: str, errors: dict[str, str], key: str, *, required: bool) -> str:
@@ -204,6 +205,8 @@ def _clean_campaign(session: Session, data: CampaignData) -> dict:
         text_edited=bool(text_body),
     )
     _add_template_errors(content, errors)
+    if data.hold_action not in HoldAction.__members__:
+        errors["hold_action"] = "Choose what happens to a message the rules hold back."
     if errors:
         raise CampaignInvalid(errors)
     return {
@@ -216,6 +219,7 @@ def _clean_campaign(session: Session, data: CampaignData) -> dict:
         "text_body": text_body,
         "text_edited": content.text_edited,
         "segment_id": data.segment_id,
+        "hold_action": HoldAction(data.hold_action),
     }
 
 

@@ -23,10 +23,11 @@ from wtforms import SelectChoice
 
 from helpdesk import nav
 from helpdesk.auth.permissions import MARKETING, roles_required
-from helpdesk.campaigns import editor_jobs, sending, service
+from helpdesk.campaigns import editor_jobs, marketing_rules, sending, service
 from helpdesk.campaigns.forms import (
     TEMPLATE_VARIABLES,
     CampaignForm,
+    MarketingRulesForm,
     ScheduleForm,
     SegmentForm,
     TestSendForm,
@@ -298,6 +299,7 @@ def _campaign_form(campaign: Campaign | None) -> CampaignForm:
             formdata=None,
             obj=campaign,
             segment_id=str(campaign.segment_id or ""),
+            hold_action=campaign.hold_action.value,
             text_body=campaign.text_body if campaign.text_edited else "",
         )
     form.segment_id.choices = [SelectChoice("", _("— choose a segment —"))] + [
@@ -317,6 +319,7 @@ def _campaign_data(form: CampaignForm) -> service.CampaignData:
         html_body=form.html_body.data or "",
         text_body=form.text_body.data or "",
         segment_id=bounded_int(raw_segment),
+        hold_action=form.hold_action.data or "",
     )
 
 
@@ -507,3 +510,50 @@ def control(campaign_id: int):
         return _editor_page(campaign, status=409)
     flash(message, "success")
     return redirect(url_for("campaigns.edit", campaign_id=campaign_id))
+
+
+# --- marketing rules ------------------------------------------------------------------
+
+
+def _rules_form() -> MarketingRulesForm:
+    if request.method == "POST":
+        return MarketingRulesForm()
+    rules = marketing_rules.get_rules(db_session(), _config().default_timezone)
+    return MarketingRulesForm(
+        formdata=None,
+        cap_enabled=rules.cap_messages is not None,
+        cap_messages=str(rules.cap_messages or 3),
+        cap_days=str(rules.cap_days),
+        quiet_enabled=rules.quiet_start is not None,
+        quiet_start=f"{rules.quiet_start:%H:%M}" if rules.quiet_start else "21:00",
+        quiet_end=f"{rules.quiet_end:%H:%M}" if rules.quiet_end else "08:00",
+        timezone=rules.timezone,
+    )
+
+
+@bp.route("/campaigns/rules", methods=["GET", "POST"])
+@roles_required(*MARKETING)
+def rules():
+    form = _rules_form()
+    if form.validate_on_submit():
+        session = db_session()
+        data = marketing_rules.RulesData(
+            cap_enabled=form.cap_enabled.data,
+            cap_messages=form.cap_messages.data or "",
+            cap_days=form.cap_days.data or "",
+            quiet_enabled=form.quiet_enabled.data,
+            quiet_start=form.quiet_start.data or "",
+            quiet_end=form.quiet_end.data or "",
+            timezone=form.timezone.data or "",
+        )
+        try:
+            marketing_rules.save_rules(session, data)
+        except marketing_rules.RulesInvalid as exc:
+            session.rollback()
+            _show_errors(form, exc.errors)
+        else:
+            session.commit()
+            flash(_("Marketing rules saved."), "success")
+            return redirect(url_for("campaigns.rules"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("campaigns/rules.html", form=form), status

@@ -158,6 +158,7 @@ ACCESS: dict[str, set[str] | str] = {
     "campaigns.edit_segment": MARKETING,
     "campaigns.delete_segment": MARKETING,
     "campaigns.segment_preview": MARKETING,
+    "campaigns.rules": MARKETING,
     "campaign_reports.report": MARKETING,
     "campaign_reports.progress": MARKETING,
     "campaign_reports.export": MARKETING,
