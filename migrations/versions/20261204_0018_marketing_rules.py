@@ -1,7 +1,7 @@
 """marketing rules: a frequency cap per customer and quiet hours
 
-Revision ID: 0020
-Revises: 0014
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-04 15:00:00
 
 One row of organisation-wide rules; each campaign says whether a message they hold back
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import helpdesk.db
 
 
-revision = '0020'
-down_revision = '0014'
+revision = '0018'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
