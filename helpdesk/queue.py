@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue
 
 from helpdesk.config import Config
@@ -15,6 +17,8 @@ DEFAULT_QUEUE = "default"
 CAMPAIGN_QUEUE = "campaigns"
 IMPORT_QUEUE = "imports"
 QUEUE_NAMES = (MAIL_QUEUE, DEFAULT_QUEUE, CAMPAIGN_QUEUE, IMPORT_QUEUE)
+
+log = logging.getLogger(__name__)
 
 _connections: dict[str, Redis] = {}
 _request_connections: dict[str, Redis] = {}
@@ -44,6 +48,21 @@ def get_queue(config: Config, name: str = DEFAULT_QUEUE) -> Queue:
 
 def enqueue(config: Config, queue_name: str, func, *args, **kwargs):
     return get_queue(config, queue_name).enqueue(func, *args, **kwargs)
+
+
+def queue_at_most_every(redis: Redis, key: str, every_seconds: int, func) -> bool:
+    """Queue `func` on the default queue unless it was queued in the last `every_seconds`
+    (the Redis key is the marker; its expiry opens the next slot). The workers' periodic
+    checks come through here; a Redis outage is logged and the check waits for the next
+    call. Returns whether it was queued."""
+    try:
+        if not redis.set(key, "1", nx=True, ex=every_seconds):
+            return False
+        Queue(DEFAULT_QUEUE, connection=redis).enqueue(func)
+        return True
+    except RedisError:
+        log.exception("could not queue %s", func.__name__)
+        return False
 
 
 # Set in a work horse when its worker is asked to stop (SIGTERM, Ctrl-C) or dies: a long

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import RedisError
-from rq import Queue
-
 from helpdesk.config import Config
 from helpdesk.db import session_scope, utcnow
 from helpdesk.mail import outbound
-from helpdesk.queue import DEFAULT_QUEUE
+from helpdesk.queue import queue_at_most_every
 from helpdesk.surveys import service
 from helpdesk.surveys.mail import survey_email
 from helpdesk.surveys.models import SurveyState
@@ -29,14 +26,7 @@ SURVEY_CHECK_KEY = "helpdesk:surveys:check"
 def queue_survey_check(redis, every_seconds: int = 60) -> bool:
     """Queue `send_due_surveys` at most once every `every_seconds`; the worker calls this
     with its other periodic checks."""
-    try:
-        if not redis.set(SURVEY_CHECK_KEY, "1", nx=True, ex=every_seconds):
-            return False
-        Queue(DEFAULT_QUEUE, connection=redis).enqueue(send_due_surveys)
-        return True
-    except RedisError:
-        log.exception("could not queue the survey check")
-        return False
+    return queue_at_most_every(redis, SURVEY_CHECK_KEY, every_seconds, send_due_surveys)
 
 
 def send_due_surveys(config: Config | None = None) -> int:

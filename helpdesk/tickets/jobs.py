@@ -14,8 +14,6 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 
-from redis.exceptions import RedisError
-from rq import Queue
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -26,7 +24,7 @@ from helpdesk.mail.outbound import LOOP_HEADER
 from helpdesk.notifications import service as notifications
 from helpdesk.notifications.jobs import send_pending_notification_mail
 from helpdesk.notifications.models import Notification, NotificationKind
-from helpdesk.queue import DEFAULT_QUEUE, MAIL_QUEUE, enqueue
+from helpdesk.queue import MAIL_QUEUE, enqueue, queue_at_most_every
 from helpdesk.tickets.models import (
     DONE_STATUSES,
     Attachment,
@@ -165,14 +163,7 @@ OVERDUE_CHECK_KEY = "helpdesk:notifications:overdue-check"
 def queue_overdue_check(redis, every_seconds: int = 60) -> bool:
     """Queue `check_overdue_and_mail` at most once every `every_seconds`; the worker
     calls this with its campaign check."""
-    try:
-        if not redis.set(OVERDUE_CHECK_KEY, "1", nx=True, ex=every_seconds):
-            return False
-        Queue(DEFAULT_QUEUE, connection=redis).enqueue(check_overdue_and_mail)
-        return True
-    except RedisError:
-        log.exception("could not queue the overdue check")
-        return False
+    return queue_at_most_every(redis, OVERDUE_CHECK_KEY, every_seconds, check_overdue_and_mail)
 
 
 def check_overdue_and_mail() -> int:
