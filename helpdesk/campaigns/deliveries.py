@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from helpdesk.campaigns.advertising import defer_night_deliveries
 from helpdesk.campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -52,6 +53,7 @@ def claim_batch(
     )
     if status != CampaignStatus.sending:
         return []
+    defer_night_deliveries(session, campaign_id, now)
     ids = list(
         session.scalars(
             select(Delivery.id)

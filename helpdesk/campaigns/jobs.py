@@ -244,6 +244,14 @@ def _wait_for_due(session, redis, campaign_id: int, deadline: float, settings) -
         return False
     left = deliveries.outlook(session, campaign_id)
     session.commit()
+    if (
+        left.waiting
+        and left.next_due
+        and _seconds_until(left.next_due) > deadline - time.monotonic()
+    ):
+        # Due after this slice (advertising held until the morning): the campaign check
+        # queues a job again instead of one napping all night.
+        return False
     if left.waiting:
         # No due time: another job holds those rows right now; look again shortly.
         nap = 0.2 if left.next_due is None else _seconds_until(left.next_due)

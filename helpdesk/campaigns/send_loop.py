@@ -77,7 +77,7 @@ def send_batch(
     message in flight uncertain. Refusals and uncertain outcomes are committed at once.
     """
     result = BatchResult()
-    campaign, links = load_content(session, campaign_id)
+    campaign, links, ad = load_content(session, campaign_id)
     rows = session.execute(
         select(Delivery.id, Delivery.token, Delivery.email, Delivery.customer_id, Delivery.attempts)
         .where(Delivery.id.in_(delivery_ids))
@@ -103,7 +103,13 @@ def send_batch(
             break
         try:
             message = build_campaign_message(
-                campaign, links, row.token, row.email, contexts.get(row.customer_id, {}), settings
+                campaign,
+                links,
+                row.token,
+                row.email,
+                contexts.get(row.customer_id, {}),
+                settings,
+                ad,
             )
         except Exception as exc:
             # A template that cannot render for this customer is that delivery's problem.
