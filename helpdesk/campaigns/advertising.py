@@ -24,6 +24,7 @@ from helpdesk.campaigns.models import (
     NightAdMode,
 )
 from helpdesk.customers.models import Customer
+from helpdesk.text import lazy_text as _l
 
 KST = ZoneInfo("Asia/Seoul")
 AD_MARKER = "(광고)"
@@ -58,11 +59,11 @@ def update_marketing_settings(
     name = " ".join((sender_name or "").split())
     contact = " ".join((sender_contact or "").split())
     if len(name) > 200:
-        errors["sender_name"] = "Use at most 200 characters."
+        errors["sender_name"] = _l("Use at most 200 characters.")
     if len(contact) > 500:
-        errors["sender_contact"] = "Use at most 500 characters."
+        errors["sender_contact"] = _l("Use at most 500 characters.")
     if night_mode not in NightAdMode.__members__:
-        errors["night_mode"] = "Choose one of the night-time rules."
+        errors["night_mode"] = _l("Choose one of the night-time rules.")
     if errors:
         raise MarketingSettingsError(errors)
     settings = marketing_settings(session)

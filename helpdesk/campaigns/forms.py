@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
 
@@ -24,6 +24,14 @@ class CampaignForm(FlaskForm):
     from_name = StringField(_l("From name"), validators=[Length(max=200)])
     from_email = StringField(_l("From address"), validators=[Length(max=320)])
     reply_to = StringField(_l("Reply-to"), validators=[Length(max=320)])
+    sending_identity_id = SelectField(_l("Send from"), choices=[], validate_choice=False)
+    advertising = BooleanField(
+        _l("Advertising"),
+        description=_l(
+            "Adds “(광고)” to the subject and the Korean advertising footer; at night it "
+            "follows the night-time rule of the Senders page."
+        ),
+    )
     segment_id = SelectField(_l("Segment"), choices=[], validate_choice=False)
     html_body = TextAreaField(
         _l("HTML body"),

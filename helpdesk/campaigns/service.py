@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from helpdesk import input_bounds
-from helpdesk.campaigns import sending
+from helpdesk.campaigns import identities, sending
 from helpdesk.campaigns.models import Campaign, CampaignStatus, Segment
 from helpdesk.campaigns.rendering import (
     CampaignContent,
@@ -160,6 +160,10 @@ class CampaignData:
     # Empty means "generate the text part from the HTML".
     text_body: str = ""
     segment_id: int | None = None
+    advertising: bool = False
+    # A verified sending identity; None: the default identity when there is one,
+    # otherwise the From fields above.
+    sending_identity_id: int | None = None
 
 
 def _email(raw: str, errors: dict[str, str], key: str, *, required: bool) -> str:
@@ -204,6 +208,10 @@ def _clean_campaign(session: Session, data: CampaignData) -> dict:
         text_edited=bool(text_body),
     )
     _add_template_errors(content, errors)
+    sender: dict = {}
+    identity_error = identities.apply_identity(session, sender, data.sending_identity_id)
+    if identity_error:
+        errors["sending_identity_id"] = identity_error
     if errors:
         raise CampaignInvalid(errors)
     return {
@@ -216,6 +224,9 @@ def _clean_campaign(session: Session, data: CampaignData) -> dict:
         "text_body": text_body,
         "text_edited": content.text_edited,
         "segment_id": data.segment_id,
+        "advertising": bool(data.advertising),
+        "sending_identity_id": None,
+        **sender,
     }
 
 
