@@ -87,6 +87,21 @@ TEMPLATE_VARIABLES = (
         "customer.purchases.total",
         _l("Purchases: also .count, .last_product and .last_date."),
     ),
+    (
+        "customer.purchases.total|money('KRW')",
+        _l(
+            "An amount with its currency as the customer's language writes it: ₩240,000; "
+            "money('USD') gives $2,400.00."
+        ),
+    ),
+    (
+        "customer.purchases.last_date|date",
+        _l("A date in the customer's language; date('short') or date('full') for other lengths."),
+    ),
+    (
+        "customer.created_at|datetime",
+        _l("A date and time in the customer's time zone and language."),
+    ),
     ("unsubscribe_url", _l("The customer's own unsubscribe link.")),
     ("view_in_browser_url", _l("The link to this mail on the web.")),
 )
