@@ -168,3 +168,21 @@ def test_unknown_night_mode_is_refused_and_changes_nothing(session):
     settings = session.scalars(select(MarketingSettings)).one()
     assert (settings.sender_name, settings.night_mode) == ("A", NightAdMode.consent)
     assert marketing_settings(session).id == settings.id
+
+
+def test_test_send_of_an_advertising_campaign_shows_marker_and_footer(
+    session, smtp_sink, smtp_handler
+):
+    from helpdesk.campaigns.editor_jobs import send_test_campaign
+    from tests.factories import make_campaign
+
+    update_marketing_settings(
+        session, sender_name="봄꽃상회", sender_contact="02-123-4567", night_mode="defer"
+    )
+    campaign = make_campaign(session, subject="봄 세일", advertising=True)
+
+    send_test_campaign(campaign.id, ["me@team.example"], None, smtp_sink.url, "helpdesk.test")
+
+    message = smtp_handler.received[0].message
+    assert message["Subject"] == "[Test] (광고) 봄 세일"
+    assert "봄꽃상회, 02-123-4567" in message.get_body(("plain",)).get_content()
