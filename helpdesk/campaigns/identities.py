@@ -14,7 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from helpdesk.campaigns.models import SendingIdentity
+from helpdesk.campaigns.models import Campaign, SendingIdentity
 from helpdesk.mail.addresses import writable_sender
 from helpdesk.text import lazy_text as _l
 
@@ -148,6 +148,12 @@ def remove_identity(session: Session, identity_id: int) -> None:
     identity = session.get(SendingIdentity, identity_id)
     if identity is None:
         raise IdentityRefused(_l("This sending address no longer exists."))
+    session.execute(
+        update(Campaign)
+        .where(Campaign.sending_identity_id == identity_id)
+        .values(sending_identity_id=None)
+        .execution_options(synchronize_session=False)
+    )
     session.delete(identity)
     session.flush()
 

@@ -29,9 +29,7 @@ from helpdesk.mail.outbound import MESSAGE_POLICY, build_message
 from helpdesk.maildomain import mail_domain
 
 
-def load_content(
-    session: Session, campaign_id: int
-) -> tuple[Campaign, dict[str, int], AdNotice | None]:
+def load_content(session: Session, campaign_id: int) -> tuple[Campaign, dict[str, int]]:
     campaign = session.get(Campaign, campaign_id)
     links = {
         link.url: link.position
@@ -39,7 +37,7 @@ def load_content(
             select(CampaignLink).where(CampaignLink.campaign_id == campaign_id)
         )
     }
-    return campaign, links, AdNotice.for_campaign(session, campaign)
+    return campaign, links
 
 
 def build_campaign_message(

@@ -58,9 +58,9 @@ class Campaign(Base):
     from_name: Mapped[str] = mapped_column(String(200), default="")
     from_email: Mapped[str] = mapped_column(String(320), default="")
     reply_to: Mapped[str] = mapped_column(String(320), default="")
-    sending_identity_id: Mapped[int | None] = mapped_column(
-        ForeignKey("sending_identities.id", ondelete="SET NULL")
-    )
+    # The identity the From was taken from (the From itself is kept on the campaign);
+    # no foreign key, so adding it did not rebuild this table on SQLite.
+    sending_identity_id: Mapped[int | None] = mapped_column(Integer)
     # Advertising under Korea's information-network act: "(광고)" subject, Korean footer
     # and the night-time rule.
     advertising: Mapped[bool] = mapped_column(Boolean, default=False)

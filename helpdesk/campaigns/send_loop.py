@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.campaigns import rendering
+from helpdesk.campaigns.advertising import AdNotice
 from helpdesk.campaigns.deliveries import (
     mark_failed,
     mark_retry,
@@ -77,7 +78,8 @@ def send_batch(
     message in flight uncertain. Refusals and uncertain outcomes are committed at once.
     """
     result = BatchResult()
-    campaign, links, ad = load_content(session, campaign_id)
+    campaign, links = load_content(session, campaign_id)
+    ad = AdNotice.for_campaign(session, campaign)
     rows = session.execute(
         select(Delivery.id, Delivery.token, Delivery.email, Delivery.customer_id, Delivery.attempts)
         .where(Delivery.id.in_(delivery_ids))

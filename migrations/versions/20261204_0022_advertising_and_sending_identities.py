@@ -47,30 +47,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_sending_identities')),
         sa.UniqueConstraint('email', name=op.f('uq_sending_identities_email')),
     )
-    with op.batch_alter_table('campaigns') as batch:
-        batch.add_column(sa.Column('sending_identity_id', sa.Integer(), nullable=True))
-        batch.add_column(
-            sa.Column('advertising', sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-        batch.create_foreign_key(
-            batch.f('fk_campaigns_sending_identity_id_sending_identities'),
-            'sending_identities', ['sending_identity_id'], ['id'], ondelete='SET NULL',
-        )
-    with op.batch_alter_table('campaigns') as batch:
-        batch.alter_column('advertising', server_default=None)
-    with op.batch_alter_table('customers') as batch:
-        batch.add_column(
-            sa.Column('night_ad_consent_at', helpdesk.db.UTCDateTime(timezone=True), nullable=True)
-        )
-        batch.add_column(
-            sa.Column('timezone', sa.String(length=64), server_default='', nullable=False)
-        )
-        batch.add_column(
-            sa.Column('language', sa.String(length=10), server_default='', nullable=False)
-        )
-    with op.batch_alter_table('customers') as batch:
-        batch.alter_column('timezone', server_default=None)
-        batch.alter_column('language', server_default=None)
+    # Plain ADD COLUMNs: SQLite's table rebuild would drop `customers` and `campaigns`,
+    # which other tables' foreign keys point at.
+    op.add_column('campaigns', sa.Column('sending_identity_id', sa.Integer(), nullable=True))
+    op.add_column(
+        'campaigns',
+        sa.Column('advertising', sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column(
+        'customers',
+        sa.Column('night_ad_consent_at', helpdesk.db.UTCDateTime(timezone=True), nullable=True),
+    )
+    op.add_column(
+        'customers', sa.Column('timezone', sa.String(length=64), server_default='', nullable=False)
+    )
+    op.add_column(
+        'customers', sa.Column('language', sa.String(length=10), server_default='', nullable=False)
+    )
 
 
 def downgrade() -> None:
@@ -79,9 +72,6 @@ def downgrade() -> None:
         batch.drop_column('timezone')
         batch.drop_column('night_ad_consent_at')
     with op.batch_alter_table('campaigns') as batch:
-        batch.drop_constraint(
-            'fk_campaigns_sending_identity_id_sending_identities', type_='foreignkey'
-        )
         batch.drop_column('advertising')
         batch.drop_column('sending_identity_id')
     op.drop_table('sending_identities')

@@ -210,3 +210,30 @@ def test_received_campaign_carries_the_identity_reply_to(
     message = smtp_handler.received[0].message
     assert message["From"] == "Shop News <news@shop.example>"
     assert message["Reply-To"] == "help@shop.example"
+
+
+def test_senders_page_saves_the_advertising_sender(marketer_client, session):
+    from helpdesk.campaigns.models import MarketingSettings, NightAdMode
+
+    response = post_form(
+        marketer_client,
+        "/campaigns/senders/settings",
+        {"sender_name": "봄꽃상회", "sender_contact": "02-123-4567", "night_mode": "consent"},
+    )
+
+    assert response.status_code == 302
+    settings = session.scalars(select(MarketingSettings)).one()
+    assert (settings.sender_name, settings.night_mode) == ("봄꽃상회", NightAdMode.consent)
+
+
+def test_senders_page_refuses_an_unknown_night_rule_and_saves_nothing(marketer_client, session):
+    from helpdesk.campaigns.models import MarketingSettings
+
+    response = post_form(
+        marketer_client,
+        "/campaigns/senders/settings",
+        {"sender_name": "봄꽃상회", "sender_contact": "", "night_mode": "always"},
+    )
+
+    assert response.status_code == 400
+    assert session.scalars(select(MarketingSettings.sender_name)).all() in ([], [""])
