@@ -236,6 +236,17 @@ def _continue_later(redis, campaign_id: int) -> None:
     )
 
 
+def _continue_at(redis, campaign_id: int, when: datetime) -> None:
+    job = get_current_job()
+    Queue(job.origin if job else CAMPAIGN_QUEUE, connection=redis).enqueue_at(
+        when, send_campaign, campaign_id, job_timeout=JOB_TIMEOUT_SECONDS
+    )
+
+
+def _left(deadline: float) -> float:
+    return deadline - time.monotonic()
+
+
 def _wait_for_due(session, redis, campaign_id: int, deadline: float, settings) -> bool:
     """Nothing claimable now: finish the campaign, stop, or nap until something may be.
     Returns True to try claiming again."""
@@ -244,13 +255,10 @@ def _wait_for_due(session, redis, campaign_id: int, deadline: float, settings) -
         return False
     left = deliveries.outlook(session, campaign_id)
     session.commit()
-    if (
-        left.waiting
-        and left.next_due
-        and _seconds_until(left.next_due) > deadline - time.monotonic()
-    ):
-        # Due after this slice (advertising held until the morning): the campaign check
-        # queues a job again instead of one napping all night.
+    if left.waiting and left.next_due and _seconds_until(left.next_due) > _left(deadline):
+        # Due after this slice (advertising held until the morning, a long back-off): a job
+        # scheduled for then carries on, instead of one napping until it.
+        _continue_at(redis, campaign_id, left.next_due)
         return False
     if left.waiting:
         # No due time: another job holds those rows right now; look again shortly.

@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from helpdesk import input_bounds
 from helpdesk.campaigns import identities, sending
-from helpdesk.campaigns.models import Campaign, CampaignStatus, Segment
+from helpdesk.campaigns.models import Campaign, CampaignStatus, MarketingSettings, Segment
 from helpdesk.campaigns.rendering import (
     CampaignContent,
     check_templates,
@@ -358,9 +358,18 @@ def check_sendable(campaign: Campaign) -> None:
         errors["subject"] = "Enter a subject before sending."
     if not campaign.html_body.strip():
         errors["html_body"] = "Write the message before sending."
+    if campaign.advertising and not _sender_contact(object_session(campaign)):
+        # The law asks advertising mail to say how to reach the sender.
+        errors["advertising"] = (
+            "Enter the sender's contact on the Senders page before sending advertising."
+        )
     _add_template_errors(campaign, errors)
     if errors:
         raise CampaignInvalid(errors)
+
+
+def _sender_contact(session: Session) -> str:
+    return session.scalar(select(MarketingSettings.sender_contact).limit(1)) or ""
 
 
 # --- scheduling -----------------------------------------------------------------------

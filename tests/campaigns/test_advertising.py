@@ -186,3 +186,40 @@ def test_test_send_of_an_advertising_campaign_shows_marker_and_footer(
     message = smtp_handler.received[0].message
     assert message["Subject"] == "[Test] (광고) 봄 세일"
     assert "봄꽃상회, 02-123-4567" in message.get_body(("plain",)).get_content()
+
+
+def test_advertising_without_the_senders_contact_cannot_be_sent(session):
+    from helpdesk.campaigns import service
+    from tests.factories import make_campaign
+
+    campaign = make_campaign(session, advertising=True)
+
+    with pytest.raises(service.CampaignInvalid) as refused:
+        service.check_sendable(campaign)
+
+    assert set(refused.value.errors) == {"advertising"}
+
+
+def test_a_sending_job_with_everyone_held_is_scheduled_again_for_when_they_are_due(
+    session, config, redis_conn, worker_env
+):
+    from datetime import timedelta
+
+    from rq.registry import ScheduledJobRegistry
+    from sqlalchemy import update
+
+    from helpdesk.queue import CAMPAIGN_QUEUE
+
+    make_subscribers(session, 1)
+    campaign = make_sending_campaign(session)
+    start_sending(session, campaign.id, utcnow())
+    morning = (utcnow() + timedelta(hours=3)).replace(microsecond=0)
+    session.execute(update(Delivery).values(next_attempt_at=morning))
+    session.commit()
+
+    jobs.enqueuer(config)(campaign.id)
+    run_campaign_jobs(redis_conn)
+
+    registry = ScheduledJobRegistry(CAMPAIGN_QUEUE, connection=redis_conn)
+    scheduled = [registry.get_scheduled_time(job_id) for job_id in registry.get_job_ids()]
+    assert scheduled and set(scheduled) == {morning}
