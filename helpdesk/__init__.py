@@ -116,6 +116,7 @@ def _register_features(app: Flask) -> None:
     from helpdesk.auth.two_factor_views import bp as two_factor_bp
     from helpdesk.auth.views import bp as auth_bp
     from helpdesk.campaigns.report_views import bp as campaign_reports_bp
+    from helpdesk.campaigns.sender_views import bp as senders_bp
     from helpdesk.campaigns.tracking_views import bp as tracking_bp
     from helpdesk.campaigns.views import bp as campaigns_bp
     from helpdesk.customers.import_views import bp as imports_bp
@@ -158,6 +159,7 @@ def _register_features(app: Flask) -> None:
     app.register_blueprint(campaigns_bp)
     app.register_blueprint(tracking_bp)
     app.register_blueprint(campaign_reports_bp)
+    app.register_blueprint(senders_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(surveys_bp)
     app.register_blueprint(survey_links_bp)

@@ -11,6 +11,14 @@ function startPolling(element) {
       const response = await fetch(url, { headers: { "X-Requested-With": "fetch" } });
       if (response.ok) {
         element.innerHTML = await response.text();
+        // The page around the fragment (title badge, buttons) was drawn for the status the
+        // page opened with; once that changes, the whole page is drawn again.
+        const shown = element.querySelector("[data-status]");
+        const openedWith = element.dataset.reloadOnStatus;
+        if (openedWith && shown && shown.dataset.status !== openedWith) {
+          window.location.reload();
+          return;
+        }
         if (element.querySelector("[data-poll-done]")) return;
       }
     } catch (_error) {

@@ -305,3 +305,19 @@ def make_campaign_in_sending(session, customers, **overrides):
     )
     session.commit()
     return campaign
+
+
+def make_identity(session, *, verified: bool = True, default: bool = False, **overrides):
+    """A sending identity through the service, confirmed unless `verified=False`."""
+    from helpdesk.campaigns import identities
+    from helpdesk.db import utcnow
+
+    values = {"email": "news@shop.example", "name": "Shop News", "reply_to": ""} | overrides
+    identity = identities.add_identity(session, **values)
+    if verified:
+        identity.verified_at = utcnow()
+    session.flush()
+    if default:
+        identities.set_default(session, identity.id)
+    session.commit()
+    return identity

@@ -34,6 +34,7 @@ INFRASTRUCTURE = frozenset(
         "normalize",
         "processes",
         "queue",
+        "template_formatting",
         "template_sandbox",
         "text",
         "web",

@@ -215,7 +215,7 @@ def test_revision_0010_finds_the_tickets_that_came_from_the_contact_form(empty_d
     now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     raw = {"sha256": "0" * 64, "size": 1, "content": b"x", "received_at": now}
     with engine.begin() as conn:
-        conn.execute(Customer.__table__.insert().values(id=1, email="c@example.com", name=""))
+        conn.execute(old_customers.insert().values(_old_customer(1, "c@example.com", "", now=now)))
         conn.execute(old_tickets.insert(), [_old_ticket(1, now=now), _old_ticket(2, now=now)])
         conn.execute(
             RawMessage.__table__.insert(),

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from helpdesk.campaigns import marketing_rules
+from helpdesk.campaigns.advertising import defer_night_deliveries
 from helpdesk.campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -58,6 +59,7 @@ def claim_batch(
     ).one_or_none()
     if campaign is None or campaign.status != CampaignStatus.sending:
         return []
+    defer_night_deliveries(session, campaign_id, now)
     rules = marketing_rules.get_rules(session)
     # Each round either claims some or moves every row it looked at out of the due
     # pending ones (skipped, or deferred to a later time), so the loop ends.

@@ -6,6 +6,7 @@ from datetime import datetime
 from email.headerregistry import Address
 
 from helpdesk.campaigns import service
+from helpdesk.campaigns.advertising import AdNotice
 from helpdesk.campaigns.jobs import enqueuer
 from helpdesk.campaigns.models import Campaign
 from helpdesk.campaigns.rendering import customer_contexts, render_for_delivery, sample_customer
@@ -48,6 +49,13 @@ def send_test_campaign(
         if customer_id is not None:
             context = customer_contexts(session, [customer_id]).get(customer_id, context)
         subject, html, text = render_for_delivery(campaign, context, service.PREVIEW_URLS)
+        # A test shows what recipients get, the advertising marker and footer included.
+        ad = AdNotice.for_campaign(session, campaign)
+        if ad is not None:
+            unsubscribe_url = service.PREVIEW_URLS["unsubscribe_url"]
+            subject = ad.subject(subject)
+            html = ad.add_html_footer(html, unsubscribe_url)
+            text += ad.text_footer(unsubscribe_url)
         from_addr = Address(display_name=campaign.from_name, addr_spec=campaign.from_email)
         headers = {"Reply-To": campaign.reply_to} if campaign.reply_to else {}
     message_ids = []

@@ -26,6 +26,14 @@ class CampaignForm(FlaskForm):
     from_name = StringField(_l("From name"), validators=[Length(max=200)])
     from_email = StringField(_l("From address"), validators=[Length(max=320)])
     reply_to = StringField(_l("Reply-to"), validators=[Length(max=320)])
+    sending_identity_id = SelectField(_l("Send from"), choices=[], validate_choice=False)
+    advertising = BooleanField(
+        _l("Advertising"),
+        description=_l(
+            "Adds “(광고)” to the subject and the Korean advertising footer; at night it "
+            "follows the night-time rule of the Senders page."
+        ),
+    )
     segment_id = SelectField(_l("Segment"), choices=[], validate_choice=False)
     html_body = TextAreaField(
         _l("HTML body"),
@@ -90,6 +98,21 @@ TEMPLATE_VARIABLES = (
     (
         "customer.purchases.total",
         _l("Purchases: also .count, .last_product and .last_date."),
+    ),
+    (
+        "customer.purchases.total|money('KRW')",
+        _l(
+            "An amount with its currency as the customer's language writes it: ₩240,000; "
+            "money('USD') gives $2,400.00."
+        ),
+    ),
+    (
+        "customer.purchases.last_date|date",
+        _l("A date in the customer's language; date('short') or date('full') for other lengths."),
+    ),
+    (
+        "customer.created_at|datetime",
+        _l("A date and time in the customer's time zone and language."),
     ),
     ("unsubscribe_url", _l("The customer's own unsubscribe link.")),
     ("view_in_browser_url", _l("The link to this mail on the web.")),

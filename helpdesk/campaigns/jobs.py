@@ -248,7 +248,8 @@ def _wait_for_due(session, redis, campaign_id: int, deadline: float, settings) -
         if left.next_due is not None and (
             _seconds_until(left.next_due) > deadline - time.monotonic()
         ):
-            # Deferred beyond this slice (the frequency cap, quiet hours, a long retry):
+            # Deferred beyond this slice (the frequency cap, quiet hours, advertising held
+            # until the morning, a long retry):
             # the job ends rather than hold a worker, and the periodic campaign check
             # queues one once they are due (or recovers what a dead job left).
             return False

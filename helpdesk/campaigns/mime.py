@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.campaigns import rendering, tracking
+from helpdesk.campaigns.advertising import AdNotice
 from helpdesk.campaigns.models import Campaign, CampaignLink
 from helpdesk.campaigns.sending import SendSettings
 from helpdesk.campaigns.submission import OutgoingMessage
@@ -46,6 +47,7 @@ def build_campaign_message(
     email: str,
     context: dict,
     settings: SendSettings,
+    ad: AdNotice | None = None,
 ) -> OutgoingMessage:
     """The personalised message: what `build_message` would make of it, written out
     directly (see `_campaign_mime`), or made by `build_message` itself when an address
@@ -59,6 +61,10 @@ def build_campaign_message(
         context,
         {"unsubscribe_url": urls.unsubscribe_url, "view_in_browser_url": urls.view_in_browser_url},
     )
+    if ad is not None:
+        subject = ad.subject(subject)
+        html = ad.add_html_footer(html, urls.unsubscribe_url)
+        text += ad.text_footer(urls.unsubscribe_url)
     html = tracking.rewrite_links(html, links, urls)
     pixel = f'<img src="{urls.open_url}" width="1" height="1" alt="" style="border:0">'
     html = html.replace("</body>", pixel + "</body>", 1) if "</body>" in html else html + pixel

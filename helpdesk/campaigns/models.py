@@ -66,6 +66,12 @@ class Campaign(Base):
     from_name: Mapped[str] = mapped_column(String(200), default="")
     from_email: Mapped[str] = mapped_column(String(320), default="")
     reply_to: Mapped[str] = mapped_column(String(320), default="")
+    # The identity the From was taken from (the From itself is kept on the campaign);
+    # no foreign key, so adding it did not rebuild this table on SQLite.
+    sending_identity_id: Mapped[int | None] = mapped_column(Integer)
+    # Advertising under Korea's information-network act: "(광고)" subject, Korean footer
+    # and the night-time rule.
+    advertising: Mapped[bool] = mapped_column(Boolean, default=False)
     html_body: Mapped[str] = mapped_column(Text, default="")
     text_body: Mapped[str] = mapped_column(Text, default="")
     # False while the text part is generated from the HTML; True once a marketer edits it.
@@ -87,6 +93,40 @@ class Campaign(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class NightAdMode(enum.StrEnum):
+    # Night-time (21:00-08:00 KST) advertising waits for the morning for everyone, or
+    # only for those without the separate night-time consent.
+    defer = "defer"
+    consent = "consent"
+
+
+class MarketingSettings(Base):
+    """The organisation's one row of advertising settings: who the sender is, as the
+    advertising footer names them, and the night-time rule."""
+
+    __tablename__ = "marketing_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    sender_contact: Mapped[str] = mapped_column(String(500), default="")
+    night_mode: Mapped[NightAdMode] = mapped_column(_enum(NightAdMode), default=NightAdMode.defer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SendingIdentity(Base):
+    """A From address campaigns may use, once a mail to it has been confirmed."""
+
+    __tablename__ = "sending_identities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    reply_to: Mapped[str] = mapped_column(String(320), default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class DeliveryState(enum.StrEnum):

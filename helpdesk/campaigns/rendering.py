@@ -25,6 +25,7 @@ from jinja2 import Template, TemplateError, TemplateSyntaxError, Undefined
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from helpdesk import template_formatting
 from helpdesk.customers.models import (
     Customer,
     CustomField,
@@ -37,6 +38,8 @@ from helpdesk.template_sandbox import BoundedSandbox, render_budget
 
 _html_env = BoundedSandbox(autoescape=True, undefined=Undefined)
 _text_env = BoundedSandbox(autoescape=False, undefined=Undefined)
+for _env in (_html_env, _text_env):
+    _env.add_filters(template_formatting.FILTERS)
 
 _inliner = css_inline.CSSInliner(load_remote_stylesheets=False, keep_style_tags=False)
 _text_config = ParserConfig(display_links=False, display_images=False)
@@ -134,11 +137,19 @@ def render_for_delivery(
 
 def recipient_context(campaign, customer_context: Mapping) -> Mapping:
     """The customer's template data for this campaign: a customer without a name is
-    greeted in the campaign's language."""
-    if customer_context.get("salutation", "") is not None:
+    greeted, and one without a language has money and dates written, in the campaign's
+    language."""
+    nameless = customer_context.get("salutation", "") is None
+    no_language = "language" in customer_context and not customer_context["language"]
+    if not (nameless or no_language):
         return customer_context
     language = campaign_language(campaign.subject, campaign.html_body, campaign.text_body)
-    return {**customer_context, "salutation": customer_context[f"salutation_{language}"]}
+    context = dict(customer_context)
+    if nameless:
+        context["salutation"] = customer_context[f"salutation_{language}"]
+    if no_language:
+        context["language"] = language
+    return context
 
 
 @lru_cache(maxsize=64)
@@ -261,6 +272,8 @@ def customer_contexts(session: Session, customer_ids: Iterable[int]) -> dict[int
         Customer.company,
         Customer.phone,
         Customer.created_at,
+        Customer.language,
+        Customer.timezone,
     ).where(Customer.id.in_(ids))
     for customer in session.execute(customers):
         contexts[customer.id] = {
@@ -271,6 +284,9 @@ def customer_contexts(session: Session, customer_ids: Iterable[int]) -> dict[int
             "company": customer.company,
             "phone": customer.phone,
             "created_at": customer.created_at,
+            # Empty: the campaign's language (`recipient_context`) and that language's zone.
+            "language": customer.language,
+            "timezone": customer.timezone,
             "custom": dict.fromkeys(keys.values()),
             "purchases": {"count": 0, "total": 0, "last_product": "", "last_date": None},
         }
@@ -337,6 +353,8 @@ def sample_customer() -> dict:
         "company": "Example Inc.",
         "phone": "",
         "created_at": datetime(2024, 1, 1),
+        "language": "",
+        "timezone": "",
         "custom": {},
         "purchases": {
             "count": 1,

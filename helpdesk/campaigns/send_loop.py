@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.campaigns import rendering
+from helpdesk.campaigns.advertising import AdNotice
 from helpdesk.campaigns.deliveries import (
     mark_failed,
     mark_retry,
@@ -78,6 +79,7 @@ def send_batch(
     """
     result = BatchResult()
     campaign, links = load_content(session, campaign_id)
+    ad = AdNotice.for_campaign(session, campaign)
     rows = session.execute(
         select(Delivery.id, Delivery.token, Delivery.email, Delivery.customer_id, Delivery.attempts)
         .where(Delivery.id.in_(delivery_ids))
@@ -103,7 +105,13 @@ def send_batch(
             break
         try:
             message = build_campaign_message(
-                campaign, links, row.token, row.email, contexts.get(row.customer_id, {}), settings
+                campaign,
+                links,
+                row.token,
+                row.email,
+                contexts.get(row.customer_id, {}),
+                settings,
+                ad,
             )
         except Exception as exc:
             # A template that cannot render for this customer is that delivery's problem.

@@ -14,11 +14,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from helpdesk import input_bounds
-from helpdesk.campaigns import sending
-from helpdesk.campaigns.models import Campaign, CampaignStatus, HoldAction, Segment
+from helpdesk.campaigns import identities, sending
+from helpdesk.campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    HoldAction,
+    MarketingSettings,
+    Segment,
+)
 from helpdesk.campaigns.rendering import (
     CampaignContent,
     check_templates,
@@ -161,6 +167,10 @@ class CampaignData:
     text_body: str = ""
     segment_id: int | None = None
     hold_action: str = HoldAction.defer
+    advertising: bool = False
+    # A verified sending identity; None: the default identity when there is one,
+    # otherwise the From fields above.
+    sending_identity_id: int | None = None
 
 
 def _email(raw: str, errors: dict[str, str], key: str, *, required: bool) -> str:
@@ -207,6 +217,10 @@ def _clean_campaign(session: Session, data: CampaignData) -> dict:
     _add_template_errors(content, errors)
     if data.hold_action not in HoldAction.__members__:
         errors["hold_action"] = "Choose what happens to a message the rules hold back."
+    sender: dict = {}
+    identity_error = identities.apply_identity(session, sender, data.sending_identity_id)
+    if identity_error:
+        errors["sending_identity_id"] = identity_error
     if errors:
         raise CampaignInvalid(errors)
     return {
@@ -220,6 +234,9 @@ def _clean_campaign(session: Session, data: CampaignData) -> dict:
         "text_edited": content.text_edited,
         "segment_id": data.segment_id,
         "hold_action": HoldAction(data.hold_action),
+        "advertising": bool(data.advertising),
+        "sending_identity_id": None,
+        **sender,
     }
 
 
@@ -351,9 +368,18 @@ def check_sendable(campaign: Campaign) -> None:
         errors["subject"] = "Enter a subject before sending."
     if not campaign.html_body.strip():
         errors["html_body"] = "Write the message before sending."
+    if campaign.advertising and not _sender_contact(object_session(campaign)):
+        # The law asks advertising mail to say how to reach the sender.
+        errors["advertising"] = (
+            "Enter the sender's contact on the Senders page before sending advertising."
+        )
     _add_template_errors(campaign, errors)
     if errors:
         raise CampaignInvalid(errors)
+
+
+def _sender_contact(session: Session) -> str:
+    return session.scalar(select(MarketingSettings.sender_contact).limit(1)) or ""
 
 
 # --- scheduling -----------------------------------------------------------------------

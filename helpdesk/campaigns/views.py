@@ -23,7 +23,7 @@ from wtforms import SelectChoice
 
 from helpdesk import nav
 from helpdesk.auth.permissions import MARKETING, roles_required
-from helpdesk.campaigns import editor_jobs, marketing_rules, sending, service
+from helpdesk.campaigns import editor_jobs, identities, marketing_rules, sending, service
 from helpdesk.campaigns.forms import (
     TEMPLATE_VARIABLES,
     CampaignForm,
@@ -305,6 +305,14 @@ def _campaign_form(campaign: Campaign | None) -> CampaignForm:
     form.segment_id.choices = [SelectChoice("", _("— choose a segment —"))] + [
         SelectChoice(str(s.id), s.name) for s in service.list_segments(db_session())
     ]
+    verified = identities.verified_identities(db_session())
+    form.sending_identity_id.choices = [
+        SelectChoice(str(i.id), f"{i.name} <{i.email}>" if i.name else i.email) for i in verified
+    ]
+    if request.method != "POST" and verified:
+        chosen = campaign.sending_identity_id if campaign else None
+        default = next((i.id for i in verified if i.is_default), verified[0].id)
+        form.sending_identity_id.data = str(chosen or default)
     return form
 
 
@@ -320,7 +328,18 @@ def _campaign_data(form: CampaignForm) -> service.CampaignData:
         text_body=form.text_body.data or "",
         segment_id=bounded_int(raw_segment),
         hold_action=form.hold_action.data or "",
+        advertising=bool(form.advertising.data),
+        sending_identity_id=_identity_choice(form),
     )
+
+
+def _identity_choice(form: CampaignForm) -> int | None:
+    """The chosen identity's id; 0 (no such identity, refused by the service) for a value
+    that is not an id, so a forged choice is an error rather than the default."""
+    if not form.sending_identity_id.choices:
+        return None
+    raw = form.sending_identity_id.data or ""
+    return bounded_int(raw) or 0 if raw else None
 
 
 def _editor_page(campaign, form=None, *, test_form=None, schedule_form=None, status=200):

@@ -131,6 +131,12 @@ class Customer(Base):
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_source: Mapped[str] = mapped_column(String(100), default="")
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Korean law asks for a separate consent to advertising sent between 21:00 and 08:00.
+    night_ad_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # IANA zone and language code ("ko", "en") that campaign dates and money are written
+    # in; empty: the organisation's default.
+    timezone: Mapped[str] = mapped_column(String(64), default="")
+    language: Mapped[str] = mapped_column(String(10), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

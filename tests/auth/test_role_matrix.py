@@ -159,6 +159,13 @@ ACCESS: dict[str, set[str] | str] = {
     "campaigns.delete_segment": MARKETING,
     "campaigns.segment_preview": MARKETING,
     "campaigns.rules": MARKETING,
+    "senders.index": MARKETING,
+    "senders.save_settings": MARKETING,
+    "senders.add_identity": MARKETING,
+    "senders.make_default": MARKETING,
+    "senders.remove": MARKETING,
+    # Opened from the confirmation mail; the signed token is the proof.
+    "senders.confirm": PUBLIC,
     "campaign_reports.report": MARKETING,
     "campaign_reports.progress": MARKETING,
     "campaign_reports.export": MARKETING,
