@@ -1,7 +1,7 @@
 """advertising campaigns, marketing settings, sending identities, customer locale
 
-Revision ID: 0022
-Revises: 0014
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-04 15:30:00
 
 Campaigns can be marked as advertising (Korean "(광고)" rules) and pick a verified
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import helpdesk.db
 
 
-revision = '0022'
-down_revision = '0014'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
