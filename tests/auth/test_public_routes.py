@@ -71,6 +71,8 @@ PUBLIC_REQUESTS = {
         PublicRequest("/s/not-signed", 404),
     ],
     "survey_links.comment": lambda w: [PublicRequest(f"/s/{w['survey']}/comment", 405)],
+    # A GET shows the button; only the POST confirms the sending address.
+    "senders.confirm": lambda w: [PublicRequest("/campaigns/identities/confirm/not-a-token", 200)],
     "api.openapi_document": lambda w: [PublicRequest("/api/v1/openapi.json", 200)],
     "api.reference": lambda w: [PublicRequest("/api/v1/docs", 200)],
 }

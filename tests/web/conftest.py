@@ -57,6 +57,7 @@ def world(app, session):
         "merge_id": 1,
         "reply_id": 1,
         "endpoint_id": 1,
+        "identity_id": 1,
         "delivery_id": 1,
         "article_id": article.id,
         "category_id": category.id,
