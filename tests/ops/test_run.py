@@ -215,12 +215,17 @@ def test_on_postgresql_and_a_redis_server_sigterm_mid_campaign_stops_everything_
     )
     svc.wait_until_serving()
     smtp_client(svc.sink_port).quit()  # the campaign must not meet a sink still starting
+    # The setup writes beside the running worker's own periodic writes: on SQLite it takes
+    # the write lock up front (a deferred transaction that reads first cannot wait for it).
+    writer = make_engine(empty_database_url)
+    with Session(writer) as setup:
+        make_subscribers(setup, 100)
+        campaign_id = make_sending_campaign(setup).id
+        enqueue = jobs.enqueuer(Config.from_env({"REDIS_URL": REDIS_URL, "SECRET_KEY": "x"}))
+        start_sending(setup, campaign_id, utcnow(), enqueue_jobs=enqueue)
+    writer.dispose()
     engine = make_engine(empty_database_url, sqlite_begin="DEFERRED")
     with Session(engine) as session:
-        make_subscribers(session, 100)
-        campaign = make_sending_campaign(session)
-        enqueue = jobs.enqueuer(Config.from_env({"REDIS_URL": REDIS_URL, "SECRET_KEY": "x"}))
-        start_sending(session, campaign.id, utcnow(), enqueue_jobs=enqueue)
         worker = next(pid for pid, cmd in descendants(svc.process.pid).items() if "worker" in cmd)
 
         def sending_mid_campaign() -> bool:
