@@ -40,6 +40,7 @@ def _upsert(
     """
     if not rows:
         return []
+    names, rows = _with_defaults(target, names, rows)
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
         return _upsert_postgresql(session, target, names, rows, conflict, update, returning)
@@ -47,6 +48,21 @@ def _upsert(
         _upsert_sqlite(session, target, names, rows, conflict, update)
         return []
     raise NotImplementedError(f"CSV import needs SQLite or PostgreSQL, not {dialect.name}")
+
+
+def _with_defaults(target: Table, names: Sequence[str], rows: list[tuple]):
+    """Add the columns the caller did not name with their Python-side defaults, as an ORM
+    insert would: a statement compiled for the raw driver would otherwise carry a
+    parameter for them that nothing fills. The ON CONFLICT update leaves them alone."""
+    missing = [
+        c
+        for c in target.columns
+        if c.name not in names and c.default is not None and not c.primary_key
+    ]
+    if not missing:
+        return names, rows
+    values = tuple(c.default.arg if c.default.is_scalar else c.default.arg(None) for c in missing)
+    return (*names, *(c.name for c in missing)), [(*row, *values) for row in rows]
 
 
 def _on_conflict(insert, target: Table, conflict: list, update: Sequence[str]):
