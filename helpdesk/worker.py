@@ -37,7 +37,24 @@ from helpdesk.tickets import jobs as ticket_jobs
 from helpdesk.webhooks import jobs as webhook_jobs
 
 
-class HelpdeskWorker(Worker):
+class QuickUnsubscribe:
+    """For any RQ worker class (the tests' in-process SimpleWorker too)."""
+
+    def unsubscribe(self) -> None:
+        """RQ's, ordered so a stop is quick. RQ unsubscribes, then stops the pubsub
+        thread and (redis-py 8) waits for it; a thread that has read the unsubscription
+        first waits up to its 60 s sleep for a new subscription, and the worker's exit
+        with it. Cleared first, the thread ends on that same reply; the wait is bounded
+        in any case (the thread is a daemon)."""
+        if self.pubsub_thread:
+            self.log.info("Worker %s: unsubscribing from channel", self.name)
+            self.pubsub_thread.stop(timeout=0)
+            with contextlib.suppress(RedisError):
+                self.pubsub.unsubscribe()
+            self.pubsub_thread.join(timeout=1)
+
+
+class HelpdeskWorker(QuickUnsubscribe, Worker):
     def __init__(self, config: Config, **kwargs) -> None:
         check_seconds = max(1, config.campaign_check_seconds)
         super().__init__(
@@ -65,19 +82,6 @@ class HelpdeskWorker(Worker):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.horse_pid, signal.SIGTERM)
         super().request_stop(signum, frame)
-
-    def unsubscribe(self) -> None:
-        """RQ's, ordered so a stop is quick. RQ unsubscribes, then stops the pubsub
-        thread and (redis-py 8) waits for it; a thread that has read the unsubscription
-        first waits up to its 60 s sleep for a new subscription, and the worker's exit
-        with it. Cleared first, the thread ends on that same reply; the wait is bounded
-        in any case (the thread is a daemon)."""
-        if self.pubsub_thread:
-            self.log.info("Worker %s: unsubscribing from channel", self.name)
-            self.pubsub_thread.stop(timeout=0)
-            with contextlib.suppress(RedisError):
-                self.pubsub.unsubscribe()
-            self.pubsub_thread.join(timeout=1)
 
     def run_maintenance_tasks(self) -> None:
         """RQ's own upkeep (registry cleaning, scheduler restart) at RQ's pace; the
